@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Brings a fresh machine to the point where berth can run: Debian's docker.io and nginx,
+# a running Docker engine, the npm packages and the TypeScript build. Every step is skipped
+# when it is already done, so `npm start` and `npm test` can call this each time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "[setup] $*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "need root for: $*  (run as root or install sudo)"; exit 1; fi
+}
+
+install_debian_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  # busybox-static and wrk are what the tests and the bench use to make offline images and load.
+  [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || missing+=(busybox-static)
+  command -v wrk >/dev/null || missing+=(wrk)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} from Debian"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+engine_answers() {
+  curl -s --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping 2>/dev/null | grep -q OK
+}
+
+start_docker_engine() {
+  engine_answers && return 0
+  if [ -f /var/run/docker.pid ]; then
+    local pid; pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      say "removing stale /var/run/docker.pid (pid ${pid:-?} is not running)"
+      as_root rm -f /var/run/docker.pid
+    fi
+  fi
+  if ! pgrep -x dockerd >/dev/null; then
+    say "starting dockerd (log: /var/log/berth-dockerd.log)"
+    as_root bash -c 'setsid nohup dockerd >/var/log/berth-dockerd.log 2>&1 </dev/null &'
+  fi
+  for _ in $(seq 1 150); do
+    engine_answers && { say "Docker engine is up"; return 0; }
+    sleep 0.2
+  done
+  say "the Docker engine did not answer within 30 s; see /var/log/berth-dockerd.log"
+  exit 1
+}
+
+install_npm_packages() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+build() {
+  say "building (tsc)"
+  npx --no-install tsc -p tsconfig.json
+}
+
+install_debian_packages
+start_docker_engine
+install_npm_packages
+build

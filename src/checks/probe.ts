@@ -1,0 +1,79 @@
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { describe } from '../errors.js';
+import type { CheckSpec } from './parser.js';
+
+export const MAX_REDIRECTS = 5;
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ProbeResult {
+  ok: boolean;
+  /** For the pusher: status and what was (not) found, or the error. */
+  summary: string;
+}
+
+interface Target {
+  scheme: string;
+  host: string | undefined;
+  path: string;
+}
+
+/** Reads at most MAX_BODY_BYTES and drops the rest, so a huge answer cannot fill berth's memory. */
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    chunks.push(buffer.subarray(0, MAX_BODY_BYTES - size));
+    size += buffer.length;
+    if (size >= MAX_BODY_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A Location may name the public host; the next hop still goes to the container, with that Host. */
+function followLocation(current: Target, location: string): Target {
+  const base = new URL(`${current.scheme}://${current.host ?? 'container'}${current.path}`);
+  const next = new URL(location, base);
+  const sameHost = next.host === base.host;
+  return {
+    scheme: next.protocol.replace(':', ''),
+    host: sameHost ? current.host : next.host,
+    path: next.pathname + next.search,
+  };
+}
+
+/** One attempt of one check, sent to the container itself (its IP and port), never through nginx. */
+export async function probe(check: CheckSpec, address: { ip: string; port: number }, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, pipelining: 0 });
+  const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  let target: Target = { scheme: check.scheme, host: check.host, path: check.path };
+  try {
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const headers: Record<string, string> = { 'user-agent': 'berth-checks', 'x-forwarded-proto': target.scheme };
+      if (target.host) headers.host = target.host;
+      const response = await request(`http://${address.ip}:${address.port}${target.path}`, { method: 'GET', headers, dispatcher: agent, signal: attemptSignal });
+      const location = response.headers.location;
+      if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
+        await response.body.dump();
+        target = followLocation(target, location);
+        continue;
+      }
+      const body = await readCapped(response.body);
+      if (response.statusCode < 200 || response.statusCode > 299) return { ok: false, summary: `answered ${response.statusCode}, expected 2xx` };
+      if (check.expected !== undefined && !body.includes(check.expected)) {
+        return { ok: false, summary: `answered ${response.statusCode} but the body does not contain ${JSON.stringify(check.expected)}` };
+      }
+      return { ok: true, summary: check.expected === undefined ? `${response.statusCode}` : `${response.statusCode}, found ${JSON.stringify(check.expected)}` };
+    }
+    return { ok: false, summary: `more than ${MAX_REDIRECTS} redirects` };
+  } catch (error) {
+    if (attemptSignal.aborted && !signal.aborted) return { ok: false, summary: `no answer within ${timeoutMs / 1000} s` };
+    return { ok: false, summary: `request failed: ${describe(error)}` };
+  } finally {
+    await agent.destroy().catch(() => undefined);
+  }
+}

@@ -1,0 +1,168 @@
+import path from 'node:path';
+import os from 'node:os';
+
+/** Everything `berth serve` can be told, with every default in this one place. */
+export interface ServeOptions {
+  dataDir: string;
+  gitPort: number;
+  httpPort: number;
+  /** Apps answer at `<app>.<domain>`. */
+  domain: string;
+  /** Address the git/API server binds to; nginx listens on every interface. */
+  listenHost: string;
+  /** Names this berth's Docker network, image repository and labels, so several can share an engine. */
+  instance: string;
+  token: string | undefined;
+  createAppsOnPush: boolean;
+  /** Extra plugin folders, searched after the built-in ones. */
+  pluginDirs: string[];
+  nginxBin: string;
+  deployTimeoutSeconds: number;
+  buildTimeoutSeconds: number;
+  /** Upper bound on how long the old release drains after the switch. */
+  drainTimeoutSeconds: number;
+  /** SIGTERM-to-SIGKILL grace given to a retiring container. */
+  stopTimeoutSeconds: number;
+  /** With no CHECKS file: how long the new container must stay up, unrestarted, once it listens. */
+  defaultCheckSettleSeconds: number;
+  /** How long a new container may take to accept connections on its port. */
+  listenTimeoutSeconds: number;
+  /** Images of this many most recent releases are kept for rollback; older ones are pruned. */
+  keepReleases: number;
+  defaultPort: number;
+}
+
+export const DEFAULTS: ServeOptions = {
+  dataDir: path.join(os.homedir(), '.berth'),
+  gitPort: 7070,
+  httpPort: 80,
+  domain: 'localhost',
+  listenHost: '0.0.0.0',
+  instance: 'berth',
+  token: undefined,
+  createAppsOnPush: true,
+  pluginDirs: [],
+  nginxBin: 'nginx',
+  deployTimeoutSeconds: 600,
+  buildTimeoutSeconds: 900,
+  drainTimeoutSeconds: 30,
+  stopTimeoutSeconds: 10,
+  defaultCheckSettleSeconds: 2,
+  listenTimeoutSeconds: 60,
+  keepReleases: 3,
+  defaultPort: 5000,
+};
+
+type Kind = 'string' | 'int' | 'bool' | 'list';
+
+interface OptionSpec {
+  key: keyof ServeOptions;
+  flag: string;
+  env: string;
+  kind: Kind;
+  help: string;
+}
+
+export const SERVE_OPTION_SPECS: OptionSpec[] = [
+  { key: 'dataDir', flag: '--data-dir', env: 'BERTH_DATA_DIR', kind: 'string', help: 'where berth keeps repos, state and its nginx' },
+  { key: 'gitPort', flag: '--git-port', env: 'BERTH_GIT_PORT', kind: 'int', help: 'port for git pushes (and the API)' },
+  { key: 'httpPort', flag: '--http-port', env: 'BERTH_HTTP_PORT', kind: 'int', help: 'port nginx serves the apps on' },
+  { key: 'domain', flag: '--domain', env: 'BERTH_DOMAIN', kind: 'string', help: 'apps answer at APP.DOMAIN' },
+  { key: 'listenHost', flag: '--listen', env: 'BERTH_LISTEN', kind: 'string', help: 'address the git server binds' },
+  { key: 'instance', flag: '--instance', env: 'BERTH_INSTANCE', kind: 'string', help: 'name of this berth on the Docker engine' },
+  { key: 'createAppsOnPush', flag: '--create-apps-on-push', env: 'BERTH_CREATE_APPS_ON_PUSH', kind: 'bool', help: 'a push to an unknown app creates it (--no-create-apps-on-push to refuse)' },
+  { key: 'pluginDirs', flag: '--plugins-dir', env: 'BERTH_PLUGINS_DIRS', kind: 'list', help: 'extra plugin folder (repeatable; env: colon-separated)' },
+  { key: 'nginxBin', flag: '--nginx', env: 'BERTH_NGINX', kind: 'string', help: 'nginx binary' },
+  { key: 'deployTimeoutSeconds', flag: '--deploy-timeout', env: 'BERTH_DEPLOY_TIMEOUT', kind: 'int', help: 'seconds a whole deploy may take' },
+  { key: 'buildTimeoutSeconds', flag: '--build-timeout', env: 'BERTH_BUILD_TIMEOUT', kind: 'int', help: 'seconds an image build may take' },
+  { key: 'drainTimeoutSeconds', flag: '--drain-timeout', env: 'BERTH_DRAIN_TIMEOUT', kind: 'int', help: 'most seconds the old release drains after a switch' },
+  { key: 'stopTimeoutSeconds', flag: '--stop-timeout', env: 'BERTH_STOP_TIMEOUT', kind: 'int', help: 'seconds between SIGTERM and SIGKILL when retiring' },
+  { key: 'defaultCheckSettleSeconds', flag: '--settle', env: 'BERTH_SETTLE', kind: 'int', help: 'seconds a container must stay up when the app has no CHECKS' },
+  { key: 'listenTimeoutSeconds', flag: '--listen-timeout', env: 'BERTH_LISTEN_TIMEOUT', kind: 'int', help: 'seconds a new container may take to listen on its port' },
+  { key: 'keepReleases', flag: '--keep-releases', env: 'BERTH_KEEP_RELEASES', kind: 'int', help: 'release images kept for rollback' },
+];
+
+export class UsageError extends Error {}
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+function convert(spec: OptionSpec, raw: string, source: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw.split(':').filter(Boolean);
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw new UsageError(`${source} must be true or false, got "${raw}"`);
+    case 'int': {
+      if (!/^\d+$/.test(raw)) throw new UsageError(`${source} must be a whole number, got "${raw}"`);
+      return Number(raw);
+    }
+  }
+}
+
+/** Flags win over environment variables, which win over DEFAULTS. */
+export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  const options: Record<string, unknown> = { ...DEFAULTS, pluginDirs: [...DEFAULTS.pluginDirs] };
+  for (const spec of SERVE_OPTION_SPECS) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') options[spec.key] = convert(spec, raw, spec.env);
+  }
+  if (env.BERTH_TOKEN) options.token = env.BERTH_TOKEN;
+  const flagLists: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const negated = SERVE_OPTION_SPECS.find((s) => s.kind === 'bool' && flag === s.flag.replace(/^--/, '--no-'));
+    if (negated) {
+      options[negated.key] = false;
+      continue;
+    }
+    const spec = SERVE_OPTION_SPECS.find((s) => s.flag === flag);
+    if (!spec) throw new UsageError(`unknown option ${arg} (see berth serve --help)`);
+    if (spec.kind === 'bool' && inline === undefined) {
+      options[spec.key] = true;
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    if (spec.kind === 'list') flagLists.push(...(convert(spec, value, flag) as string[]));
+    else options[spec.key] = convert(spec, value, flag);
+  }
+  if (flagLists.length) options.pluginDirs = [...(options.pluginDirs as string[]), ...flagLists];
+  return validate(options as unknown as ServeOptions);
+}
+
+function validate(options: ServeOptions): ServeOptions {
+  for (const key of ['gitPort', 'httpPort'] as const) {
+    if (options[key] < 1 || options[key] > 65535) throw new UsageError(`${key} must be a port between 1 and 65535`);
+  }
+  if (!NAME_PATTERN.test(options.instance)) throw new UsageError(`--instance must match ${NAME_PATTERN}`);
+  if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
+  if (options.token !== undefined && !/^[\x21-\x7e]{16,256}$/.test(options.token)) {
+    throw new UsageError('BERTH_TOKEN must be 16 to 256 printable characters without spaces');
+  }
+  return { ...options, dataDir: path.resolve(options.dataDir) };
+}
+
+export function isValidAppName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}
+
+export const APP_NAME_RULE = 'lower-case letters, digits and hyphens, starting with a letter, at most 63 characters';
+
+export function isValidDomain(domain: string): boolean {
+  if (domain.length > 253) return false;
+  return domain.split('.').every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label));
+}
+
+export function serveHelp(): string {
+  const lines = SERVE_OPTION_SPECS.map((s) => {
+    const shown = s.kind === 'bool' ? s.flag : `${s.flag} ${s.kind === 'int' ? 'N' : 'VALUE'}`;
+    const def = DEFAULTS[s.key];
+    return `  ${shown.padEnd(28)} ${s.help} (env ${s.env}; default ${Array.isArray(def) ? 'none' : String(def)})`;
+  });
+  return ['Usage: berth serve [options]', '', 'Runs the git push server and keeps berth\'s nginx running.', '', ...lines, '', '  BERTH_TOKEN                  push token (default: generated once, stored in DATA_DIR/token)'].join('\n');
+}

@@ -1,0 +1,41 @@
+export interface LockHolder {
+  description: string;
+  since: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+}
+
+/** One deploy at a time per app; different apps never wait for each other. */
+export class AppLocks {
+  private readonly held = new Map<string, { holder: LockHolder; waiters: Waiter[] }>();
+
+  /** Resolves with a release function once the app is free; onWait fires once if it is busy. */
+  async acquire(app: string, holder: LockHolder, onWait: (current: LockHolder, position: number) => void): Promise<() => void> {
+    let entry = this.held.get(app);
+    if (entry) {
+      const current = entry;
+      onWait(current.holder, current.waiters.length + 1);
+      await new Promise<void>((resolve) => current.waiters.push({ resolve }));
+      entry = current;
+      entry.holder = holder;
+    } else {
+      entry = { holder, waiters: [] };
+      this.held.set(app, entry);
+    }
+    const owned = entry;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = owned.waiters.shift();
+      if (next) next.resolve();
+      else this.held.delete(app);
+    };
+  }
+
+  holder(app: string): LockHolder | undefined {
+    return this.held.get(app)?.holder;
+  }
+}

@@ -1,0 +1,246 @@
+import type Docker from 'dockerode';
+import type { ServeOptions } from '../config.js';
+import { BerthError, describe } from '../errors.js';
+import type { PushedTree } from '../git/tree.js';
+import { buildImage } from '../build/builder.js';
+import { formatDuration, type DeployOutput } from '../log/output.js';
+import type { Nginx } from '../proxy/nginx.js';
+import { renderAppConfig } from '../proxy/render.js';
+import { fireTrigger } from '../plugins/triggers.js';
+import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
+import { containerHealth, containerLogTail, removeContainer, startContainer } from '../runtime/containers.js';
+import { appLabels } from '../runtime/labels.js';
+import type { AppRecord, ContainerRecord, ReleaseRecord, Store } from '../store/store.js';
+import { retireRelease } from './retire.js';
+import { Stage, type DeployOutcome } from './states.js';
+
+export interface PipelineDeps {
+  options: ServeOptions;
+  docker: Docker;
+  network: string;
+  store: Store;
+  nginx: Nginx;
+  plugins: Plugin[];
+}
+
+export interface DeployRequest {
+  app: string;
+  tree: PushedTree;
+  output: DeployOutput;
+}
+
+const LOG_LINES_ON_FAILURE = 20;
+const WEB = 'web';
+
+/** Everything one deploy knows as it moves through its stages. */
+interface DeployRun {
+  app: AppRecord;
+  release: ReleaseRecord;
+  tree: PushedTree;
+  output: DeployOutput;
+  signal: AbortSignal;
+  stage: Stage;
+  container: ContainerHandle | undefined;
+  failure: { stage: string; message: string } | undefined;
+}
+
+export function imageName(instance: string, app: string, release: number): string {
+  return `${instance}/${app}:${release}`;
+}
+
+export function appHostName(app: string, domain: string): string {
+  return `${app}.${domain}`;
+}
+
+/**
+ * The one place that orders a deploy: build, start, check, switch, retire, with the plugin
+ * triggers between them. Until the switch nothing live is touched, so any failure before it
+ * only has to remove the new container.
+ */
+export class DeployPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async deploy(request: DeployRequest): Promise<DeployOutcome> {
+    const { store, options } = this.deps;
+    const started = Date.now();
+    const app = await store.getApp(request.app);
+    if (!app) return { ok: false, release: undefined, stage: 'prepare', message: `app ${request.app} does not exist` };
+    const release = await store.createRelease(request.app, request.tree.commit);
+    const run: DeployRun = {
+      app,
+      release,
+      tree: request.tree,
+      output: request.output,
+      signal: AbortSignal.timeout(options.deployTimeoutSeconds * 1000),
+      stage: Stage.Build,
+      container: undefined,
+      failure: undefined,
+    };
+    try {
+      await this.build(run);
+      await this.start(run);
+      await this.check(run);
+      const retiring = await this.switchTraffic(run);
+      await this.fire(run, 'post-deploy');
+      await this.retire(run, retiring);
+    } catch (error) {
+      return this.fail(run, error);
+    } finally {
+      await store.saveDeployLog(app.name, release.id, request.output.transcript()).catch(() => undefined);
+    }
+    run.output.section(`Done: ${app.name} release ${release.id} deployed in ${formatDuration(Date.now() - started)}`);
+    await store.saveDeployLog(app.name, release.id, request.output.transcript()).catch(() => undefined);
+    return { ok: true, release: release.id, stageMs: release.stageMs };
+  }
+
+  private async timed<T>(run: DeployRun, stage: Stage, work: () => Promise<T>): Promise<T> {
+    run.stage = stage;
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      run.release.stageMs[stage] = Date.now() - started;
+    }
+  }
+
+  private async setStatus(run: DeployRun, status: ReleaseRecord['status']): Promise<void> {
+    run.release.status = status;
+    await this.deps.store.saveRelease(run.app.name, run.release);
+  }
+
+  private async build(run: DeployRun): Promise<void> {
+    const { docker, options } = this.deps;
+    const image = imageName(options.instance, run.app.name, run.release.id);
+    await this.timed(run, Stage.Build, async () => {
+      run.output.section(`Building ${run.app.name} (release ${run.release.id}) from commit ${run.tree.commit.slice(0, 7)}`);
+      await this.fire(run, 'pre-build');
+      const buildSignal = AbortSignal.any([run.signal, AbortSignal.timeout(options.buildTimeoutSeconds * 1000)]);
+      await buildImage({ docker, tree: run.tree, image, labels: appLabels(options.instance, run.app.name, run.release.id), logger: run.output, signal: buildSignal });
+      run.release.image = image;
+      await this.fire(run, 'post-build');
+    });
+  }
+
+  private async start(run: DeployRun): Promise<void> {
+    const { docker, options, network } = this.deps;
+    await this.setStatus(run, 'starting');
+    await this.timed(run, Stage.Start, async () => {
+      run.output.section(`Starting ${run.app.name} ${WEB} (release ${run.release.id})`);
+      const record = await startContainer(docker, {
+        instance: options.instance,
+        network,
+        app: run.app.name,
+        release: run.release.id,
+        image: run.release.image!,
+        processType: WEB,
+        port: Number(run.app.config.PORT ?? options.defaultPort),
+        env: run.app.config,
+      });
+      run.container = { ...record, health: () => containerHealth(docker, record.id) };
+      run.output.info(`Container ${record.name} at ${record.ip}:${record.port}`);
+      await this.fire(run, 'pre-deploy');
+    });
+  }
+
+  private async check(run: DeployRun): Promise<void> {
+    await this.setStatus(run, 'checking');
+    await this.timed(run, Stage.Check, async () => {
+      run.output.section(`Checking ${run.app.name} (release ${run.release.id})`);
+      await this.fire(run, 'check-deploy');
+    });
+  }
+
+  /** The point of no return: once nginx has loaded the new upstream the release is live. */
+  private async switchTraffic(run: DeployRun): Promise<{ containers: ContainerRecord[]; release: number; workers: number[] } | undefined> {
+    const { nginx, options, store } = this.deps;
+    await this.setStatus(run, 'switching');
+    return this.timed(run, Stage.Switch, async () => {
+      const container = run.container!;
+      const host = appHostName(run.app.name, options.domain);
+      run.output.section(`Switching ${host} to release ${run.release.id}`);
+      const config = renderAppConfig({
+        app: run.app.name,
+        release: run.release.id,
+        httpPort: options.httpPort,
+        serverNames: [host],
+        upstreams: [{ host: container.ip, port: container.port }],
+      });
+      const reload = await nginx.applyAppConfig(run.app.name, config);
+      const previous = run.app.live;
+      const live = { release: run.release.id, commit: run.tree.commit, image: run.release.image!, containers: [{ id: container.id, name: container.name, ip: container.ip, port: container.port }] };
+      await store.updateApp(run.app.name, (record) => (record.live = live));
+      run.release.finishedAt = new Date().toISOString();
+      await this.setStatus(run, 'live');
+      const port = options.httpPort === 80 ? '' : `:${options.httpPort}`;
+      run.output.info(`nginx config tested and reloaded: http://${host}${port}/ now serves release ${run.release.id}`);
+      if (!previous) return undefined;
+      return { containers: previous.containers, release: previous.release, workers: reload.retiringWorkers };
+    });
+  }
+
+  /** After the switch a retirement problem is reported but never undoes the deploy. */
+  private async retire(run: DeployRun, retiring: { containers: ContainerRecord[]; release: number; workers: number[] } | undefined): Promise<void> {
+    await this.timed(run, Stage.Retire, async () => {
+      try {
+        if (retiring) await this.fire(run, 'pre-retire');
+        await retireRelease({ ...this.deps, app: run.app.name, liveRelease: run.release.id, retiring, logger: run.output });
+        if (retiring) {
+          const old = await this.deps.store.getRelease(run.app.name, retiring.release);
+          if (old) await this.deps.store.saveRelease(run.app.name, { ...old, status: 'retired' });
+        }
+      } catch (error) {
+        run.output.warn(`Retiring the previous release did not finish: ${describe(error)}. The new release is live; berth will clean up on the next deploy.`);
+      }
+    });
+  }
+
+  private async fail(run: DeployRun, error: unknown): Promise<DeployOutcome> {
+    const message = describe(error);
+    const hint = error instanceof BerthError ? error.hint : undefined;
+    run.failure = { stage: run.stage, message };
+    run.output.error(`Deploy of ${run.app.name} (release ${run.release.id}) failed at the ${run.stage} stage: ${message}`);
+    if (hint) run.output.error(hint);
+    if (run.container) await this.discardContainer(run);
+    await this.fire(run, 'deploy-failed').catch(() => undefined);
+    run.release.failure = run.failure;
+    run.release.finishedAt = new Date().toISOString();
+    await this.setStatus(run, 'failed').catch(() => undefined);
+    const live = run.app.live;
+    run.output.error(live ? `Nothing changed: release ${live.release} is still serving ${run.app.name}.` : `Nothing changed: ${run.app.name} has no live release yet.`);
+    return { ok: false, release: run.release.id, stage: run.stage, message };
+  }
+
+  private async discardContainer(run: DeployRun): Promise<void> {
+    const { docker } = this.deps;
+    const container = run.container!;
+    try {
+      const lines = await containerLogTail(docker, container.id, LOG_LINES_ON_FAILURE);
+      run.output.error(lines.length ? `Last ${lines.length} line(s) from ${container.name}:` : `${container.name} printed nothing.`);
+      for (const line of lines) run.output.info(line);
+    } catch (error) {
+      run.output.warn(`Could not read the output of ${container.name}: ${describe(error)}`);
+    }
+    await removeContainer(docker, container.id).catch((error: unknown) => run.output.warn(`Could not remove ${container.name}: ${describe(error)}`));
+    run.output.error(`Removed the new container ${container.name}.`);
+  }
+
+  private async fire(run: DeployRun, trigger: Trigger): Promise<void> {
+    const { options } = this.deps;
+    const previous = run.app.live;
+    const context: TriggerContext = {
+      trigger,
+      app: run.app.name,
+      release: run.release.id,
+      commit: run.tree.commit,
+      image: run.release.image,
+      container: run.container,
+      previous: previous && { release: previous.release, containers: previous.containers.map(({ id, ip, port }) => ({ id, ip, port })) },
+      failure: run.failure,
+      source: run.tree,
+      checks: { listenTimeoutSeconds: options.listenTimeoutSeconds, defaultSettleSeconds: options.defaultCheckSettleSeconds },
+      logger: run.output,
+      signal: run.signal,
+    };
+    await fireTrigger(this.deps.plugins, context);
+  }
+}

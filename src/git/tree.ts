@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+/**
+ * During pre-receive the pushed objects sit in git's quarantine folder; only these variables
+ * make them visible to other git commands, so they travel with every call that reads the commit.
+ */
+export const QUARANTINE_ENV_KEYS = ['GIT_QUARANTINE_PATH', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES'] as const;
+
+export type QuarantineEnv = Partial<Record<(typeof QUARANTINE_ENV_KEYS)[number], string>>;
+
+/** Read access to one pushed commit of an app's bare repository. */
+export class PushedTree {
+  constructor(
+    readonly repoDir: string,
+    readonly commit: string,
+    private readonly quarantine: QuarantineEnv = {},
+  ) {}
+
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, GIT_DIR: this.repoDir };
+    for (const key of QUARANTINE_ENV_KEYS) {
+      if (this.quarantine[key]) env[key] = this.quarantine[key];
+      else delete env[key];
+    }
+    return env;
+  }
+
+  async exists(file: string): Promise<boolean> {
+    const { code } = await this.git(['cat-file', '-e', `${this.commit}:${file}`], 0);
+    return code === 0;
+  }
+
+  /** The file's bytes up to maxBytes (undefined when the commit has no such file); `truncated` says it was longer. */
+  async readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
+    if (!(await this.exists(file))) return undefined;
+    const { stdout, truncated } = await this.git(['cat-file', 'blob', `${this.commit}:${file}`], maxBytes);
+    return { content: stdout, truncated };
+  }
+
+  /** A tar of the commit's tree, for the image build context. */
+  archive(): { stream: Readable; done: Promise<void> } {
+    const child = spawn('git', ['archive', '--format=tar', this.commit], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const done = new Promise<void>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git archive ${this.commit} failed: ${stderr.trim()}`))));
+    });
+    return { stream: child.stdout, done };
+  }
+
+  private git(args: string[], maxBytes: number): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('git', args, { env: this.env(), stdio: ['ignore', 'pipe', 'ignore'] });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (size >= maxBytes) {
+          truncated = truncated || chunk.length > 0;
+          return;
+        }
+        chunks.push(chunk.subarray(0, maxBytes - size));
+        truncated = truncated || chunk.length > maxBytes - size;
+        size += Math.min(chunk.length, maxBytes - size);
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(chunks), truncated }));
+    });
+  }
+}
+
+export async function readRef(repoDir: string, ref: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn('git', ['rev-parse', '--verify', '--quiet', ref], { env: { ...process.env, GIT_DIR: repoDir }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => resolve(code === 0 ? out.trim() : undefined));
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * What a pusher reads: Heroku/Dokku-style lines. Every line goes to the live sink (the git
+ * client, through the pre-receive hook) and is kept so the deploy log can be stored.
+ */
+export type LineSink = (line: string) => void;
+
+export interface Logger {
+  section(text: string): void;
+  info(text: string): void;
+  warn(text: string): void;
+  error(text: string): void;
+}
+
+const PREFIX = {
+  section: '-----> ',
+  info: '       ',
+  warn: ' !     ',
+  error: ' !     ',
+} as const;
+
+export class DeployOutput implements Logger {
+  private readonly lines: string[] = [];
+  private readonly sinks = new Set<LineSink>();
+
+  constructor(sink?: LineSink) {
+    if (sink) this.sinks.add(sink);
+  }
+
+  addSink(sink: LineSink): () => void {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  section(text: string): void {
+    this.write(PREFIX.section, text);
+  }
+  info(text: string): void {
+    this.write(PREFIX.info, text);
+  }
+  warn(text: string): void {
+    this.write(PREFIX.warn, text);
+  }
+  error(text: string): void {
+    this.write(PREFIX.error, text);
+  }
+
+  transcript(): string {
+    return this.lines.join('\n') + (this.lines.length ? '\n' : '');
+  }
+
+  private write(prefix: string, text: string): void {
+    for (const raw of text.split(/\r?\n/)) {
+      const line = prefix + stripControl(raw);
+      this.lines.push(line);
+      for (const sink of this.sinks) sink(line);
+    }
+  }
+}
+
+/** Build and app output can carry terminal escapes; the pusher's terminal should not obey them. */
+function stripControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,31 @@
+import { BerthError, describe } from '../errors.js';
+import { BLOCKING_TRIGGERS, type Plugin, type TriggerContext } from './types.js';
+
+/** Keeps the plugin's own hint (what to do next) when it gave one. */
+export class PluginFailure extends BerthError {
+  constructor(
+    readonly plugin: string,
+    readonly trigger: string,
+    cause: unknown,
+  ) {
+    super(`${describe(cause)} (plugin ${plugin}, ${trigger})`, cause instanceof BerthError ? cause.hint : undefined);
+  }
+}
+
+/**
+ * Runs one trigger across every plugin that handles it, in load order. On a blocking trigger
+ * the first failure stops the deploy; on the others it is reported and the rest still run.
+ */
+export async function fireTrigger(plugins: Plugin[], context: TriggerContext): Promise<void> {
+  for (const plugin of plugins) {
+    const handler = plugin.handlers.get(context.trigger);
+    if (!handler) continue;
+    try {
+      await handler(context);
+    } catch (error) {
+      const failure = new PluginFailure(plugin.name, context.trigger, error);
+      if (BLOCKING_TRIGGERS.has(context.trigger)) throw failure;
+      context.logger.warn(failure.message);
+    }
+  }
+}

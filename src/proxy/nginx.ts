@@ -1,0 +1,194 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BerthError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { childPids, commandLine, isAlive, sleep } from './processes.js';
+import { renderMainConfig } from './render.js';
+
+export interface NginxOptions {
+  bin: string;
+  prefix: string;
+  httpPort: number;
+  domain: string;
+  drainTimeoutSeconds: number;
+}
+
+/** The workers that served the previous configuration; the old release is drained when they are gone. */
+export interface ReloadResult {
+  retiringWorkers: number[];
+}
+
+const RELOAD_CONFIRM_MS = 10_000;
+
+/**
+ * berth's own nginx: its prefix, config and pid live under the data dir. berth starts it when it
+ * is not running and never stops it, so traffic does not depend on the berth process.
+ */
+export class Nginx {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: NginxOptions) {}
+
+  get prefix(): string {
+    return this.options.prefix;
+  }
+  private get mainConfig(): string {
+    return path.join(this.prefix, 'nginx.conf');
+  }
+  private get errorLog(): string {
+    return path.join(this.prefix, 'logs', 'error.log');
+  }
+  private get pidFile(): string {
+    return path.join(this.prefix, 'run', 'nginx.pid');
+  }
+  private get appsDir(): string {
+    return path.join(this.prefix, 'apps');
+  }
+  appConfigPath(app: string): string {
+    return path.join(this.appsDir, `${app}.conf`);
+  }
+
+  /** Writes the main config, then starts nginx or, when it already runs, reloads it if that config changed. */
+  async ensureRunning(): Promise<void> {
+    return this.serialized(async () => {
+      for (const dir of ['run', 'logs', 'tmp', 'apps', 'staging']) await fs.mkdir(path.join(this.prefix, dir), { recursive: true });
+      const text = this.renderMain([path.join(this.appsDir, '*.conf')]);
+      const previous = await fs.readFile(this.mainConfig, 'utf8').catch(() => '');
+      const staged = path.join(this.prefix, 'staging', 'nginx.conf');
+      await fs.writeFile(staged, text);
+      await this.test(staged);
+      if (text !== previous) await writeFileAtomic(this.mainConfig, text);
+      const master = await this.masterPid();
+      if (master === undefined) await this.start();
+      else if (text !== previous) await this.reloadAndConfirm(master);
+    });
+  }
+
+  async isRunning(): Promise<boolean> {
+    return (await this.masterPid()) !== undefined;
+  }
+
+  /**
+   * Tests the app's new config together with every other live app config, and only then
+   * puts it live and reloads. A config nginx rejects never replaces the live one.
+   */
+  async applyAppConfig(app: string, text: string): Promise<ReloadResult> {
+    return this.serialized(async () => {
+      const live = this.appConfigPath(app);
+      const candidate = path.join(this.prefix, 'staging', `${app}.conf`);
+      await fs.writeFile(candidate, text);
+      const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
+      const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
+      await fs.writeFile(testMain, this.renderMain([...others, candidate]));
+      try {
+        await this.test(testMain);
+      } finally {
+        await fs.rm(testMain, { force: true });
+      }
+      const previous = await fs.readFile(live, 'utf8').catch(() => undefined);
+      await fs.rename(candidate, live);
+      try {
+        return await this.reload();
+      } catch (error) {
+        if (previous === undefined) await fs.rm(live, { force: true });
+        else await writeFileAtomic(live, previous);
+        throw error;
+      }
+    });
+  }
+
+  async readAppConfig(app: string): Promise<string | undefined> {
+    return fs.readFile(this.appConfigPath(app), 'utf8').catch(() => undefined);
+  }
+
+  /** Resolves when every given worker has exited, or after timeoutMs; returns those still alive. */
+  async waitForWorkersToExit(pids: number[], timeoutMs: number, signal?: AbortSignal): Promise<number[]> {
+    const deadline = Date.now() + timeoutMs;
+    let alive = pids.filter(isAlive);
+    while (alive.length && Date.now() < deadline && !signal?.aborted) {
+      await sleep(100, signal);
+      alive = alive.filter(isAlive);
+    }
+    return alive;
+  }
+
+  private renderMain(appIncludes: string[]): string {
+    return renderMainConfig({ ...this.options, appIncludes });
+  }
+
+  private async reload(): Promise<ReloadResult> {
+    const master = await this.masterPid();
+    if (master === undefined) {
+      await this.start();
+      return { retiringWorkers: [] };
+    }
+    return this.reloadAndConfirm(master);
+  }
+
+  /**
+   * SIGHUP returns at once. The new config is live only when new workers run and every old
+   * worker has stopped accepting: it is gone, or titled "shutting down" (nginx closes its
+   * listening sockets and idle connections at that moment).
+   */
+  private async reloadAndConfirm(master: number): Promise<ReloadResult> {
+    const before = await childPids(master);
+    process.kill(master, 'SIGHUP');
+    const deadline = Date.now() + RELOAD_CONFIRM_MS;
+    while (Date.now() < deadline) {
+      await sleep(20);
+      const now = await childPids(master);
+      if (now.some((pid) => !before.includes(pid)) && (await this.allStoppedAccepting(before))) return { retiringWorkers: before };
+    }
+    throw new BerthError(`nginx did not start workers with the new config within ${RELOAD_CONFIRM_MS / 1000} s`, `see ${this.errorLog}`);
+  }
+
+  private async allStoppedAccepting(workers: number[]): Promise<boolean> {
+    for (const pid of workers) {
+      if (isAlive(pid) && !(await commandLine(pid)).includes('shutting down')) return false;
+    }
+    return true;
+  }
+
+  private async start(): Promise<void> {
+    await fs.rm(this.pidFile, { force: true });
+    const { code, output } = await this.runNginx([]);
+    if (code !== 0) throw new BerthError(`nginx failed to start: ${output.trim()}`, `see ${this.errorLog}; is port ${this.options.httpPort} already in use?`);
+    for (let i = 0; i < 50 && (await this.masterPid()) === undefined; i++) await sleep(100);
+    if ((await this.masterPid()) === undefined) throw new BerthError('nginx exited right after starting', `see ${this.errorLog}`);
+  }
+
+  private async test(configFile: string): Promise<void> {
+    const { code, output } = await this.runNginx(['-t', '-q'], configFile);
+    if (code !== 0) {
+      throw new BerthError(`nginx rejected the new configuration: ${output.trim().split('\n').slice(-3).join(' ')}`, 'the live configuration was left as it was');
+    }
+  }
+
+  private async masterPid(): Promise<number | undefined> {
+    const text = await fs.readFile(this.pidFile, 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    if (!pid || !isAlive(pid)) return undefined;
+    return (await commandLine(pid)).includes('nginx') ? pid : undefined;
+  }
+
+  /** The daemon detaches on its own; we wait for the launcher process, not for its inherited pipes. */
+  private runNginx(extra: string[], configFile = this.mainConfig): Promise<{ code: number; output: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.options.bin, ['-p', this.prefix, '-e', this.errorLog, '-c', configFile, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let output = '';
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', (error) => reject(new BerthError(`cannot run ${this.options.bin}: ${error.message}`, 'install nginx (npm start does it: apt-get install nginx)')));
+      child.on('exit', (code) => {
+        child.stderr.destroy();
+        resolve({ code: code ?? 1, output });
+      });
+    });
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

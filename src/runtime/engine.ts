@@ -1,0 +1,35 @@
+import Docker from 'dockerode';
+import { BerthError, describe } from '../errors.js';
+import { LABEL } from './labels.js';
+
+export function connectDocker(): Docker {
+  return new Docker();
+}
+
+export async function assertEngineAnswers(docker: Docker): Promise<void> {
+  try {
+    await docker.ping();
+  } catch (error) {
+    throw new BerthError(
+      `the Docker engine does not answer (${describe(error)})`,
+      'start it (npm start does: it runs scripts/setup.sh) or check /var/run/docker.sock',
+    );
+  }
+}
+
+export function networkName(instance: string): string {
+  return `${instance}-apps`;
+}
+
+/** berth's own bridge network: containers reach each other by name and the host reaches them by IP. */
+export async function ensureNetwork(docker: Docker, instance: string): Promise<string> {
+  const name = networkName(instance);
+  const existing = await docker.listNetworks({ filters: { name: [name] } });
+  if (existing.some((n) => n.Name === name)) return name;
+  await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL.instance]: instance } });
+  return name;
+}
+
+export function isStatus(error: unknown, status: number): boolean {
+  return typeof error === 'object' && error !== null && (error as { statusCode?: number }).statusCode === status;
+}

@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Git } from 'node-git-server';
+import { APP_NAME_RULE, isValidAppName } from '../config.js';
+import type { Store } from '../store/store.js';
+import { createRepo, repoExists } from '../git/repos.js';
+
+const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
+
+export interface GitHttpDeps {
+  store: Store;
+  createAppsOnPush: boolean;
+  hookSocket: string;
+  logger: (line: string) => void;
+}
+
+function reply(res: ServerResponse, status: number, message: string): void {
+  // git prints a text/plain error body to the pusher as `remote: ...`.
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(message.endsWith('\n') ? message : message + '\n');
+}
+
+function isPush(url: URL, route: string): boolean {
+  return route === 'git-receive-pack' || (route === 'info/refs' && url.searchParams.get('service') === 'git-receive-pack');
+}
+
+/**
+ * Smart HTTP for app repositories. `/myapp` and `/myapp.git` are the same repo; the first push to
+ * an unknown app creates it unless that is turned off. Authentication happens before this.
+ */
+export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const git = new Git(deps.store.reposDir, { autoCreate: false });
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://berth');
+    const match = GIT_ROUTE.exec(url.pathname);
+    if (!match) return reply(res, 404, `berth: no such git endpoint ${url.pathname}; push to http://HOST:PORT/APP.git`);
+    const [, app, route] = match;
+    if (!isValidAppName(app)) return reply(res, 400, `berth: "${app}" is not a valid app name (${APP_NAME_RULE})`);
+    const repoDir = deps.store.repoDir(app);
+    if (!(await repoExists(repoDir))) {
+      if (!isPush(url, route)) return reply(res, 404, `berth: no app named ${app}; push to it to create it`);
+      if (!deps.createAppsOnPush) return reply(res, 404, `berth: no app named ${app}, and this server does not create apps on push; ask an operator to create it`);
+      await deps.store.createApp(app);
+      await createRepo(repoDir, app, deps.hookSocket);
+      deps.logger(`created app ${app}`);
+    }
+    req.url = `/${app}.git/${route}${url.search}`;
+    git.handle(req, res);
+  };
+}

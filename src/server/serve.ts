@@ -1,0 +1,141 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import type { ServeOptions } from '../config.js';
+import { AppLocks } from '../deploy/lock.js';
+import { DeployPipeline } from '../deploy/pipeline.js';
+import { BerthError, describe } from '../errors.js';
+import { HOOK_PATH, type HookEvent, type HookRequest } from '../git/hook-protocol.js';
+import { installHook, repoExists } from '../git/repos.js';
+import { DeployOutput } from '../log/output.js';
+import { BUILTIN_PLUGINS_DIR } from '../paths.js';
+import { loadPlugins } from '../plugins/loader.js';
+import { Nginx } from '../proxy/nginx.js';
+import { assertEngineAnswers, connectDocker, ensureNetwork } from '../runtime/engine.js';
+import { Store } from '../store/store.js';
+import { createGitHandler } from './git-http.js';
+import { handlePush } from './push.js';
+import { loadOrCreateToken, requestHasToken } from './token.js';
+
+export interface RunningServer {
+  gitPort: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+// sockaddr_un holds 108 bytes including the terminator.
+const MAX_SOCKET_PATH = 107;
+
+function log(line: string): void {
+  process.stdout.write(`[berth] ${line}\n`);
+}
+
+function listen(server: http.Server, target: { port: number; host: string } | { path: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(target, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The pre-receive hooks talk to berth over this socket; it is not reachable from the network. */
+function createHookServer(deps: Parameters<typeof handlePush>[0]): http.Server {
+  return http.createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== HOOK_PATH) {
+      res.writeHead(404).end();
+      return;
+    }
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const send = (event: HookEvent) => res.write(JSON.stringify(event) + '\n');
+      const output = new DeployOutput((line) => send({ line }));
+      let request: HookRequest;
+      try {
+        request = JSON.parse(body) as HookRequest;
+      } catch {
+        send({ line: ' !     berth received a malformed hook request' });
+        send({ exit: 1 });
+        res.end();
+        return;
+      }
+      handlePush(deps, request, output)
+        .catch((error: unknown) => {
+          output.error(`berth failed: ${describe(error)}`);
+          return 1;
+        })
+        .then((exit) => {
+          send({ exit });
+          res.end();
+        });
+    });
+  });
+}
+
+async function refreshHooks(store: Store, socketPath: string): Promise<void> {
+  for (const app of await store.listApps()) {
+    const repoDir = store.repoDir(app);
+    if (await repoExists(repoDir)) await installHook(repoDir, app, socketPath);
+  }
+}
+
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
+  const docker = connectDocker();
+  await assertEngineAnswers(docker);
+  const network = await ensureNetwork(docker, options.instance);
+  const nginx = new Nginx({ bin: options.nginxBin, prefix: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
+  await nginx.ensureRunning();
+  const pluginDirs = [BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs];
+  const plugins = await loadPlugins(pluginDirs);
+  const store = new Store(options.dataDir);
+  const pipeline = new DeployPipeline({ options, docker, network, store, nginx, plugins });
+
+  const runDir = path.join(options.dataDir, 'run');
+  await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
+  const hookSocket = path.join(runDir, 'hooks.sock');
+  if (hookSocket.length > MAX_SOCKET_PATH) throw new BerthError(`the data dir path is too long for a unix socket (${hookSocket})`, 'use a shorter --data-dir');
+  await fs.rm(hookSocket, { force: true });
+  const hookServer = createHookServer({ store, locks: new AppLocks(), pipeline });
+  await listen(hookServer, { path: hookSocket });
+  await fs.chmod(hookSocket, 0o600);
+  await refreshHooks(store, hookSocket);
+
+  const handleGit = createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hookSocket, logger: log });
+  const gitServer = http.createServer((req, res) => {
+    if (!requestHasToken(req, token)) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="berth"', 'content-type': 'text/plain; charset=utf-8' });
+      res.end('berth: a valid token is needed. Use http://berth:TOKEN@HOST:PORT/APP.git as the remote URL.\n');
+      return;
+    }
+    handleGit(req, res).catch((error: unknown) => {
+      log(`git request ${req.url} failed: ${describe(error)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`berth: ${describe(error)}\n`);
+    });
+  });
+  // Deploys run inside the push request; their length is bounded by the deploy timeout, not by idle timers.
+  gitServer.requestTimeout = 0;
+  gitServer.headersTimeout = 60_000;
+  await listen(gitServer, { port: options.gitPort, host: options.listenHost });
+  const gitPort = (gitServer.address() as { port: number }).port;
+
+  log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
+  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (prefix ${nginx.prefix})`);
+  log(`git push server listening on ${options.listenHost}:${gitPort}`);
+  log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
+  if (tokenFile) log(`token stored in ${tokenFile}`);
+
+  return {
+    gitPort,
+    token,
+    close: async () => {
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hookServer.close(r))]);
+    },
+  };
+}

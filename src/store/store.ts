@@ -1,0 +1,141 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { readJson, writeFileAtomic } from './atomic.js';
+
+export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  ip: string;
+  port: number;
+}
+
+export interface ReleaseRecord {
+  id: number;
+  commit: string;
+  image: string | undefined;
+  status: ReleaseStatus;
+  createdAt: string;
+  finishedAt: string | undefined;
+  /** Milliseconds each stage took, by stage name. */
+  stageMs: Record<string, number>;
+  failure: { stage: string; message: string } | undefined;
+}
+
+export interface AppRecord {
+  name: string;
+  createdAt: string;
+  config: Record<string, string>;
+  nextRelease: number;
+  live: { release: number; commit: string; image: string; containers: ContainerRecord[] } | undefined;
+}
+
+const DEPLOY_LOG_MAX_BYTES = 512 * 1024;
+
+/**
+ * berth's state under the data dir. Layout:
+ *   token                         the push token (0600)
+ *   repos/APP.git                 bare repositories
+ *   apps/APP/app.json             the app: config, live release, next release number
+ *   apps/APP/releases/N.json      one release: commit, image, status, stage timings
+ *   apps/APP/deploys/N.log        what the pusher read during that deploy
+ */
+export class Store {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(readonly dataDir: string) {}
+
+  get reposDir(): string {
+    return path.join(this.dataDir, 'repos');
+  }
+  repoDir(app: string): string {
+    return path.join(this.reposDir, `${app}.git`);
+  }
+  private appDir(app: string): string {
+    return path.join(this.dataDir, 'apps', app);
+  }
+  private appFile(app: string): string {
+    return path.join(this.appDir(app), 'app.json');
+  }
+  private releaseFile(app: string, release: number): string {
+    return path.join(this.appDir(app), 'releases', `${release}.json`);
+  }
+
+  async listApps(): Promise<string[]> {
+    try {
+      return (await fs.readdir(path.join(this.dataDir, 'apps'))).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  async getApp(app: string): Promise<AppRecord | undefined> {
+    return readJson<AppRecord>(this.appFile(app));
+  }
+
+  async createApp(app: string): Promise<AppRecord> {
+    return this.serialized(app, async () => {
+      const existing = await this.getApp(app);
+      if (existing) return existing;
+      const record: AppRecord = { name: app, createdAt: new Date().toISOString(), config: {}, nextRelease: 1, live: undefined };
+      await writeFileAtomic(this.appFile(app), JSON.stringify(record, null, 2));
+      return record;
+    });
+  }
+
+  async updateApp(app: string, change: (record: AppRecord) => void): Promise<AppRecord> {
+    return this.serialized(app, async () => {
+      const record = await this.getApp(app);
+      if (!record) throw new Error(`app ${app} does not exist`);
+      change(record);
+      await writeFileAtomic(this.appFile(app), JSON.stringify(record, null, 2));
+      return record;
+    });
+  }
+
+  async createRelease(app: string, commit: string): Promise<ReleaseRecord> {
+    let id = 0;
+    await this.updateApp(app, (record) => {
+      id = record.nextRelease;
+      record.nextRelease += 1;
+    });
+    const release: ReleaseRecord = {
+      id,
+      commit,
+      image: undefined,
+      status: 'building',
+      createdAt: new Date().toISOString(),
+      finishedAt: undefined,
+      stageMs: {},
+      failure: undefined,
+    };
+    await writeFileAtomic(this.releaseFile(app, id), JSON.stringify(release, null, 2));
+    return release;
+  }
+
+  async saveRelease(app: string, release: ReleaseRecord): Promise<void> {
+    await writeFileAtomic(this.releaseFile(app, release.id), JSON.stringify(release, null, 2));
+  }
+
+  async getRelease(app: string, release: number): Promise<ReleaseRecord | undefined> {
+    return readJson<ReleaseRecord>(this.releaseFile(app, release));
+  }
+
+  /** Kept whole up to a cap; a runaway build log keeps its head and its tail. */
+  async saveDeployLog(app: string, release: number, transcript: string): Promise<void> {
+    let text = transcript;
+    if (Buffer.byteLength(text) > DEPLOY_LOG_MAX_BYTES) {
+      const half = DEPLOY_LOG_MAX_BYTES / 2;
+      text = `${text.slice(0, half)}\n[... deploy log cut to ${DEPLOY_LOG_MAX_BYTES} bytes ...]\n${text.slice(-half)}`;
+    }
+    await writeFileAtomic(path.join(this.appDir(app), 'deploys', `${release}.log`), text);
+  }
+
+  private serialized<T>(app: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(app) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    this.queues.set(app, next.catch(() => undefined));
+    return next;
+  }
+}
