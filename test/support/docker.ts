@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 
 export const TEST_BASE_IMAGE = 'berth-test/node:20';
 export const TEST_INSTANCE_PREFIX = 'test-';
@@ -16,18 +15,8 @@ const execFileAsync = promisify(execFile);
 
 type LabelledItem = { Id: string; Labels?: Record<string, string> | null };
 
-function findRepoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
-
 export async function ensureTestBaseImage(): Promise<void> {
-  const script = path.join(findRepoRoot(), 'scripts', 'make-base-image.sh');
+  const script = path.join(PACKAGE_ROOT, 'scripts', 'make-base-image.sh');
   try {
     await execFileAsync('bash', [script, TEST_BASE_IMAGE], { timeout: BASE_IMAGE_BUILD_TIMEOUT_MS });
   } catch (error) {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 import { CHECKS_LIMITS, ChecksParseError, parseChecks, type ChecksFile } from '../../src/checks/parser.js';
 
 function assertParseError(text: string, line: number, ...fragments: RegExp[]): void {
@@ -202,20 +202,11 @@ test('at most maxChecks checks', () => {
 });
 
 test('CHECKS.example parses', () => {
-  const file = parseChecks(readFileSync(join(findRepoRoot(), 'CHECKS.example'), 'utf8'));
+  const file = parseChecks(readFileSync(join(PACKAGE_ROOT, 'CHECKS.example'), 'utf8'));
   assert.ok(file.checks.length >= 2);
   assert.equal(file.waitSeconds, undefined);
 });
 
-function findRepoRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(directory, 'package.json'))) {
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error('no package.json above the test file');
-    directory = parent;
-  }
-  return directory;
-}
 
 test('random lines either parse into well-formed checks or throw ChecksParseError', () => {
   const random = mulberry32(0x5eed);

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { freePort } from './ports.js';
+import { TEST_INSTANCE_PREFIX } from './docker.js';
+
+export interface BerthInstance {
+  dataDir: string;
+  instance: string;
+  gitPort: number;
+  httpPort: number;
+  token: string;
+  /** The push URL of an app, with the token. */
+  remote(app: string): string;
+  output(): string;
+  /** Stops the push server only; nginx and containers keep running, as in production. */
+  stopServer(): Promise<void>;
+  /** Stops everything this instance made: server, nginx, containers, network, images, data dir. */
+  destroy(): Promise<void>;
+}
+
+let counter = 0;
+
+function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth did not start within ${timeoutMs} ms:\n${output()}`)), timeoutMs);
+    const check = () => {
+      if (pattern.test(output())) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth exited with code ${code}:\n${output()}`));
+    });
+  });
+}
+
+async function stopNginx(dataDir: string): Promise<void> {
+  const pid = Number((await fs.readFile(path.join(dataDir, 'nginx', 'run', 'nginx.pid'), 'utf8').catch(() => '')).trim());
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function removeInstanceResources(instance: string): Promise<void> {
+  const docker = new Docker();
+  const filters = { label: [`berth.instance=${instance}`] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const i of await docker.listImages({ filters })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+}
+
+export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; gitPort?: number } = {}): Promise<BerthInstance> {
+  const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
+  const instance = options.instance ?? `${TEST_INSTANCE_PREFIX}${process.pid}-${++counter}`;
+  const gitPort = options.gitPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
+  const token = 'test-token-0123456789abcdef';
+  const args = ['--data-dir', dataDir, '--git-port', String(gitPort), '--http-port', String(httpPort), '--instance', instance, '--listen', '127.0.0.1', '--settle', '1', '--drain-timeout', '10', '--stop-timeout', '5', ...(options.args ?? [])];
+  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'serve', ...args], {
+    env: { ...process.env, BERTH_TOKEN: token, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitForLine(child, /git push server listening/, () => output, 30_000);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const stopServer = async () => {
+    if (exited) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  };
+  return {
+    dataDir,
+    instance,
+    gitPort,
+    httpPort,
+    token,
+    remote: (app) => `http://berth:${token}@127.0.0.1:${gitPort}/${app}.git`,
+    output: () => output,
+    stopServer,
+    destroy: async () => {
+      await stopServer();
+      await stopNginx(dataDir);
+      await removeInstanceResources(instance);
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
