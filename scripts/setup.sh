@@ -16,6 +16,8 @@ install_debian_packages() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  # berth's switch tier is an nginx stream{} block; Debian ships that module separately.
+  [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
   # busybox-static and wrk are what the tests and the bench use to make offline images and load.
   [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || missing+=(busybox-static)
   command -v wrk >/dev/null || missing+=(wrk)

@@ -33,7 +33,7 @@ export interface ServeOptions {
 }
 
 export const DEFAULTS: ServeOptions = {
-  dataDir: path.join(os.homedir(), '.berth'),
+  dataDir: process.getuid?.() === 0 ? '/var/lib/berth' : path.join(os.homedir(), '.berth'),
   gitPort: 7070,
   httpPort: 80,
   domain: 'localhost',

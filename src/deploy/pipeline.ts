@@ -4,14 +4,13 @@ import { BerthError, describe } from '../errors.js';
 import type { PushedTree } from '../git/tree.js';
 import { buildImage } from '../build/builder.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
-import type { Nginx } from '../proxy/nginx.js';
-import { renderAppConfig } from '../proxy/render.js';
+import type { Proxy } from '../proxy/proxy.js';
 import { fireTrigger } from '../plugins/triggers.js';
 import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
 import { containerHealth, containerLogTail, removeContainer, startContainer } from '../runtime/containers.js';
 import { appLabels } from '../runtime/labels.js';
-import type { AppRecord, ContainerRecord, ReleaseRecord, Store } from '../store/store.js';
-import { retireRelease } from './retire.js';
+import type { AppRecord, ReleaseRecord, Store } from '../store/store.js';
+import { retireRelease, type RetiringRelease } from './retire.js';
 import { Stage, type DeployOutcome } from './states.js';
 
 export interface PipelineDeps {
@@ -19,7 +18,7 @@ export interface PipelineDeps {
   docker: Docker;
   network: string;
   store: Store;
-  nginx: Nginx;
+  proxy: Proxy;
   plugins: Plugin[];
 }
 
@@ -83,6 +82,8 @@ export class DeployPipeline {
       const retiring = await this.switchTraffic(run);
       await this.fire(run, 'post-deploy');
       await this.retire(run, retiring);
+      run.release.finishedAt = new Date().toISOString();
+      await store.saveRelease(app.name, run.release);
     } catch (error) {
       return this.fail(run, error);
     } finally {
@@ -150,36 +151,35 @@ export class DeployPipeline {
     });
   }
 
-  /** The point of no return: once nginx has loaded the new upstream the release is live. */
-  private async switchTraffic(run: DeployRun): Promise<{ containers: ContainerRecord[]; release: number; workers: number[] } | undefined> {
-    const { nginx, options, store } = this.deps;
+  /** The point of no return: once the switch tier has loaded the new upstream the release is live. */
+  private async switchTraffic(run: DeployRun): Promise<RetiringRelease | undefined> {
+    const { proxy, options, store } = this.deps;
     await this.setStatus(run, 'switching');
     return this.timed(run, Stage.Switch, async () => {
       const container = run.container!;
       const host = appHostName(run.app.name, options.domain);
       run.output.section(`Switching ${host} to release ${run.release.id}`);
-      const config = renderAppConfig({
+      const { retiringWorkers } = await proxy.switchApp({
         app: run.app.name,
         release: run.release.id,
-        httpPort: options.httpPort,
         serverNames: [host],
         upstreams: [{ host: container.ip, port: container.port }],
       });
-      const reload = await nginx.applyAppConfig(run.app.name, config);
       const previous = run.app.live;
       const live = { release: run.release.id, commit: run.tree.commit, image: run.release.image!, containers: [{ id: container.id, name: container.name, ip: container.ip, port: container.port }] };
       await store.updateApp(run.app.name, (record) => (record.live = live));
-      run.release.finishedAt = new Date().toISOString();
+      if (previous) await proxy.settle(retiringWorkers);
+      run.release.liveAt = new Date().toISOString();
       await this.setStatus(run, 'live');
       const port = options.httpPort === 80 ? '' : `:${options.httpPort}`;
-      run.output.info(`nginx config tested and reloaded: http://${host}${port}/ now serves release ${run.release.id}`);
+      run.output.info(`nginx config tested and loaded: http://${host}${port}/ now sends every new request to release ${run.release.id}`);
       if (!previous) return undefined;
-      return { containers: previous.containers, release: previous.release, workers: reload.retiringWorkers };
+      return { release: previous.release, containers: previous.containers, workers: retiringWorkers };
     });
   }
 
   /** After the switch a retirement problem is reported but never undoes the deploy. */
-  private async retire(run: DeployRun, retiring: { containers: ContainerRecord[]; release: number; workers: number[] } | undefined): Promise<void> {
+  private async retire(run: DeployRun, retiring: RetiringRelease | undefined): Promise<void> {
     await this.timed(run, Stage.Retire, async () => {
       try {
         if (retiring) await this.fire(run, 'pre-retire');

@@ -2,34 +2,42 @@ import type Docker from 'dockerode';
 import type { ServeOptions } from '../config.js';
 import { describe } from '../errors.js';
 import { formatDuration, type Logger } from '../log/output.js';
-import type { Nginx } from '../proxy/nginx.js';
+import type { Proxy } from '../proxy/proxy.js';
 import { removeContainer, stopContainer } from '../runtime/containers.js';
 import { LABEL } from '../runtime/labels.js';
 import type { ContainerRecord } from '../store/store.js';
 
+/** What served before the switch and now has to drain and go. */
+export interface RetiringRelease {
+  release: number;
+  containers: ContainerRecord[];
+  /** The switch tier's workers that still run the previous config. */
+  workers: number[];
+}
+
 export interface RetireRequest {
   options: ServeOptions;
   docker: Docker;
-  nginx: Nginx;
+  proxy: Proxy;
   app: string;
   liveRelease: number;
-  retiring: { containers: ContainerRecord[]; release: number; workers: number[] } | undefined;
+  retiring: RetiringRelease | undefined;
   logger: Logger;
 }
 
 /**
- * The old release drains first: the nginx workers that still run the previous config finish
- * their requests (and hold their websockets) and exit; only then is the old container stopped.
- * worker_shutdown_timeout in nginx.conf bounds the wait to the drain timeout.
+ * The old release drains first: the switch tier's old workers finish the connections they hold
+ * (requests in flight, websockets) and exit, and nothing holds a connection to the old container
+ * any more; worker_shutdown_timeout bounds this to the drain timeout. Only then is it stopped.
  */
 export async function retireRelease(request: RetireRequest): Promise<void> {
-  const { options, docker, nginx, retiring, logger } = request;
+  const { options, docker, proxy, retiring, logger } = request;
   if (retiring) {
     logger.section(`Retiring ${request.app} release ${retiring.release}`);
-    const started = Date.now();
-    logger.info(`Draining: waiting for ${retiring.workers.length} nginx worker(s) of the previous config to finish their requests (at most ${options.drainTimeoutSeconds} s)`);
-    const stillBusy = await nginx.waitForWorkersToExit(retiring.workers, (options.drainTimeoutSeconds + 5) * 1000);
-    logger.info(stillBusy.length ? `Drain time is up with ${stillBusy.length} worker(s) still open; stopping anyway` : `Drained in ${formatDuration(Date.now() - started)}`);
+    logger.info(`Draining: ${retiring.containers.map((c) => c.name).join(', ')} gets no new requests; waiting for open connections to finish (at most ${options.drainTimeoutSeconds} s)`);
+    const drain = await proxy.drain({ workers: retiring.workers, upstreams: retiring.containers.map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
+    const left = drain.workersLeft + drain.connectionsLeft;
+    logger.info(left ? `Drain time is up with ${drain.connectionsLeft} connection(s) still open; stopping anyway` : `Drained in ${formatDuration(drain.waitedMs)}`);
     for (const container of retiring.containers) {
       const stopStarted = Date.now();
       await stopContainer(docker, container.id, options.stopTimeoutSeconds);

@@ -4,17 +4,19 @@ import path from 'node:path';
 import { BerthError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { childPids, commandLine, isAlive, sleep } from './processes.js';
-import { renderMainConfig } from './render.js';
 
-export interface NginxOptions {
+export interface NginxInstanceOptions {
+  /** For messages: which of berth's nginx instances this is. */
+  name: string;
   bin: string;
   prefix: string;
-  httpPort: number;
-  domain: string;
-  drainTimeoutSeconds: number;
+  /** The main config, including the given per-app files. */
+  renderMain(includes: string[]): string;
+  /** Called before a fresh start: leftovers (stale unix sockets) that would block it. */
+  beforeStart?(): Promise<void>;
 }
 
-/** The workers that served the previous configuration; the old release is drained when they are gone. */
+/** The workers that served the previous configuration; they drain and exit on their own. */
 export interface ReloadResult {
   retiringWorkers: number[];
 }
@@ -22,13 +24,15 @@ export interface ReloadResult {
 const RELOAD_CONFIRM_MS = 10_000;
 
 /**
- * berth's own nginx: its prefix, config and pid live under the data dir. berth starts it when it
- * is not running and never stops it, so traffic does not depend on the berth process.
+ * One nginx master with its own prefix, config and pid under the data dir. berth starts it when
+ * it is not running and never stops it, so traffic does not depend on the berth process.
+ * Per-app files live in PREFIX/apps; a new one is tested with every other live file before it
+ * replaces the old, so a config nginx rejects never goes live.
  */
-export class Nginx {
+export class NginxInstance {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: NginxOptions) {}
+  constructor(private readonly options: NginxInstanceOptions) {}
 
   get prefix(): string {
     return this.options.prefix;
@@ -36,7 +40,7 @@ export class Nginx {
   private get mainConfig(): string {
     return path.join(this.prefix, 'nginx.conf');
   }
-  private get errorLog(): string {
+  get errorLog(): string {
     return path.join(this.prefix, 'logs', 'error.log');
   }
   private get pidFile(): string {
@@ -45,7 +49,7 @@ export class Nginx {
   private get appsDir(): string {
     return path.join(this.prefix, 'apps');
   }
-  appConfigPath(app: string): string {
+  private appFile(app: string): string {
     return path.join(this.appsDir, `${app}.conf`);
   }
 
@@ -53,7 +57,7 @@ export class Nginx {
   async ensureRunning(): Promise<void> {
     return this.serialized(async () => {
       for (const dir of ['run', 'logs', 'tmp', 'apps', 'staging']) await fs.mkdir(path.join(this.prefix, dir), { recursive: true });
-      const text = this.renderMain([path.join(this.appsDir, '*.conf')]);
+      const text = this.options.renderMain([path.join(this.appsDir, '*.conf')]);
       const previous = await fs.readFile(this.mainConfig, 'utf8').catch(() => '');
       const staged = path.join(this.prefix, 'staging', 'nginx.conf');
       await fs.writeFile(staged, text);
@@ -65,22 +69,26 @@ export class Nginx {
     });
   }
 
-  async isRunning(): Promise<boolean> {
-    return (await this.masterPid()) !== undefined;
+  async masterPid(): Promise<number | undefined> {
+    const text = await fs.readFile(this.pidFile, 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    if (!pid || !isAlive(pid)) return undefined;
+    return (await commandLine(pid)).includes('nginx') ? pid : undefined;
   }
 
-  /**
-   * Tests the app's new config together with every other live app config, and only then
-   * puts it live and reloads. A config nginx rejects never replaces the live one.
-   */
+  async readAppConfig(app: string): Promise<string | undefined> {
+    return fs.readFile(this.appFile(app), 'utf8').catch(() => undefined);
+  }
+
+  /** Tests the app's new file with every other live one; only then puts it live and reloads. */
   async applyAppConfig(app: string, text: string): Promise<ReloadResult> {
     return this.serialized(async () => {
-      const live = this.appConfigPath(app);
+      const live = this.appFile(app);
       const candidate = path.join(this.prefix, 'staging', `${app}.conf`);
       await fs.writeFile(candidate, text);
       const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
       const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
-      await fs.writeFile(testMain, this.renderMain([...others, candidate]));
+      await fs.writeFile(testMain, this.options.renderMain([...others, candidate]));
       try {
         await this.test(testMain);
       } finally {
@@ -98,23 +106,15 @@ export class Nginx {
     });
   }
 
-  async readAppConfig(app: string): Promise<string | undefined> {
-    return fs.readFile(this.appConfigPath(app), 'utf8').catch(() => undefined);
-  }
-
   /** Resolves when every given worker has exited, or after timeoutMs; returns those still alive. */
-  async waitForWorkersToExit(pids: number[], timeoutMs: number, signal?: AbortSignal): Promise<number[]> {
+  async waitForWorkersToExit(pids: number[], timeoutMs: number): Promise<number[]> {
     const deadline = Date.now() + timeoutMs;
     let alive = pids.filter(isAlive);
-    while (alive.length && Date.now() < deadline && !signal?.aborted) {
-      await sleep(100, signal);
+    while (alive.length && Date.now() < deadline) {
+      await sleep(25);
       alive = alive.filter(isAlive);
     }
     return alive;
-  }
-
-  private renderMain(appIncludes: string[]): string {
-    return renderMainConfig({ ...this.options, appIncludes });
   }
 
   private async reload(): Promise<ReloadResult> {
@@ -129,18 +129,18 @@ export class Nginx {
   /**
    * SIGHUP returns at once. The new config is live only when new workers run and every old
    * worker has stopped accepting: it is gone, or titled "shutting down" (nginx closes its
-   * listening sockets and idle connections at that moment).
+   * listening sockets as it takes that title).
    */
   private async reloadAndConfirm(master: number): Promise<ReloadResult> {
     const before = await childPids(master);
     process.kill(master, 'SIGHUP');
     const deadline = Date.now() + RELOAD_CONFIRM_MS;
     while (Date.now() < deadline) {
-      await sleep(20);
+      await sleep(10);
       const now = await childPids(master);
       if (now.some((pid) => !before.includes(pid)) && (await this.allStoppedAccepting(before))) return { retiringWorkers: before };
     }
-    throw new BerthError(`nginx did not start workers with the new config within ${RELOAD_CONFIRM_MS / 1000} s`, `see ${this.errorLog}`);
+    throw new BerthError(`the ${this.options.name} nginx did not start workers with the new config within ${RELOAD_CONFIRM_MS / 1000} s`, `see ${this.errorLog}`);
   }
 
   private async allStoppedAccepting(workers: number[]): Promise<boolean> {
@@ -152,24 +152,18 @@ export class Nginx {
 
   private async start(): Promise<void> {
     await fs.rm(this.pidFile, { force: true });
+    await this.options.beforeStart?.();
     const { code, output } = await this.runNginx([]);
-    if (code !== 0) throw new BerthError(`nginx failed to start: ${output.trim()}`, `see ${this.errorLog}; is port ${this.options.httpPort} already in use?`);
+    if (code !== 0) throw new BerthError(`the ${this.options.name} nginx failed to start: ${output.trim()}`, `see ${this.errorLog}`);
     for (let i = 0; i < 50 && (await this.masterPid()) === undefined; i++) await sleep(100);
-    if ((await this.masterPid()) === undefined) throw new BerthError('nginx exited right after starting', `see ${this.errorLog}`);
+    if ((await this.masterPid()) === undefined) throw new BerthError(`the ${this.options.name} nginx exited right after starting`, `see ${this.errorLog}`);
   }
 
   private async test(configFile: string): Promise<void> {
     const { code, output } = await this.runNginx(['-t', '-q'], configFile);
     if (code !== 0) {
-      throw new BerthError(`nginx rejected the new configuration: ${output.trim().split('\n').slice(-3).join(' ')}`, 'the live configuration was left as it was');
+      throw new BerthError(`nginx rejected the new ${this.options.name} configuration: ${output.trim().split('\n').slice(-3).join(' ')}`, 'the live configuration was left as it was');
     }
-  }
-
-  private async masterPid(): Promise<number | undefined> {
-    const text = await fs.readFile(this.pidFile, 'utf8').catch(() => '');
-    const pid = Number(text.trim());
-    if (!pid || !isAlive(pid)) return undefined;
-    return (await commandLine(pid)).includes('nginx') ? pid : undefined;
   }
 
   /** The daemon detaches on its own; we wait for the launcher process, not for its inherited pipes. */

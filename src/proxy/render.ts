@@ -8,20 +8,37 @@ export interface Upstream {
   port: number;
 }
 
-export interface AppProxySpec {
+/** The client-facing server block of one app: its host names and its socket in the switch tier. */
+export interface EdgeAppSpec {
   app: string;
-  release: number;
   httpPort: number;
   serverNames: string[];
+  socket: string;
+  connectionLifetimeMs: number;
+}
+
+/** The app's live containers, behind its socket. */
+export interface SwitchAppSpec {
+  app: string;
+  release: number;
+  socket: string;
   upstreams: Upstream[];
 }
 
-export interface MainProxySpec {
+export interface EdgeMainSpec {
   prefix: string;
   httpPort: number;
   domain: string;
   drainTimeoutSeconds: number;
-  appIncludes: string[];
+  includes: string[];
+}
+
+export interface SwitchMainSpec {
+  prefix: string;
+  drainTimeoutSeconds: number;
+  /** A `load_module` line when nginx has the stream module as a dynamic module, else empty. */
+  loadStreamModule: string;
+  includes: string[];
 }
 
 /** A value that would not survive being pasted into nginx config as-is. */
@@ -34,38 +51,73 @@ const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(TEM
 });
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-// Quoted in the template: only a double quote, a backslash, `$`, `;` or a control character could break out.
-const SAFE_PATH = /^\/[^"\\$;{}\x00-\x1f\x7f]*$/;
+// Paths go into the config unquoted, so only characters that cannot end or start a token pass.
+const SAFE_PATH = /^\/[A-Za-z0-9._/*-]*$/;
+// sockaddr_un holds 108 bytes including the terminator.
+const MAX_SOCKET_PATH = 107;
 
 function assertPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ProxyConfigError(`${what} ${port} is not a port between 1 and 65535`);
 }
 
 function assertPath(file: string): void {
-  if (!SAFE_PATH.test(file)) throw new ProxyConfigError(`path ${JSON.stringify(file)} cannot be written into nginx config (absolute, without quotes, $, ;, braces or control characters)`);
+  if (!SAFE_PATH.test(file)) {
+    throw new ProxyConfigError(`path ${JSON.stringify(file)} cannot be written into nginx config: use an absolute path of letters, digits, '.', '_', '-' and '/'`);
+  }
 }
 
-export function renderAppConfig(spec: AppProxySpec): string {
-  if (!isValidAppName(spec.app)) throw new ProxyConfigError(`app name ${JSON.stringify(spec.app)} is not valid`);
-  if (!Number.isInteger(spec.release) || spec.release < 1) throw new ProxyConfigError(`release ${spec.release} is not a release number`);
+function assertSocket(socket: string): void {
+  assertPath(socket);
+  if (socket.length > MAX_SOCKET_PATH) throw new ProxyConfigError(`socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter --data-dir`);
+}
+
+function assertApp(app: string): void {
+  if (!isValidAppName(app)) throw new ProxyConfigError(`app name ${JSON.stringify(app)} is not valid`);
+}
+
+function assertDrain(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 1) throw new ProxyConfigError('drain timeout must be a whole number of seconds, at least 1');
+}
+
+export function renderEdgeApp(spec: EdgeAppSpec): string {
+  assertApp(spec.app);
   assertPort(spec.httpPort, 'http port');
+  assertSocket(spec.socket);
   if (!spec.serverNames.length) throw new ProxyConfigError(`app ${spec.app} has no host names`);
   for (const name of spec.serverNames) {
     if (!isValidDomain(name)) throw new ProxyConfigError(`host name ${JSON.stringify(name)} of app ${spec.app} is not valid`);
   }
+  if (!Number.isInteger(spec.connectionLifetimeMs) || spec.connectionLifetimeMs < 1) throw new ProxyConfigError('connection lifetime must be a whole number of milliseconds');
+  return env.render('edge-app.conf.njk', spec);
+}
+
+export function renderSwitchApp(spec: SwitchAppSpec): string {
+  assertApp(spec.app);
+  assertSocket(spec.socket);
+  if (!Number.isInteger(spec.release) || spec.release < 1) throw new ProxyConfigError(`release ${spec.release} is not a release number`);
   if (!spec.upstreams.length) throw new ProxyConfigError(`app ${spec.app} has no containers to send traffic to`);
   for (const upstream of spec.upstreams) {
     if (!IPV4.test(upstream.host)) throw new ProxyConfigError(`container address ${JSON.stringify(upstream.host)} is not an IPv4 address`);
     assertPort(upstream.port, 'container port');
   }
-  return env.render('app.conf.njk', spec);
+  return env.render('switch-app.conf.njk', spec);
 }
 
-export function renderMainConfig(spec: MainProxySpec): string {
+export function renderEdgeMain(spec: EdgeMainSpec): string {
   assertPath(spec.prefix);
-  spec.appIncludes.forEach(assertPath);
+  spec.includes.forEach(assertPath);
   assertPort(spec.httpPort, 'http port');
+  assertDrain(spec.drainTimeoutSeconds);
   if (!isValidDomain(spec.domain)) throw new ProxyConfigError(`domain ${JSON.stringify(spec.domain)} is not valid`);
-  if (!Number.isInteger(spec.drainTimeoutSeconds) || spec.drainTimeoutSeconds < 1) throw new ProxyConfigError('drain timeout must be a whole number of seconds, at least 1');
-  return env.render('nginx.conf.njk', spec);
+  return env.render('edge.conf.njk', spec);
+}
+
+export function renderSwitchMain(spec: SwitchMainSpec): string {
+  assertPath(spec.prefix);
+  spec.includes.forEach(assertPath);
+  assertDrain(spec.drainTimeoutSeconds);
+  if (spec.loadStreamModule && !/^load_module \/[A-Za-z0-9._/-]+\.so;$/.test(spec.loadStreamModule)) {
+    throw new ProxyConfigError(`unexpected module directive ${JSON.stringify(spec.loadStreamModule)}`);
+  }
+  return env.render('switch.conf.njk', spec);
 }

@@ -10,7 +10,7 @@ import { installHook, repoExists } from '../git/repos.js';
 import { DeployOutput } from '../log/output.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
-import { Nginx } from '../proxy/nginx.js';
+import { Proxy } from '../proxy/proxy.js';
 import { assertEngineAnswers, connectDocker, ensureNetwork } from '../runtime/engine.js';
 import { Store } from '../store/store.js';
 import { createGitHandler } from './git-http.js';
@@ -84,17 +84,19 @@ async function refreshHooks(store: Store, socketPath: string): Promise<void> {
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // Searchable but not listable: nginx's unprivileged workers pass through it to the app sockets.
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o711 });
+  await fs.chmod(options.dataDir, 0o711);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
   const docker = connectDocker();
   await assertEngineAnswers(docker);
   const network = await ensureNetwork(docker, options.instance);
-  const nginx = new Nginx({ bin: options.nginxBin, prefix: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
-  await nginx.ensureRunning();
+  const proxy = await Proxy.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
+  await proxy.ensureRunning();
   const pluginDirs = [BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs];
   const plugins = await loadPlugins(pluginDirs);
   const store = new Store(options.dataDir);
-  const pipeline = new DeployPipeline({ options, docker, network, store, nginx, plugins });
+  const pipeline = new DeployPipeline({ options, docker, network, store, proxy, plugins });
 
   const runDir = path.join(options.dataDir, 'run');
   await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
@@ -126,7 +128,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const gitPort = (gitServer.address() as { port: number }).port;
 
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
-  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (prefix ${nginx.prefix})`);
+  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
   log(`git push server listening on ${options.listenHost}:${gitPort}`);
   log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
   if (tokenFile) log(`token stored in ${tokenFile}`);

@@ -17,6 +17,8 @@ export interface ReleaseRecord {
   image: string | undefined;
   status: ReleaseStatus;
   createdAt: string;
+  /** When the switch completed: every new request goes to this release from then on. */
+  liveAt: string | undefined;
   finishedAt: string | undefined;
   /** Milliseconds each stage took, by stage name. */
   stageMs: Record<string, number>;
@@ -106,6 +108,7 @@ export class Store {
       image: undefined,
       status: 'building',
       createdAt: new Date().toISOString(),
+      liveAt: undefined,
       finishedAt: undefined,
       stageMs: {},
       failure: undefined,

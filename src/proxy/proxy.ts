@@ -1,0 +1,151 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BerthError } from '../errors.js';
+import { establishedConnectionsTo } from './connections.js';
+import { streamModuleDirective } from './modules.js';
+import { NginxInstance } from './nginx.js';
+import { sleep } from './processes.js';
+import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, type Upstream } from './render.js';
+
+export interface ProxyOptions {
+  bin: string;
+  /** DATA_DIR/nginx: holds edge/, switch/ and sockets/. */
+  dir: string;
+  httpPort: number;
+  domain: string;
+  drainTimeoutSeconds: number;
+}
+
+export interface SwitchRequest {
+  app: string;
+  release: number;
+  serverNames: string[];
+  upstreams: Upstream[];
+}
+
+/** What still serves the previous release right after a switch. */
+export interface Retiring {
+  workers: number[];
+  upstreams: Upstream[];
+}
+
+export interface DrainResult {
+  waitedMs: number;
+  workersLeft: number;
+  connectionsLeft: number;
+}
+
+/**
+ * The edge holds client connections; the switch tier holds each app's upstream. A deploy
+ * reloads only the switch tier, so no client connection is ever closed by a deploy; the edge
+ * recycles its connections to the switch tier after this long, which bounds how long a
+ * connection opened before a switch can carry requests to the old release.
+ */
+export const EDGE_CONNECTION_LIFETIME_MS = 300;
+
+const DRAIN_POLL_MS = 50;
+
+/** nginx started as root runs its workers as nobody, who needs to pass through every parent folder. */
+async function assertReachableByWorkers(dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let current = dir; current !== path.dirname(current); current = path.dirname(current)) {
+    const { mode } = await fs.stat(current);
+    if ((mode & 0o001) === 0) {
+      throw new BerthError(
+        `nginx's workers (user nobody) cannot reach ${dir}: ${current} is not searchable by others`,
+        `run chmod o+x ${current}, or use a --data-dir outside it (for example /var/lib/berth)`,
+      );
+    }
+  }
+}
+
+export class Proxy {
+  private constructor(
+    private readonly options: ProxyOptions,
+    readonly edge: NginxInstance,
+    readonly switchTier: NginxInstance,
+  ) {}
+
+  static async create(options: ProxyOptions): Promise<Proxy> {
+    const loadStreamModule = await streamModuleDirective(options.bin);
+    const socketsDir = path.join(options.dir, 'sockets');
+    const edgePrefix = path.join(options.dir, 'edge');
+    const switchPrefix = path.join(options.dir, 'switch');
+    const edge = new NginxInstance({
+      name: 'edge',
+      bin: options.bin,
+      prefix: edgePrefix,
+      renderMain: (includes) => renderEdgeMain({ prefix: edgePrefix, httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, includes }),
+    });
+    const switchTier = new NginxInstance({
+      name: 'switch',
+      bin: options.bin,
+      prefix: switchPrefix,
+      renderMain: (includes) => renderSwitchMain({ prefix: switchPrefix, drainTimeoutSeconds: options.drainTimeoutSeconds, loadStreamModule, includes }),
+      // A killed switch nginx leaves its unix sockets behind, and bind() refuses existing paths.
+      beforeStart: async () => {
+        for (const socket of await fs.readdir(socketsDir).catch(() => [])) await fs.rm(path.join(socketsDir, socket), { force: true });
+      },
+    });
+    return new Proxy(options, edge, switchTier);
+  }
+
+  private get socketsDir(): string {
+    return path.join(this.options.dir, 'sockets');
+  }
+
+  socketPath(app: string): string {
+    return path.join(this.socketsDir, `${app}.sock`);
+  }
+
+  /** The switch tier first: the edge's upstream sockets must exist before it routes to them. */
+  async ensureRunning(): Promise<void> {
+    // The edge's workers run unprivileged and must reach the sockets.
+    await fs.mkdir(this.socketsDir, { recursive: true });
+    await fs.chmod(this.options.dir, 0o711);
+    await fs.chmod(this.socketsDir, 0o755);
+    await assertReachableByWorkers(this.socketsDir);
+    await this.switchTier.ensureRunning();
+    await this.edge.ensureRunning();
+  }
+
+  /**
+   * Points the app's socket at its new containers (tested, then reloaded). The edge is reloaded
+   * only when the app is new or its host names changed.
+   */
+  async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
+    const socket = this.socketPath(request.app);
+    const switchConfig = renderSwitchApp({ app: request.app, release: request.release, socket, upstreams: request.upstreams });
+    const { retiringWorkers } = await this.switchTier.applyAppConfig(request.app, switchConfig);
+    const edgeConfig = renderEdgeApp({ app: request.app, httpPort: this.options.httpPort, serverNames: request.serverNames, socket, connectionLifetimeMs: EDGE_CONNECTION_LIFETIME_MS });
+    if ((await this.edge.readAppConfig(request.app)) !== edgeConfig) await this.edge.applyAppConfig(request.app, edgeConfig);
+    return { retiringWorkers };
+  }
+
+  /**
+   * After a switch, waits until no connection opened before it can take a new request: the old
+   * switch workers are gone, or every edge connection to them has reached its lifetime.
+   */
+  async settle(retiringWorkers: number[]): Promise<void> {
+    await this.switchTier.waitForWorkersToExit(retiringWorkers, EDGE_CONNECTION_LIFETIME_MS);
+  }
+
+  /**
+   * The old release is drained when the switch workers of the previous config have exited and
+   * nothing on this host holds a connection to its containers, or when timeoutMs is up.
+   */
+  async drain(retiring: Retiring, timeoutMs: number): Promise<DrainResult> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    let workersLeft = retiring.workers.length;
+    let connectionsLeft = 0;
+    for (;;) {
+      workersLeft = (await this.switchTier.waitForWorkersToExit(retiring.workers, 0)).length;
+      connectionsLeft = 0;
+      for (const upstream of retiring.upstreams) connectionsLeft += await establishedConnectionsTo(upstream.host, upstream.port);
+      if ((workersLeft === 0 && connectionsLeft === 0) || Date.now() >= deadline) break;
+      await sleep(DRAIN_POLL_MS);
+    }
+    return { waitedMs: Date.now() - started, workersLeft, connectionsLeft };
+  }
+}
