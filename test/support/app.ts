@@ -51,13 +51,17 @@ export class AppRepo {
     await this.git('reset', '-q', '--hard', commit);
   }
 
-  /** Runs `git push` and returns its exit code and everything it printed, never throwing. */
-  push(remote: string, refspec = 'main', extra: string[] = []): Promise<PushResult> {
+  /** Runs `git push` and returns its exit code and everything it printed, never throwing; onOutput sees it live. */
+  push(remote: string, refspec = 'main', onOutput?: (text: string) => void): Promise<PushResult> {
     return new Promise((resolve) => {
-      const child = spawn('git', ['push', ...extra, remote, refspec], { cwd: this.dir, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      const child = spawn('git', ['push', remote, refspec], { cwd: this.dir, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
       let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const collect = (c: Buffer) => {
+        output += c.toString();
+        onOutput?.(output);
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
       child.on('close', (code) => resolve({ code: code ?? 1, output }));
     });
   }
