@@ -21,6 +21,8 @@ install_debian_packages() {
   # busybox-static and wrk are what the tests and the bench use to make offline images and load.
   [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || missing+=(busybox-static)
   command -v wrk >/dev/null || missing+=(wrk)
+  # The git hooks reach berth with curl.
+  command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian"
     as_root apt-get update -qq

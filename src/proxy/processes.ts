@@ -9,8 +9,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Child pids of a process, read from /proc (works for any parent, no CONFIG_PROC_CHILDREN needed). */
+/** Child pids of a process: from /proc/PID/task/PID/children where the kernel has it, else by a scan of /proc. */
 export async function childPids(parent: number): Promise<number[]> {
+  try {
+    const list = await fs.readFile(`/proc/${parent}/task/${parent}/children`, 'utf8');
+    return list.split(' ').filter(Boolean).map(Number);
+  } catch {
+    return scanForChildren(parent);
+  }
+}
+
+async function scanForChildren(parent: number): Promise<number[]> {
   const children: number[] = [];
   for (const entry of await fs.readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

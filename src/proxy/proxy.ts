@@ -41,7 +41,7 @@ export interface DrainResult {
  * recycles its connections to the switch tier after this long, which bounds how long a
  * connection opened before a switch can carry requests to the old release.
  */
-export const EDGE_CONNECTION_LIFETIME_MS = 300;
+export const EDGE_CONNECTION_LIFETIME_MS = 200;
 
 const DRAIN_POLL_MS = 50;
 

@@ -2,14 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Git } from 'node-git-server';
 import { APP_NAME_RULE, isValidAppName } from '../config.js';
 import type { Store } from '../store/store.js';
-import { createRepo, repoExists } from '../git/repos.js';
+import { createRepo, repoExists, type HookTarget } from '../git/repos.js';
 
 const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 
 export interface GitHttpDeps {
   store: Store;
   createAppsOnPush: boolean;
-  hookSocket: string;
+  hook: HookTarget;
   logger: (line: string) => void;
 }
 
@@ -40,7 +40,7 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
       if (!isPush(url, route)) return reply(res, 404, `berth: no app named ${app}; push to it to create it`);
       if (!deps.createAppsOnPush) return reply(res, 404, `berth: no app named ${app}, and this server does not create apps on push; ask an operator to create it`);
       await deps.store.createApp(app);
-      await createRepo(repoDir, app, deps.hookSocket);
+      await createRepo(repoDir, app, deps.hook);
       deps.logger(`created app ${app}`);
     }
     req.url = `/${app}.git/${route}${url.search}`;

@@ -1,12 +1,13 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import type { ServeOptions } from '../config.js';
+import { isValidAppName, type ServeOptions } from '../config.js';
 import { AppLocks } from '../deploy/lock.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { BerthError, describe } from '../errors.js';
-import { HOOK_PATH, type HookEvent, type HookRequest } from '../git/hook-protocol.js';
-import { installHook, repoExists } from '../git/repos.js';
+import { EXIT_LINE_PREFIX, HOOK_PATH_PREFIX, parseRefUpdates, quarantineFromHeaders } from '../git/hook-protocol.js';
+import { installHook, repoExists, type HookTarget } from '../git/repos.js';
 import { DeployOutput } from '../log/output.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
@@ -14,7 +15,7 @@ import { Proxy } from '../proxy/proxy.js';
 import { assertEngineAnswers, connectDocker, ensureNetwork } from '../runtime/engine.js';
 import { Store } from '../store/store.js';
 import { createGitHandler } from './git-http.js';
-import { handlePush } from './push.js';
+import { handlePush, type PushDeps } from './push.js';
 import { loadOrCreateToken, requestHasToken } from './token.js';
 
 export interface RunningServer {
@@ -41,9 +42,10 @@ function listen(server: http.Server, target: { port: number; host: string } | { 
 }
 
 /** The pre-receive hooks talk to berth over this socket; it is not reachable from the network. */
-function createHookServer(deps: Parameters<typeof handlePush>[0]): http.Server {
+function createHookServer(deps: PushDeps): http.Server {
   return http.createServer((req, res) => {
-    if (req.method !== 'POST' || req.url !== HOOK_PATH) {
+    const app = req.url?.startsWith(HOOK_PATH_PREFIX) ? req.url.slice(HOOK_PATH_PREFIX.length) : '';
+    if (req.method !== 'POST' || !isValidAppName(app)) {
       res.writeHead(404).end();
       return;
     }
@@ -51,35 +53,36 @@ function createHookServer(deps: Parameters<typeof handlePush>[0]): http.Server {
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      const send = (event: HookEvent) => res.write(JSON.stringify(event) + '\n');
-      const output = new DeployOutput((line) => send({ line }));
-      let request: HookRequest;
-      try {
-        request = JSON.parse(body) as HookRequest;
-      } catch {
-        send({ line: ' !     berth received a malformed hook request' });
-        send({ exit: 1 });
-        res.end();
-        return;
-      }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      const output = new DeployOutput((line) => res.write(line + '\n'));
+      const request = { app, updates: parseRefUpdates(body), quarantine: quarantineFromHeaders(req.headers, deps.store.repoDir(app)) };
       handlePush(deps, request, output)
         .catch((error: unknown) => {
           output.error(`berth failed: ${describe(error)}`);
           return 1;
         })
-        .then((exit) => {
-          send({ exit });
-          res.end();
-        });
+        .then((exit) => res.end(`${EXIT_LINE_PREFIX}${exit}\n`));
     });
   });
 }
 
-async function refreshHooks(store: Store, socketPath: string): Promise<void> {
+function findOnPath(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = path.join(dir, program);
+    try {
+      fsSync.accessSync(candidate, fsSync.constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+async function refreshHooks(store: Store, hook: HookTarget): Promise<void> {
   for (const app of await store.listApps()) {
     const repoDir = store.repoDir(app);
-    if (await repoExists(repoDir)) await installHook(repoDir, app, socketPath);
+    if (await repoExists(repoDir)) await installHook(repoDir, app, hook);
   }
 }
 
@@ -102,13 +105,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
   const hookSocket = path.join(runDir, 'hooks.sock');
   if (hookSocket.length > MAX_SOCKET_PATH) throw new BerthError(`the data dir path is too long for a unix socket (${hookSocket})`, 'use a shorter --data-dir');
+  const curl = findOnPath('curl');
+  if (!curl) throw new BerthError('curl is not installed; the git hooks use it to reach berth', 'apt-get install curl (npm start does it)');
+  const hook: HookTarget = { curl, socketPath: hookSocket };
   await fs.rm(hookSocket, { force: true });
   const hookServer = createHookServer({ store, locks: new AppLocks(), pipeline });
   await listen(hookServer, { path: hookSocket });
   await fs.chmod(hookSocket, 0o600);
-  await refreshHooks(store, hookSocket);
+  await refreshHooks(store, hook);
 
-  const handleGit = createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hookSocket, logger: log });
+  const handleGit = createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook, logger: log });
   const gitServer = http.createServer((req, res) => {
     if (!requestHasToken(req, token)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="berth"', 'content-type': 'text/plain; charset=utf-8' });

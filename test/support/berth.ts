@@ -13,6 +13,8 @@ export interface BerthInstance {
   gitPort: number;
   httpPort: number;
   token: string;
+  /** The berth server process. */
+  pid: number;
   /** The push URL of an app, with the token. */
   remote(app: string): string;
   output(): string;
@@ -96,6 +98,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     gitPort,
     httpPort,
     token,
+    pid: child.pid!,
     remote: (app) => `http://berth:${token}@127.0.0.1:${gitPort}/${app}.git`,
     output: () => output,
     stopServer,
