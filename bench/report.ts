@@ -102,8 +102,8 @@ export function renderReport(result: BenchResult): string {
     const berth = variants.find((v) => v.key === 'c');
     if (berth?.berthDeploys.length) out.push(`berth deploys (seconds; floor = build + start + first passing check):`, '', ...berthRows(berth.berthDeploys), '');
     if (berth?.memoryMiB) out.push(`berth's own processes, peak resident memory during deploys: server ${berth.memoryMiB.server.toFixed(0)} MiB, nginx (edge + switch, all workers) ${berth.memoryMiB.nginx.toFixed(0)} MiB`, '');
-    for (const v of variants) out.push(`- ${v.name}: one deploy every ${v.cadenceSeconds} s, ${v.deploys} deploys`);
-    out.push('', ...targetLines(variants), '');
+    out.push(`Each variant: ${variants[0].deploys} deploys, one every ${variants[0].cadenceSeconds} s, under load from 1 s before the first to 1 s after the last slot.`, '');
+    out.push(...targetLines(variants), '');
   }
   return out.join('\n');
 }

@@ -38,7 +38,9 @@ const VARIANT_NAMES = { a: '(a) stop-then-start', b: '(b) one nginx, reload per 
 const APP = 'bench';
 const HOST = `${APP}.localhost`;
 const INSTANCE = `test-bench-${process.pid}`;
-const LABELS = { 'berth.instance': INSTANCE };
+// The baselines' containers, images and network, apart from the berth instance that cleans up its own.
+const BASELINE_INSTANCE = `${INSTANCE}-baseline`;
+const LABELS = { 'berth.instance': BASELINE_INSTANCE };
 
 function parseFlags(argv: string[]): Flags {
   const flags: Flags = { deploys: 10, connections: 64, threads: 2, steady: 6, kinds: ['get'], variants: ['a', 'b', 'c'] };
@@ -64,8 +66,8 @@ async function buildBaselineImages(): Promise<string[]> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-bench-app-'));
     await fs.cp(SAMPLE_APP_DIR, dir, { recursive: true });
     await fs.writeFile(path.join(dir, 'version.txt'), `${version}\n`);
-    const image = `${INSTANCE}/baseline:${version}`;
-    await run('docker', ['build', '-q', '-t', image, '--label', `berth.instance=${INSTANCE}`, dir]);
+    const image = `${BASELINE_INSTANCE}/app:${version}`;
+    await run('docker', ['build', '-q', '-t', image, '--label', `berth.instance=${BASELINE_INSTANCE}`, dir]);
     await fs.rm(dir, { recursive: true, force: true });
     images.push(image);
   }
@@ -134,12 +136,22 @@ async function measureSteady(targets: Map<'a' | 'b' | 'c', Target>, load: LoadSp
   return medians;
 }
 
-async function measureDeploys(key: 'a' | 'b' | 'c', target: Target, load: LoadSpec, flags: Flags, steady: WrkResult): Promise<VariantResult> {
+/**
+ * One deploy of each variant without load sets a common pace, slow enough for the slowest, so
+ * every variant gets the same number of deploys in the same load window.
+ */
+async function commonCadenceMs(targets: Map<'a' | 'b' | 'c', Target>): Promise<number> {
+  let slowest = 0;
+  for (const target of targets.values()) {
+    const started = Date.now();
+    await target.deploy(0);
+    slowest = Math.max(slowest, Date.now() - started);
+  }
+  return Math.max(2000, Math.ceil((slowest * 2.5) / 1000) * 1000);
+}
+
+async function measureDeploys(key: 'a' | 'b' | 'c', target: Target, load: LoadSpec, flags: Flags, steady: WrkResult, cadenceMs: number): Promise<VariantResult> {
   const url = `http://127.0.0.1:${target.port}/`;
-  // One deploy without load sets the pace, so every measured deploy fits inside the load window.
-  const warmStarted = Date.now();
-  await target.deploy(0);
-  const cadenceMs = Math.max(2000, Math.ceil(((Date.now() - warmStarted) * 2.5) / 1000) * 1000);
   const windowSeconds = Math.ceil((1000 + flags.deploys * cadenceMs + 1000) / 1000);
   process.stdout.write(`  ${VARIANT_NAMES[key]}: ${flags.deploys} deploys, one every ${cadenceMs / 1000} s, under load for ${windowSeconds} s ...`);
   const loadStarted = Date.now();
@@ -191,7 +203,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const docker = new Docker();
   await ensureTestBaseImage();
-  const network = `${INSTANCE}-baseline`;
+  const network = BASELINE_INSTANCE;
   await docker.createNetwork({ Name: network, Labels: LABELS });
   const images = await buildBaselineImages();
   const result: BenchResult = { date: new Date().toISOString(), flags, host: { cpus: os.cpus().length, nginx: (await run('nginx', ['-v'])).stderr.trim() }, runs: [] };
@@ -204,14 +216,15 @@ async function main(): Promise<void> {
       try {
         for (const key of flags.variants) targets.set(key, await startTarget(key, network, images));
         const steady = await measureSteady(targets, load, flags);
-        for (const [key, target] of targets) variants.push(await measureDeploys(key, target, load, flags, steady.get(key)!));
+        const cadenceMs = await commonCadenceMs(targets);
+        for (const [key, target] of targets) variants.push(await measureDeploys(key, target, load, flags, steady.get(key)!, cadenceMs));
       } finally {
         for (const target of targets.values()) await target.close();
       }
       result.runs.push({ load, variants });
     }
   } finally {
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`berth.instance=${INSTANCE}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`berth.instance=${BASELINE_INSTANCE}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     await docker.getNetwork(network).remove().catch(() => undefined);
     for (const image of images) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
   }

@@ -17,3 +17,5 @@ export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.me
 export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 /** Built-in plugins, compiled from plugins/ by tsc. */
 export const BUILTIN_PLUGINS_DIR = path.join(PACKAGE_ROOT, 'dist', 'plugins');
+
+export const BERTH_VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { BerthError, describe } from '../errors.js';
+import { abortMessage, BerthError, describe } from '../errors.js';
 import type { PushedTree } from '../git/tree.js';
 import type { Logger } from '../log/output.js';
 
@@ -54,7 +54,7 @@ export async function buildImage(request: BuildRequest): Promise<void> {
   await archive.done.catch((error: unknown) => {
     if (!failure) throw error;
   });
-  if (request.signal.aborted) throw new BerthError('the build was stopped: it ran past its time limit', 'make the build faster or raise --build-timeout');
+  if (request.signal.aborted) throw new BerthError(`the build was stopped: ${abortMessage(request.signal, 'its time limit')}`, 'make the build faster or raise --build-timeout');
   if (failure) {
     throw new BerthError(`the image build failed: ${failure}`, 'fix the failing Dockerfile step shown above and push again');
   }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { BerthError } from '../errors.js';
+import { abortMessage, BerthError } from '../errors.js';
 import type { ContainerHandle } from '../plugins/types.js';
 import { sleep } from '../proxy/processes.js';
 
@@ -31,7 +31,7 @@ export function describeExit(health: { running: boolean; restartCount: number; e
 export async function waitForListening(container: ContainerHandle, timeoutMs: number, signal: AbortSignal): Promise<number> {
   const started = Date.now();
   for (let poll = 0; ; poll++) {
-    if (signal.aborted) throw new BerthError('the deploy ran past its time limit while waiting for the app to listen', 'raise --deploy-timeout or make the app start faster');
+    if (signal.aborted) throw new BerthError(`stopped while waiting for the app to listen: ${abortMessage(signal, 'the deploy time limit')}`, 'raise --deploy-timeout or make the app start faster');
     if (await tryConnect(container.ip, container.port, 1000)) return Date.now() - started;
     if (poll % HEALTH_EVERY_POLLS === 0) {
       const health = await container.health();

@@ -64,11 +64,11 @@ async function runCheck(context: TriggerContext, check: CheckSpec, file: ChecksF
   );
 }
 
-async function runDefaultCheck(context: TriggerContext): Promise<void> {
+async function runDefaultCheck(context: TriggerContext, why: string): Promise<void> {
   const settleMs = context.checks.defaultSettleSeconds * 1000;
-  context.logger.info(`No ${CHECKS_FILE} file: checking that the container stays up for ${formatDuration(settleMs)} (add a ${CHECKS_FILE} file for real checks; see CHECKS.example)`);
+  context.logger.info(`${why}: checking that ${context.container!.name} stays up for ${formatDuration(settleMs)}`);
   await sleep(settleMs, context.signal);
-  await assertStillUp(context, `within ${formatDuration(settleMs)} of starting to listen`);
+  await assertStillUp(context, `within ${formatDuration(settleMs)}`);
   context.logger.info(`Default check passed: still running, no restarts`);
 }
 
@@ -76,6 +76,10 @@ async function runDefaultCheck(context: TriggerContext): Promise<void> {
 export async function checkDeploy(context: TriggerContext): Promise<void> {
   const container = context.container;
   if (!container) throw new Error('check-deploy needs the new container');
+  if (container.process !== 'web') {
+    await runDefaultCheck(context, `${container.process} does not serve HTTP`);
+    return;
+  }
   const file = await readChecksFile(context);
   if (file?.waitSeconds) {
     context.logger.info(`WAIT=${file.waitSeconds}: waiting ${file.waitSeconds} s before checking`);
@@ -85,7 +89,7 @@ export async function checkDeploy(context: TriggerContext): Promise<void> {
   const listenedAfter = await waitForListening(container, context.checks.listenTimeoutSeconds * 1000, context.signal);
   context.logger.info(`Listening after ${formatDuration(listenedAfter)}`);
   if (!file || file.checks.length === 0) {
-    await runDefaultCheck(context);
+    await runDefaultCheck(context, `No ${CHECKS_FILE} file (add one for real checks; see CHECKS.example)`);
     return;
   }
   context.logger.info(`${CHECKS_FILE}: ${file.checks.length} check(s), up to ${file.attempts ?? CHECK_DEFAULTS.attempts} attempt(s) each, ${file.timeoutSeconds ?? CHECK_DEFAULTS.timeoutSeconds} s timeout`);

@@ -2,12 +2,8 @@
 import { resolveServeOptions, serveHelp, UsageError } from '../config.js';
 import { BerthError, describe } from '../errors.js';
 import { serve } from '../server/serve.js';
-
-const USAGE = `Usage: berth <command> [options]
-
-Commands:
-  serve      run the git push server (see berth serve --help)
-  help       show this help`;
+import { CliError, EXIT } from './client.js';
+import { closestCommand, COMMAND_NAMES, commandHelp, commandList, findCommand, generalHelp, makeInvocation, type Command } from './commands.js';
 
 async function runServe(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -25,25 +21,65 @@ async function runServe(argv: string[]): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
+async function runCommand(command: Command, argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(commandHelp(command));
+    return;
+  }
+  // `berth logs -f APP | head` closes the pipe early: the reader is done, berth has not failed.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  await command.run(makeInvocation(command, argv));
+}
+
+function printHelp(topic: string | undefined): void {
+  if (topic === undefined || topic === 'help') return console.log(generalHelp());
+  if (topic === 'serve') return console.log(serveHelp());
+  const command = findCommand(topic);
+  if (!command) throw unknownCommand(topic);
+  console.log(commandHelp(command));
+}
+
+function unknownCommand(name: string): UsageError {
+  const suggestion = closestCommand(name, COMMAND_NAMES);
+  return new UsageError(`unknown command "${name}"${suggestion ? `; did you mean "berth ${suggestion}"?` : ''}\n\n${commandList()}`);
+}
+
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  switch (command) {
+  const [name, ...rest] = argv;
+  switch (name) {
     case 'serve':
       return runServe(rest);
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
-      return;
-    default:
-      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+      return printHelp(undefined);
+    case 'help':
+      return printHelp(rest[0]);
   }
+  const command = findCommand(name);
+  if (!command) throw unknownCommand(name);
+  await runCommand(command, rest);
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) console.error(`berth: ${error.message}`);
-  else if (error instanceof BerthError) console.error(`berth: ${error.message}${error.hint ? `\n       ${error.hint}` : ''}`);
-  else console.error(`berth: ${describe(error)}`);
-  process.exit(error instanceof UsageError ? 2 : 1);
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof UsageError) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** With --json a failure is JSON on stdout too, so a script reads one format whatever happens. */
+function report(error: unknown, json: boolean): void {
+  const message = describe(error);
+  const hint = error instanceof BerthError ? error.hint : undefined;
+  if (json) console.log(JSON.stringify(hint ? { error: message, hint } : { error: message }));
+  else console.error(`berth: ${message}${hint ? `\n       ${hint}` : ''}`);
+}
+
+const argv = process.argv.slice(2);
+main(argv).catch((error: unknown) => {
+  report(error, argv[0] !== 'serve' && argv.includes('--json'));
+  process.exit(exitCodeFor(error));
 });

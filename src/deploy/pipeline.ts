@@ -1,8 +1,9 @@
 import type Docker from 'dockerode';
 import type { ServeOptions } from '../config.js';
-import { BerthError, describe } from '../errors.js';
-import type { PushedTree } from '../git/tree.js';
+import { abortMessage, BerthError, describe } from '../errors.js';
+import { PushedTree } from '../git/tree.js';
 import { buildImage } from '../build/builder.js';
+import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
 import type { Proxy } from '../proxy/proxy.js';
 import { fireTrigger } from '../plugins/triggers.js';
@@ -22,14 +23,23 @@ export interface PipelineDeps {
   plugins: Plugin[];
 }
 
+/** A push builds its commit; everything else (config, scale, restart, rollback) reuses a built image. */
+export type ReleaseSource = { kind: 'push'; tree: PushedTree } | { kind: 'image'; image: string; tree: PushedTree };
+
 export interface DeployRequest {
   app: string;
-  tree: PushedTree;
+  source: ReleaseSource;
+  /** Shown in `berth releases`: "push", "config change: set FOO", "rollback to release 3"... */
+  description: string;
   output: DeployOutput;
+  /** Fires when whoever asked for the deploy is gone (the git client was interrupted). */
+  cancelled?: AbortSignal;
 }
 
 const LOG_LINES_ON_FAILURE = 20;
 const WEB = 'web';
+const PROCFILE = 'Procfile';
+const PROCFILE_MAX_BYTES = 64 * 1024;
 
 /** Everything one deploy knows as it moves through its stages. */
 interface DeployRun {
@@ -39,7 +49,7 @@ interface DeployRun {
   output: DeployOutput;
   signal: AbortSignal;
   stage: Stage;
-  container: ContainerHandle | undefined;
+  containers: ContainerHandle[];
   failure: { stage: string; message: string } | undefined;
 }
 
@@ -54,7 +64,7 @@ export function appHostName(app: string, domain: string): string {
 /**
  * The one place that orders a deploy: build, start, check, switch, retire, with the plugin
  * triggers between them. Until the switch nothing live is touched, so any failure before it
- * only has to remove the new container.
+ * only has to remove the new containers.
  */
 export class DeployPipeline {
   constructor(private readonly deps: PipelineDeps) {}
@@ -64,19 +74,20 @@ export class DeployPipeline {
     const started = Date.now();
     const app = await store.getApp(request.app);
     if (!app) return { ok: false, release: undefined, stage: 'prepare', message: `app ${request.app} does not exist` };
-    const release = await store.createRelease(request.app, request.tree.commit);
+    const release = await store.createRelease(request.app, request.source.tree.commit, request.description);
     const run: DeployRun = {
       app,
       release,
-      tree: request.tree,
+      tree: request.source.tree,
       output: request.output,
-      signal: AbortSignal.timeout(options.deployTimeoutSeconds * 1000),
+      signal: AbortSignal.any([AbortSignal.timeout(options.deployTimeoutSeconds * 1000), ...(request.cancelled ? [request.cancelled] : [])]),
       stage: Stage.Build,
-      container: undefined,
+      containers: [],
       failure: undefined,
     };
     try {
-      await this.build(run);
+      if (request.source.kind === 'push') await this.build(run);
+      else await this.reuseImage(run, request.source.image);
       await this.start(run);
       await this.check(run);
       const retiring = await this.switchTraffic(run);
@@ -122,24 +133,60 @@ export class DeployPipeline {
     });
   }
 
+  private async reuseImage(run: DeployRun, image: string): Promise<void> {
+    await this.timed(run, Stage.Build, async () => {
+      run.output.section(`Releasing ${run.app.name} (release ${run.release.id}): ${run.release.description}, image ${image}`);
+      await this.deps.docker
+        .getImage(image)
+        .inspect()
+        .catch(() => {
+          throw new BerthError(`the image ${image} is no longer on this server`, `push the app again (berth keeps the images of the last ${this.deps.options.keepReleases} releases)`);
+        });
+      run.release.image = image;
+    });
+  }
+
+  private async readProcfile(run: DeployRun): Promise<Procfile> {
+    const file = await run.tree.readFile(PROCFILE, PROCFILE_MAX_BYTES);
+    if (!file) return {};
+    try {
+      return parseProcfile(file.content.toString('utf8'));
+    } catch (error) {
+      if (error instanceof ProcfileError) throw new BerthError(error.message, 'fix the Procfile and push again');
+      throw error;
+    }
+  }
+
+  /** One container per unit of the app's formation; `web` runs the image's command unless the Procfile names one. */
   private async start(run: DeployRun): Promise<void> {
     const { docker, options, network } = this.deps;
     await this.setStatus(run, 'starting');
     await this.timed(run, Stage.Start, async () => {
-      run.output.section(`Starting ${run.app.name} ${WEB} (release ${run.release.id})`);
-      const record = await startContainer(docker, {
-        instance: options.instance,
-        network,
-        app: run.app.name,
-        release: run.release.id,
-        image: run.release.image!,
-        processType: WEB,
-        port: Number(run.app.config.PORT ?? options.defaultPort),
-        env: run.app.config,
-      });
-      run.container = { ...record, health: () => containerHealth(docker, record.id) };
-      run.output.info(`Container ${record.name} at ${record.ip}:${record.port}`);
-      await this.fire(run, 'pre-deploy');
+      const procfile = await this.readProcfile(run);
+      const formation = Object.entries(run.app.formation).filter(([, count]) => count > 0);
+      for (const [type] of formation) {
+        if (type !== WEB && !procfile[type]) throw new BerthError(`the app is scaled to run "${type}" but its Procfile has no ${type} line`, `add "${type}: COMMAND" to the Procfile, or berth ps:scale ${run.app.name} ${type}=0`);
+      }
+      for (const [type, count] of formation) {
+        for (let index = 1; index <= count; index++) {
+          run.output.section(`Starting ${run.app.name} ${type}${count > 1 ? `.${index}` : ''} (release ${run.release.id})`);
+          const record = await startContainer(docker, {
+            instance: options.instance,
+            network,
+            app: run.app.name,
+            release: run.release.id,
+            image: run.release.image!,
+            processType: type,
+            index,
+            command: procfile[type],
+            port: Number(run.app.config.PORT ?? options.defaultPort),
+            env: run.app.config,
+          });
+          run.containers.push({ ...record, health: () => containerHealth(docker, record.id) });
+          run.output.info(type === WEB ? `Container ${record.name} at ${record.ip}:${record.port}` : `Container ${record.name} (no proxy)`);
+        }
+      }
+      for (const container of run.containers) await this.fire(run, 'pre-deploy', container);
     });
   }
 
@@ -147,27 +194,45 @@ export class DeployPipeline {
     await this.setStatus(run, 'checking');
     await this.timed(run, Stage.Check, async () => {
       run.output.section(`Checking ${run.app.name} (release ${run.release.id})`);
-      await this.fire(run, 'check-deploy');
+      if (run.app.checks === 'disabled') {
+        run.output.warn(`Checks are disabled for ${run.app.name}: the new release goes live unchecked (berth checks:enable ${run.app.name})`);
+        return;
+      }
+      if (run.app.checks === 'skip-next') {
+        run.output.warn(`Checks skipped for this deploy only (berth checks:skip ${run.app.name})`);
+        await this.deps.store.updateApp(run.app.name, (record) => (record.checks = 'enabled'));
+        return;
+      }
+      for (const container of run.containers) await this.fire(run, 'check-deploy', container);
     });
   }
 
   /** The point of no return: once the switch tier has loaded the new upstream the release is live. */
   private async switchTraffic(run: DeployRun): Promise<RetiringRelease | undefined> {
     const { proxy, options, store } = this.deps;
+    if (run.signal.aborted) throw new BerthError(`stopped before the switch: ${abortMessage(run.signal, 'the deploy time limit')}`, 'push again');
     await this.setStatus(run, 'switching');
     return this.timed(run, Stage.Switch, async () => {
-      const container = run.container!;
       const host = appHostName(run.app.name, options.domain);
       run.output.section(`Switching ${host} to release ${run.release.id}`);
+      const web = run.containers.filter((c) => c.process === WEB);
       const { retiringWorkers } = await proxy.switchApp({
         app: run.app.name,
         release: run.release.id,
-        serverNames: [host],
-        upstreams: [{ host: container.ip, port: container.port }],
+        serverNames: [host, ...run.app.domains],
+        upstreams: web.map((c) => ({ host: c.ip, port: c.port })),
       });
       const previous = run.app.live;
-      const live = { release: run.release.id, commit: run.tree.commit, image: run.release.image!, containers: [{ id: container.id, name: container.name, ip: container.ip, port: container.port }] };
-      await store.updateApp(run.app.name, (record) => (record.live = live));
+      const live = {
+        release: run.release.id,
+        commit: run.tree.commit,
+        image: run.release.image!,
+        containers: run.containers.map(({ id, name, process, ip, port }) => ({ id, name, process, ip, port })),
+      };
+      await store.updateApp(run.app.name, (record) => {
+        record.live = live;
+        record.stopped = false;
+      });
       if (previous) await proxy.settle(retiringWorkers);
       run.release.liveAt = new Date().toISOString();
       await this.setStatus(run, 'live');
@@ -183,7 +248,7 @@ export class DeployPipeline {
     await this.timed(run, Stage.Retire, async () => {
       try {
         if (retiring) await this.fire(run, 'pre-retire');
-        await retireRelease({ ...this.deps, app: run.app.name, liveRelease: run.release.id, retiring, logger: run.output });
+        await retireRelease({ ...this.deps, app: run.app.name, liveImage: run.release.image!, retiring, logger: run.output });
         if (retiring) {
           const old = await this.deps.store.getRelease(run.app.name, retiring.release);
           if (old) await this.deps.store.saveRelease(run.app.name, { ...old, status: 'retired' });
@@ -200,7 +265,7 @@ export class DeployPipeline {
     run.failure = { stage: run.stage, message };
     run.output.error(`Deploy of ${run.app.name} (release ${run.release.id}) failed at the ${run.stage} stage: ${message}`);
     if (hint) run.output.error(hint);
-    if (run.container) await this.discardContainer(run);
+    for (const container of run.containers) await this.discardContainer(run, container);
     await this.fire(run, 'deploy-failed').catch(() => undefined);
     run.release.failure = run.failure;
     run.release.finishedAt = new Date().toISOString();
@@ -210,9 +275,8 @@ export class DeployPipeline {
     return { ok: false, release: run.release.id, stage: run.stage, message };
   }
 
-  private async discardContainer(run: DeployRun): Promise<void> {
+  private async discardContainer(run: DeployRun, container: ContainerHandle): Promise<void> {
     const { docker } = this.deps;
-    const container = run.container!;
     try {
       const lines = await containerLogTail(docker, container.id, LOG_LINES_ON_FAILURE);
       run.output.error(lines.length ? `Last ${lines.length} line(s) from ${container.name}:` : `${container.name} printed nothing.`);
@@ -224,23 +288,49 @@ export class DeployPipeline {
     run.output.error(`Removed the new container ${container.name}.`);
   }
 
-  private async fire(run: DeployRun, trigger: Trigger): Promise<void> {
-    const { options } = this.deps;
+  /** checks:run: the check-deploy trigger against the live web containers, without deploying anything. */
+  async checkLive(app: AppRecord, output: DeployOutput): Promise<void> {
+    const { docker, store, options } = this.deps;
+    const live = app.live;
+    if (!live) throw new BerthError(`${app.name} has no live release to check`, `push ${app.name} first`);
+    const tree = new PushedTree(store.repoDir(app.name), live.commit);
+    const signal = AbortSignal.timeout(options.deployTimeoutSeconds * 1000);
+    for (const record of live.containers.filter((c) => c.process === WEB)) {
+      output.section(`Checking ${record.name} (release ${live.release})`);
+      const container: ContainerHandle = { ...record, health: () => containerHealth(docker, record.id) };
+      await fireTrigger(this.deps.plugins, this.context('check-deploy', { app: app.name, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
+    }
+  }
+
+  private async fire(run: DeployRun, trigger: Trigger, container?: ContainerHandle): Promise<void> {
     const previous = run.app.live;
-    const context: TriggerContext = {
-      trigger,
+    const context = this.context(trigger, {
       app: run.app.name,
       release: run.release.id,
       commit: run.tree.commit,
       image: run.release.image,
-      container: run.container,
+      container: container ?? run.containers.find((c) => c.process === WEB) ?? run.containers[0],
       previous: previous && { release: previous.release, containers: previous.containers.map(({ id, ip, port }) => ({ id, ip, port })) },
       failure: run.failure,
-      source: run.tree,
-      checks: { listenTimeoutSeconds: options.listenTimeoutSeconds, defaultSettleSeconds: options.defaultCheckSettleSeconds },
-      logger: run.output,
+      tree: run.tree,
+      output: run.output,
       signal: run.signal,
-    };
+    });
     await fireTrigger(this.deps.plugins, context);
+  }
+
+  private context(
+    trigger: Trigger,
+    parts: Pick<TriggerContext, 'app' | 'release' | 'commit' | 'image' | 'container' | 'previous' | 'failure' | 'signal'> & { tree: PushedTree; output: DeployOutput },
+  ): TriggerContext {
+    const { options } = this.deps;
+    const { tree, output, ...rest } = parts;
+    return {
+      trigger,
+      ...rest,
+      source: tree,
+      checks: { listenTimeoutSeconds: options.listenTimeoutSeconds, defaultSettleSeconds: options.defaultCheckSettleSeconds },
+      logger: output,
+    };
   }
 }

@@ -20,7 +20,8 @@ export interface RetireRequest {
   docker: Docker;
   proxy: Proxy;
   app: string;
-  liveRelease: number;
+  /** A rollback runs an older release's image: that tag must stay. */
+  liveImage: string;
   retiring: RetiringRelease | undefined;
   logger: Logger;
 }
@@ -60,7 +61,7 @@ async function pruneImages(request: RetireRequest): Promise<void> {
     .map((tag) => ({ tag, release: Number(tag.slice(repository.length)) }))
     .filter((image) => Number.isInteger(image.release))
     .sort((a, b) => b.release - a.release);
-  const stale = byRelease.slice(options.keepReleases).filter((image) => image.release !== request.liveRelease);
+  const stale = byRelease.slice(options.keepReleases).filter((image) => image.tag !== request.liveImage);
   for (const image of stale) {
     try {
       await docker.getImage(image.tag).remove({ force: false });

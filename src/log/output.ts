@@ -22,7 +22,11 @@ export class DeployOutput implements Logger {
   private readonly lines: string[] = [];
   private readonly sinks = new Set<LineSink>();
 
-  constructor(sink?: LineSink) {
+  /** keepTranscript: false for endless streams (berth logs -f), which nobody stores. */
+  constructor(
+    sink?: LineSink,
+    private readonly keepTranscript = true,
+  ) {
     if (sink) this.sinks.add(sink);
   }
 
@@ -44,6 +48,11 @@ export class DeployOutput implements Logger {
     this.write(PREFIX.error, text);
   }
 
+  /** A line as it is, without a stage prefix: container output for `berth logs`. */
+  raw(text: string): void {
+    this.write('', text);
+  }
+
   transcript(): string {
     return this.lines.join('\n') + (this.lines.length ? '\n' : '');
   }
@@ -51,7 +60,7 @@ export class DeployOutput implements Logger {
   private write(prefix: string, text: string): void {
     for (const raw of text.split(/\r?\n/)) {
       const line = prefix + stripControl(raw);
-      this.lines.push(line);
+      if (this.keepTranscript) this.lines.push(line);
       for (const sink of this.sinks) sink(line);
     }
   }

@@ -16,6 +16,8 @@ export interface ContainerHealth {
 export interface ContainerHandle {
   id: string;
   name: string;
+  /** Process type: `web` listens on port and is behind the proxy; others do not listen. */
+  process: string;
   ip: string;
   port: number;
   health(): Promise<ContainerHealth>;

@@ -106,6 +106,24 @@ export class NginxInstance {
     });
   }
 
+  /** Takes the app's file out of the live config (tested first, like any change) and reloads. */
+  async removeAppConfig(app: string): Promise<void> {
+    return this.serialized(async () => {
+      const live = this.appFile(app);
+      if ((await this.readAppConfig(app)) === undefined) return;
+      const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
+      const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
+      await fs.writeFile(testMain, this.options.renderMain(others));
+      try {
+        await this.test(testMain);
+      } finally {
+        await fs.rm(testMain, { force: true });
+      }
+      await fs.rm(live, { force: true });
+      await this.reload();
+    });
+  }
+
   /** Resolves when every given worker has exited, or after timeoutMs; returns those still alive. */
   async waitForWorkersToExit(pids: number[], timeoutMs: number): Promise<number[]> {
     const deadline = Date.now() + timeoutMs;

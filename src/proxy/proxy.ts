@@ -117,9 +117,20 @@ export class Proxy {
     const socket = this.socketPath(request.app);
     const switchConfig = renderSwitchApp({ app: request.app, release: request.release, socket, upstreams: request.upstreams });
     const { retiringWorkers } = await this.switchTier.applyAppConfig(request.app, switchConfig);
-    const edgeConfig = renderEdgeApp({ app: request.app, httpPort: this.options.httpPort, serverNames: request.serverNames, socket, connectionLifetimeMs: EDGE_CONNECTION_LIFETIME_MS });
-    if ((await this.edge.readAppConfig(request.app)) !== edgeConfig) await this.edge.applyAppConfig(request.app, edgeConfig);
+    await this.updateHostNames(request.app, request.serverNames);
     return { retiringWorkers };
+  }
+
+  /** New host names for an app: only the edge changes (and is reloaded). */
+  async updateHostNames(app: string, serverNames: string[]): Promise<void> {
+    const edgeConfig = renderEdgeApp({ app, httpPort: this.options.httpPort, serverNames, socket: this.socketPath(app), connectionLifetimeMs: EDGE_CONNECTION_LIFETIME_MS });
+    if ((await this.edge.readAppConfig(app)) !== edgeConfig) await this.edge.applyAppConfig(app, edgeConfig);
+  }
+
+  /** The edge stops routing the app first, then its socket goes. */
+  async removeApp(app: string): Promise<void> {
+    await this.edge.removeAppConfig(app);
+    await this.switchTier.removeAppConfig(app);
   }
 
   /**

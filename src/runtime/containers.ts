@@ -10,6 +10,10 @@ export interface StartSpec {
   release: number;
   image: string;
   processType: string;
+  /** 1 for the first container of a process type, 2 for the second... */
+  index: number;
+  /** Overrides the image's command (a Procfile entry); run with /bin/sh -c. */
+  command: string | undefined;
   port: number;
   env: Record<string, string>;
 }
@@ -22,8 +26,9 @@ export interface ContainerHealth {
   error: string;
 }
 
-export function containerName(spec: Pick<StartSpec, 'instance' | 'app' | 'processType' | 'release'>): string {
-  return `${spec.instance}-${spec.app}-${spec.processType}-${spec.release}`;
+export function containerName(spec: Pick<StartSpec, 'instance' | 'app' | 'processType' | 'release' | 'index'>): string {
+  const base = `${spec.instance}-${spec.app}-${spec.processType}-${spec.release}`;
+  return spec.index > 1 ? `${base}-${spec.index}` : base;
 }
 
 /** Starts the release's container beside whatever already runs; a leftover of the same name (an interrupted deploy) is replaced. */
@@ -34,6 +39,7 @@ export async function startContainer(docker: Docker, spec: StartSpec): Promise<C
   const container = await docker.createContainer({
     name,
     Image: spec.image,
+    ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: appLabels(spec.instance, spec.app, spec.release, spec.processType),
     HostConfig: {
@@ -48,7 +54,7 @@ export async function startContainer(docker: Docker, spec: StartSpec): Promise<C
   const info = await container.inspect();
   const ip = info.NetworkSettings.Networks[spec.network]?.IPAddress;
   if (!ip) throw new Error(`container ${name} has no address on network ${spec.network}`);
-  return { id: info.Id, name, ip, port: spec.port };
+  return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
 }
 
 export async function containerHealth(docker: Docker, id: string): Promise<ContainerHealth> {

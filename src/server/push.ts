@@ -39,7 +39,7 @@ function isStale(update: RefUpdate, current: string | undefined): boolean {
 }
 
 /** Handles one push from the pre-receive hook; resolves with the hook's exit code. */
-export async function handlePush(deps: PushDeps, request: HookRequest, output: DeployOutput): Promise<number> {
+export async function handlePush(deps: PushDeps, request: HookRequest, output: DeployOutput, cancelled?: AbortSignal): Promise<number> {
   const target = deployableUpdate(request.app, request.updates);
   if ('refusal' in target) {
     output.error(target.refusal);
@@ -56,7 +56,7 @@ export async function handlePush(deps: PushDeps, request: HookRequest, output: D
       return 1;
     }
     const tree = new PushedTree(deps.store.repoDir(request.app), update.newCommit, request.quarantine);
-    const outcome = await deps.pipeline.deploy({ app: request.app, tree, output });
+    const outcome = await deps.pipeline.deploy({ app: request.app, source: { kind: 'push', tree }, description: `push of ${update.newCommit.slice(0, 7)}`, output, cancelled });
     return outcome.ok ? 0 : 1;
   } catch (error) {
     output.error(`berth could not deploy ${request.app}: ${describe(error)}`);

@@ -14,6 +14,8 @@ import { loadPlugins } from '../plugins/loader.js';
 import { Proxy } from '../proxy/proxy.js';
 import { assertEngineAnswers, connectDocker, ensureNetwork } from '../runtime/engine.js';
 import { Store } from '../store/store.js';
+import { createApiHandler } from '../api/router.js';
+import { AppService } from '../apps/service.js';
 import { createGitHandler } from './git-http.js';
 import { handlePush, type PushDeps } from './push.js';
 import { loadOrCreateToken, requestHasToken } from './token.js';
@@ -54,9 +56,13 @@ function createHookServer(deps: PushDeps): http.Server {
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      const cancelled = new AbortController();
+      res.on('close', () => {
+        if (!res.writableEnded) cancelled.abort(new BerthError('the push was interrupted: the git client went away'));
+      });
       const output = new DeployOutput((line) => res.write(line + '\n'));
       const request = { app, updates: parseRefUpdates(body), quarantine: quarantineFromHeaders(req.headers, deps.store.repoDir(app)) };
-      handlePush(deps, request, output)
+      handlePush(deps, request, output, cancelled.signal)
         .catch((error: unknown) => {
           output.error(`berth failed: ${describe(error)}`);
           return 1;
@@ -109,19 +115,22 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (!curl) throw new BerthError('curl is not installed; the git hooks use it to reach berth', 'apt-get install curl (npm start does it)');
   const hook: HookTarget = { curl, socketPath: hookSocket };
   await fs.rm(hookSocket, { force: true });
-  const hookServer = createHookServer({ store, locks: new AppLocks(), pipeline });
+  const locks = new AppLocks();
+  const hookServer = createHookServer({ store, locks, pipeline });
   await listen(hookServer, { path: hookSocket });
   await fs.chmod(hookSocket, 0o600);
   await refreshHooks(store, hook);
 
   const handleGit = createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook, logger: log });
+  const handleApi = createApiHandler(new AppService({ options, docker, store, proxy, pipeline, locks, hook }), Date.now());
   const gitServer = http.createServer((req, res) => {
     if (!requestHasToken(req, token)) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="berth"', 'content-type': 'text/plain; charset=utf-8' });
-      res.end('berth: a valid token is needed. Use http://berth:TOKEN@HOST:PORT/APP.git as the remote URL.\n');
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="berth"', 'content-type': req.url?.startsWith('/api/') ? 'application/json' : 'text/plain; charset=utf-8' });
+      if (req.url?.startsWith('/api/')) res.end(JSON.stringify({ error: 'a valid token is needed', hint: 'set BERTH_TOKEN (berth prints it at start; it is in DATA_DIR/token)' }) + '\n');
+      else res.end('berth: a valid token is needed. Use http://berth:TOKEN@HOST:PORT/APP.git as the remote URL.\n');
       return;
     }
-    handleGit(req, res).catch((error: unknown) => {
+    (req.url?.startsWith('/api/') ? handleApi : handleGit)(req, res).catch((error: unknown) => {
       log(`git request ${req.url} failed: ${describe(error)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`berth: ${describe(error)}\n`);
@@ -135,7 +144,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
   log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
-  log(`git push server listening on ${options.listenHost}:${gitPort}`);
+  log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
   log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
   if (tokenFile) log(`token stored in ${tokenFile}`);
 

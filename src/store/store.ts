@@ -7,15 +7,23 @@ export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' |
 export interface ContainerRecord {
   id: string;
   name: string;
+  /** Process type from the Procfile: `web` is behind the proxy, others run without it. */
+  process: string;
+  /** Empty for processes that do not listen. */
   ip: string;
   port: number;
 }
+
+/** enabled: CHECKS (or the default check) run; disabled: never; skip-next: not on the next deploy only. */
+export type ChecksState = 'enabled' | 'disabled' | 'skip-next';
 
 export interface ReleaseRecord {
   id: number;
   commit: string;
   image: string | undefined;
   status: ReleaseStatus;
+  /** Why this release exists: a push, a config change, a restart, a rollback... */
+  description: string;
   createdAt: string;
   /** When the switch completed: every new request goes to this release from then on. */
   liveAt: string | undefined;
@@ -25,13 +33,29 @@ export interface ReleaseRecord {
   failure: { stage: string; message: string } | undefined;
 }
 
+export interface LiveRelease {
+  release: number;
+  commit: string;
+  image: string;
+  containers: ContainerRecord[];
+}
+
 export interface AppRecord {
   name: string;
   createdAt: string;
   config: Record<string, string>;
+  /** Host names besides APP.DOMAIN. */
+  domains: string[];
+  /** How many containers of each process type run. */
+  formation: Record<string, number>;
+  checks: ChecksState;
+  /** Set by ps:stop: the containers are stopped until ps:start. */
+  stopped: boolean;
   nextRelease: number;
-  live: { release: number; commit: string; image: string; containers: ContainerRecord[] } | undefined;
+  live: LiveRelease | undefined;
 }
+
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false };
 
 const DEPLOY_LOG_MAX_BYTES = 512 * 1024;
 
@@ -72,15 +96,17 @@ export class Store {
     }
   }
 
+  /** Records written by an older berth get the fields added since, with their defaults. */
   async getApp(app: string): Promise<AppRecord | undefined> {
-    return readJson<AppRecord>(this.appFile(app));
+    const record = await readJson<AppRecord>(this.appFile(app));
+    return record && { ...structuredClone(APP_DEFAULTS), ...record };
   }
 
   async createApp(app: string): Promise<AppRecord> {
     return this.serialized(app, async () => {
       const existing = await this.getApp(app);
       if (existing) return existing;
-      const record: AppRecord = { name: app, createdAt: new Date().toISOString(), config: {}, nextRelease: 1, live: undefined };
+      const record: AppRecord = { name: app, createdAt: new Date().toISOString(), config: {}, ...structuredClone(APP_DEFAULTS), nextRelease: 1, live: undefined };
       await writeFileAtomic(this.appFile(app), JSON.stringify(record, null, 2));
       return record;
     });
@@ -96,7 +122,7 @@ export class Store {
     });
   }
 
-  async createRelease(app: string, commit: string): Promise<ReleaseRecord> {
+  async createRelease(app: string, commit: string, description: string): Promise<ReleaseRecord> {
     let id = 0;
     await this.updateApp(app, (record) => {
       id = record.nextRelease;
@@ -107,6 +133,7 @@ export class Store {
       commit,
       image: undefined,
       status: 'building',
+      description,
       createdAt: new Date().toISOString(),
       liveAt: undefined,
       finishedAt: undefined,
@@ -123,6 +150,29 @@ export class Store {
 
   async getRelease(app: string, release: number): Promise<ReleaseRecord | undefined> {
     return readJson<ReleaseRecord>(this.releaseFile(app, release));
+  }
+
+  /** Newest first. */
+  async listReleases(app: string): Promise<ReleaseRecord[]> {
+    const files = await fs.readdir(path.join(this.appDir(app), 'releases')).catch(() => [] as string[]);
+    const releases: ReleaseRecord[] = [];
+    for (const file of files.filter((f) => /^\d+\.json$/.test(f))) {
+      const release = await readJson<ReleaseRecord>(path.join(this.appDir(app), 'releases', file));
+      if (release) releases.push(release);
+    }
+    return releases.sort((a, b) => b.id - a.id);
+  }
+
+  async readDeployLog(app: string, release: number): Promise<string | undefined> {
+    return fs.readFile(path.join(this.appDir(app), 'deploys', `${release}.log`), 'utf8').catch(() => undefined);
+  }
+
+  /** Forgets the app: its state and its repository. */
+  async deleteApp(app: string): Promise<void> {
+    await this.serialized(app, async () => {
+      await fs.rm(this.appDir(app), { recursive: true, force: true });
+      await fs.rm(this.repoDir(app), { recursive: true, force: true });
+    });
   }
 
   /** Kept whole up to a cap; a runaway build log keeps its head and its tail. */

@@ -83,7 +83,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitForLine(child, /git push server listening/, () => output, 30_000);
+  await waitForLine(child, /git push server and admin API listening/, () => output, 30_000);
   let exited = false;
   child.on('exit', () => (exited = true));
   const stopServer = async () => {

@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BerthError, ConflictError, describe, InputError, NotFoundError } from '../errors.js';
+import { DeployOutput } from '../log/output.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function statusOf(error: unknown): number {
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof InputError) return 400;
+  if (error instanceof ConflictError) return 409;
+  return 500;
+}
+
+export function errorBody(error: unknown): { error: string; hint?: string } {
+  return { error: describe(error), ...(error instanceof BerthError && error.hint ? { hint: error.hint } : {}) };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body) + '\n');
+}
+
+export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new InputError(`the request body is over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (!size) return {};
+  try {
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    return body as Record<string, unknown>;
+  } catch {
+    throw new InputError('the request body must be a JSON object');
+  }
+}
+
+/**
+ * A long operation answers as it goes: newline-delimited JSON, one `{line}` per line a pusher
+ * would read, then `{ok: true, result}` or `{ok: false, error, hint}`.
+ */
+export async function streamOperation(res: ServerResponse, work: (output: DeployOutput, cancelled: AbortSignal) => Promise<unknown>, keepTranscript = true): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const cancelled = new AbortController();
+  res.on('close', () => {
+    if (!res.writableEnded) cancelled.abort(new BerthError('the client went away'));
+  });
+  const send = (event: unknown) => {
+    if (!res.writableEnded) res.write(JSON.stringify(event) + '\n');
+  };
+  const output = new DeployOutput((line) => send({ line }), keepTranscript);
+  try {
+    const result = await work(output, cancelled.signal);
+    send({ ok: true, result: result ?? {} });
+  } catch (error) {
+    send({ ok: false, ...errorBody(error) });
+  }
+  res.end();
+}

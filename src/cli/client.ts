@@ -1,0 +1,203 @@
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { UsageError } from '../config.js';
+import { BerthError, describe } from '../errors.js';
+
+/** What berth's exit status tells a script; listed in `berth help` and docs/cli.md. */
+export const EXIT = { failed: 1, usage: 2, unreachable: 3, notFound: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const DEFAULT_URL = 'http://127.0.0.1:7070';
+
+const TOKEN_HINT = 'berth serve prints the token when it starts; it is also in DATA_DIR/token on the server';
+
+/** A failure that knows the exit status it ends the client with. */
+export class CliError extends BerthError {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    hint?: string,
+  ) {
+    super(message, hint);
+    this.name = 'CliError';
+  }
+}
+
+/** berth answered with an error status; the exit status follows from it. */
+export class ApiError extends CliError {
+  constructor(
+    readonly status: number,
+    message: string,
+    hint?: string,
+  ) {
+    super(message, exitCodeForStatus(status), hint);
+    this.name = 'ApiError';
+  }
+}
+
+function exitCodeForStatus(status: number): ExitCode {
+  if (status === 400) return EXIT.usage;
+  if (status === 401) return EXIT.unreachable;
+  if (status === 404) return EXIT.notFound;
+  return EXIT.failed;
+}
+
+export interface Connection {
+  /** The server's root, as for git pushes: the API is under `${url}/api`. */
+  url: string;
+  token: string;
+}
+
+/** Flags win over BERTH_URL and BERTH_TOKEN. */
+export function resolveConnection(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+  const url = flags.url ?? (env.BERTH_URL || DEFAULT_URL);
+  const token = flags.token ?? env.BERTH_TOKEN;
+  if (!token) throw new CliError('no token: pass --token TOKEN or set BERTH_TOKEN', EXIT.usage, TOKEN_HINT);
+  return { url: normalizeUrl(url), token };
+}
+
+function normalizeUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`"${raw}" is not a URL like http://server:7070 (--url or BERTH_URL)`);
+  }
+  // "server:7070" parses as a URL with the scheme "server:", so the scheme has to be checked.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`"${raw}" is not an http:// or https:// URL (--url or BERTH_URL), e.g. http://server:7070`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** The final event of a stream: the operation's result, or why it failed. */
+type FinalEvent = { ok: true; result: unknown } | { ok: false; error: string; hint?: string };
+
+export class Client {
+  constructor(readonly connection: Connection) {}
+
+  getJson<T>(path: string): Promise<T> {
+    return this.sendJson<T>('GET', path);
+  }
+
+  async sendJson<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body, {});
+    const text = await readText(response);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(`berth answered ${method} ${path} with something that is not JSON: ${excerpt(text)}`, EXIT.failed);
+    }
+  }
+
+  /** Hands every `{line}` event to onLine as it arrives and resolves with the final event's result. */
+  async stream<T>(method: Method, path: string, body: unknown, onLine: (line: string) => void): Promise<T> {
+    // A quiet deploy or `logs --follow` may send nothing for minutes: only Ctrl-C ends the wait.
+    const response = await this.send(method, path, body, { headersTimeout: 0, bodyTimeout: 0 });
+    response.body.setEncoding('utf8');
+    let pending = '';
+    try {
+      for await (const chunk of response.body) {
+        const lines = (pending + (chunk as string)).split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          const final = handleEvent(line, onLine);
+          // Leaving the loop destroys the body: nothing after the final event matters.
+          if (final) return finish<T>(final);
+        }
+      }
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw connectionLost(describe(error));
+    }
+    const final = handleEvent(pending, onLine);
+    if (final) return finish<T>(final);
+    throw connectionLost('the stream ended without a result');
+  }
+
+  private async send(method: Method, path: string, body: unknown, timeouts: { headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/x-ndjson',
+      authorization: `Basic ${Buffer.from(`berth:${this.connection.token}`).toString('base64')}`,
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.connection.url}/api${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        ...timeouts,
+      });
+    } catch (error) {
+      throw new CliError(
+        `cannot reach berth at ${this.connection.url}: ${describe(error)}`,
+        EXIT.unreachable,
+        'is berth serve running there? Point the client at it with --url or BERTH_URL, e.g. http://server:7070',
+      );
+    }
+    if (response.statusCode >= 300) throw await apiError(response);
+    return response;
+  }
+}
+
+async function readText(response: Dispatcher.ResponseData): Promise<string> {
+  try {
+    return await response.body.text();
+  } catch (error) {
+    throw connectionLost(describe(error));
+  }
+}
+
+async function apiError(response: Dispatcher.ResponseData): Promise<ApiError> {
+  const status = response.statusCode;
+  const text = await readText(response);
+  let parsed: { error?: unknown; hint?: unknown } = {};
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    // Not berth's JSON error (a proxy in between, or not a berth server): the status says enough.
+  }
+  const message = typeof parsed.error === 'string' ? parsed.error : `berth answered HTTP ${status}${text ? `: ${excerpt(text)}` : ''}`;
+  const hint = typeof parsed.hint === 'string' ? parsed.hint : defaultHint(status);
+  return new ApiError(status, message, hint);
+}
+
+function defaultHint(status: number): string | undefined {
+  if (status === 401) return `check --token or BERTH_TOKEN: ${TOKEN_HINT}`;
+  return undefined;
+}
+
+/** Returns the final event, or undefined after passing a `{line}` event on. */
+function handleEvent(text: string, onLine: (line: string) => void): FinalEvent | undefined {
+  if (text.trim() === '') return undefined;
+  let event: { line?: unknown; ok?: unknown };
+  try {
+    event = JSON.parse(text) as typeof event;
+  } catch {
+    throw new CliError(`berth sent a stream event that is not JSON: ${excerpt(text)}`, EXIT.failed);
+  }
+  if (typeof event.ok === 'boolean') return event as FinalEvent;
+  if (typeof event.line === 'string') onLine(event.line);
+  return undefined;
+}
+
+function finish<T>(final: FinalEvent): T {
+  if (final.ok) return final.result as T;
+  throw new CliError(final.error, EXIT.failed, final.hint);
+}
+
+function connectionLost(detail: string): CliError {
+  return new CliError(
+    `the connection to berth was lost (${detail})`,
+    EXIT.failed,
+    'the operation may still have finished on the server: check with berth status',
+  );
+}
+
+function excerpt(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}...` : oneLine;
+}
