@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
-import { berthCli, berthJson } from '../support/cli.js';
+import { berthCli, berthJson, spawnBerthCli } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
 
@@ -168,10 +168,14 @@ describe('operating berth: the CLI and admin API against a real server', () => {
     assert.equal((await berthCli(berth, ['domains:remove', APP, 'www.ops.test'])).code, 4);
   });
 
-  test('logs show container output; deploys:log shows a stored deploy, failed ones included', async () => {
+  test('logs show container output and follow it; deploys:log shows a stored deploy, failed ones included', async () => {
     const logs = await berthCli(berth, ['logs', APP, '-n', '5']);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /ops-web-\d+\| v1 listening on 5000/);
+    const follow = spawnBerthCli(berth, ['logs', APP, '-f', '-n', '1']);
+    await follow.waitFor(/listening on 5000/);
+    await follow.waitFor(/ops-web-\d+\| v1 listening on 5000/);
+    assert.equal(await follow.interrupt(), 0);
     const latest = await berthCli(berth, ['deploys:log', APP]);
     assert.match(latest.stdout, /-----> Switching ops\.localhost/);
     await repo.commit({ CHECKS: 'ATTEMPTS=1\n/ not there\n' }, 'bad checks');

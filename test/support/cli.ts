@@ -9,13 +9,38 @@ export interface CliResult {
   stderr: string;
 }
 
+function start(berth: BerthInstance, args: string[], env: Record<string, string>) {
+  return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/src/cli/main.js'), ...args], {
+    env: { ...process.env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}`, BERTH_TOKEN: berth.token, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A long-running command (logs -f): wait for its output, then stop it as Ctrl-C would. */
+export function spawnBerthCli(berth: BerthInstance, args: string[]): { waitFor(pattern: RegExp): Promise<void>; interrupt(): Promise<number> } {
+  const child = start(berth, args, {});
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128)));
+  return {
+    waitFor: async (pattern) => {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(stdout)) {
+        if (Date.now() > deadline) throw new Error(`berth ${args.join(' ')} never printed ${pattern}:\n${stdout}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    interrupt: async () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
 /** Runs the real `berth` CLI against a running server, found through BERTH_URL and BERTH_TOKEN. */
 export function berthCli(berth: BerthInstance, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/src/cli/main.js'), ...args], {
-      env: { ...process.env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}`, BERTH_TOKEN: berth.token, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = start(berth, args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
