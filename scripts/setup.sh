@@ -64,6 +64,8 @@ install_npm_packages() {
 
 build() {
   say "building (tsc)"
+  # A clean build: tsc never deletes the output of a source file that is gone.
+  rm -rf dist
   npx --no-install tsc -p tsconfig.json
 }
 
