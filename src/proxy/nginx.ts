@@ -86,14 +86,7 @@ export class NginxInstance {
       const live = this.appFile(app);
       const candidate = path.join(this.prefix, 'staging', `${app}.conf`);
       await fs.writeFile(candidate, text);
-      const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
-      const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
-      await fs.writeFile(testMain, this.options.renderMain([...others, candidate]));
-      try {
-        await this.test(testMain);
-      } finally {
-        await fs.rm(testMain, { force: true });
-      }
+      await this.testWithout(app, [candidate]);
       const previous = await fs.readFile(live, 'utf8').catch(() => undefined);
       await fs.rename(candidate, live);
       try {
@@ -111,17 +104,22 @@ export class NginxInstance {
     return this.serialized(async () => {
       const live = this.appFile(app);
       if ((await this.readAppConfig(app)) === undefined) return;
-      const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
-      const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
-      await fs.writeFile(testMain, this.options.renderMain(others));
-      try {
-        await this.test(testMain);
-      } finally {
-        await fs.rm(testMain, { force: true });
-      }
+      await this.testWithout(app, []);
       await fs.rm(live, { force: true });
       await this.reload();
     });
+  }
+
+  /** `nginx -t` on the live config with the app's own file replaced by `replacements` (none: removed). */
+  private async testWithout(app: string, replacements: string[]): Promise<void> {
+    const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
+    const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
+    await fs.writeFile(testMain, this.options.renderMain([...others, ...replacements]));
+    try {
+      await this.test(testMain);
+    } finally {
+      await fs.rm(testMain, { force: true });
+    }
   }
 
   /** Resolves when every given worker has exited, or after timeoutMs; returns those still alive. */
