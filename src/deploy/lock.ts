@@ -24,7 +24,10 @@ export class AppLocks {
       entry = { holder, waiters: [] };
       this.held.set(app, entry);
     }
-    const owned = entry;
+    return this.releaser(app, entry);
+  }
+
+  private releaser(app: string, owned: { holder: LockHolder; waiters: Waiter[] }): () => void {
     let released = false;
     return () => {
       if (released) return;
@@ -33,6 +36,14 @@ export class AppLocks {
       if (next) next.resolve();
       else this.held.delete(app);
     };
+  }
+
+  /** The release function when the app is free right now; undefined (and no waiting) when it is busy. */
+  tryAcquire(app: string, holder: LockHolder): (() => void) | undefined {
+    if (this.held.has(app)) return undefined;
+    const entry = { holder, waiters: [] as Waiter[] };
+    this.held.set(app, entry);
+    return this.releaser(app, entry);
   }
 
   holder(app: string): LockHolder | undefined {

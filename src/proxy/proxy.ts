@@ -110,15 +110,23 @@ export class Proxy {
   }
 
   /**
-   * Points the app's socket at its new containers (tested, then reloaded). The edge is reloaded
-   * only when the app is new or its host names changed.
+   * Points the app's socket at its new containers (tested, then reloaded). A file is put in place
+   * only right before the reload that loads it, and a release is recorded live only after that
+   * reload, so a file that already says what is asked for needs no reload. The edge is reloaded only when the app is new or its host
+   * names changed.
    */
   async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
     const socket = this.socketPath(request.app);
     const switchConfig = renderSwitchApp({ app: request.app, release: request.release, socket, upstreams: request.upstreams });
-    const { retiringWorkers } = await this.switchTier.applyAppConfig(request.app, switchConfig);
+    let retiringWorkers: number[] = [];
+    if ((await this.switchTier.readAppConfig(request.app)) !== switchConfig) ({ retiringWorkers } = await this.switchTier.applyAppConfig(request.app, switchConfig));
     await this.updateHostNames(request.app, request.serverNames);
     return { retiringWorkers };
+  }
+
+  /** Whether both nginx tiers have a live master: either can be killed (OOM, an operator) without berth noticing otherwise. */
+  async isRunning(): Promise<boolean> {
+    return (await this.switchTier.masterPid()) !== undefined && (await this.edge.masterPid()) !== undefined;
   }
 
   /** New host names for an app: only the edge changes (and is reloaded). */

@@ -57,6 +57,20 @@ export async function startContainer(docker: Docker, spec: StartSpec): Promise<C
   return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
 }
 
+/** Where a container is now: gone, stopped, or running at an address on berth's network (which an engine restart may change). */
+export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'running'; ip: string };
+
+export async function containerState(docker: Docker, id: string, network: string): Promise<ContainerState> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    if (!info.State.Running || info.State.Restarting) return { kind: 'stopped' };
+    return { kind: 'running', ip: info.NetworkSettings.Networks[network]?.IPAddress ?? '' };
+  } catch (error) {
+    if (isStatus(error, 404)) return { kind: 'gone' };
+    throw error;
+  }
+}
+
 export async function containerHealth(docker: Docker, id: string): Promise<ContainerHealth> {
   const info = await docker.getContainer(id).inspect();
   return {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { isValidAppName, type ServeOptions } from '../config.js';
 import { AppLocks } from '../deploy/lock.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
+import { Reconciler } from '../deploy/reconcile.js';
 import { BerthError, describe } from '../errors.js';
 import { EXIT_LINE_PREFIX, HOOK_PATH_PREFIX, parseRefUpdates, quarantineFromHeaders } from '../git/hook-protocol.js';
 import { installHook, repoExists, type HookTarget } from '../git/repos.js';
@@ -116,6 +117,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const hook: HookTarget = { curl, socketPath: hookSocket };
   await fs.rm(hookSocket, { force: true });
   const locks = new AppLocks();
+  const reconciler = new Reconciler({ options, docker, network, store, proxy, locks, log });
+  await reconciler.recoverAll();
+  reconciler.watch();
   const hookServer = createHookServer({ store, locks, pipeline });
   await listen(hookServer, { path: hookSocket });
   await fs.chmod(hookSocket, 0o600);
@@ -152,7 +156,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hookServer.close(r))]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hookServer.close(r)), reconciler.stop()]);
     },
   };
 }

@@ -1,0 +1,210 @@
+import type Docker from 'dockerode';
+import type { ServeOptions } from '../config.js';
+import { describe } from '../errors.js';
+import type { Proxy } from '../proxy/proxy.js';
+import { containerState, listAppContainers, removeContainer } from '../runtime/containers.js';
+import { LABEL } from '../runtime/labels.js';
+import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
+import type { AppLocks } from './lock.js';
+import { appHostName } from './pipeline.js';
+import { Stage } from './states.js';
+
+export interface ReconcilerDeps {
+  options: ServeOptions;
+  docker: Docker;
+  network: string;
+  store: Store;
+  proxy: Proxy;
+  locks: AppLocks;
+  log(line: string): void;
+}
+
+/** How often berth looks for a dead nginx and for live containers the engine moved. */
+export const WATCH_INTERVAL_MS = 500;
+
+const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
+  building: Stage.Build,
+  starting: Stage.Start,
+  checking: Stage.Check,
+  switching: Stage.Switch,
+};
+
+const WEB = 'web';
+
+/**
+ * nginx and the containers serve without berth, so berth can die at any point of a deploy. On
+ * start it makes the world match its records again: the recorded live release is what nginx
+ * routes to, an unfinished deploy is marked failed and its containers go, a retirement that
+ * was cut short is finished. While it runs, it restarts a dead nginx and follows live
+ * containers to the addresses the engine gives them after a restart.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private tick: Promise<void> = Promise.resolve();
+  private engineAnswered = true;
+  private readonly reportedGone = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Runs before berth takes pushes, so nothing else holds an app. */
+  async recoverAll(): Promise<void> {
+    const apps = await this.deps.store.listApps();
+    for (const app of apps) {
+      try {
+        await this.recoverApp(app);
+      } catch (error) {
+        this.deps.log(`recovery of ${app} did not finish: ${describe(error)}; it is retried on the next start, and a push of ${app} also puts things right`);
+      }
+    }
+    await this.removeContainersOfUnknownApps(apps);
+  }
+
+  watch(): void {
+    this.timer = setInterval(() => {
+      this.tick = this.tick.then(() => this.watchOnce());
+    }, WATCH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.tick;
+  }
+
+  private async recoverApp(name: string): Promise<void> {
+    const { store, proxy, options, log } = this.deps;
+    const app = await store.getApp(name);
+    if (!app) return;
+    await this.closeReleaseRecords(app);
+    const live = app.live;
+    const stray = (await listAppContainers(this.deps.docker, options.instance, name)).filter((c) => !live?.containers.some((l) => l.id === c.Id));
+    let retiringWorkers: number[] = [];
+    if (!live) await proxy.removeApp(name);
+    else if (!app.stopped) ({ retiringWorkers } = await this.routeToLive(app, await this.locateLiveContainers(app, live, true)));
+    if (stray.length === 0) return;
+    // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
+    const upstreams = stray
+      .filter((c) => c.Labels[LABEL.process] === WEB)
+      .map((c) => ({ host: c.NetworkSettings.Networks[this.deps.network]?.IPAddress ?? '', port: Number(app.config.PORT ?? options.defaultPort) }))
+      .filter((u) => u.host);
+    await proxy.drain({ workers: retiringWorkers, upstreams }, options.drainTimeoutSeconds * 1000);
+    for (const container of stray) await removeContainer(this.deps.docker, container.Id);
+    log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.Names[0]?.replace(/^\//, '')).join(', ')}`);
+  }
+
+  /** A release berth was working on when it stopped either went live (recorded) or failed. */
+  private async closeReleaseRecords(app: AppRecord): Promise<void> {
+    const { store, log } = this.deps;
+    const now = new Date().toISOString();
+    for (const release of await store.listReleases(app.name)) {
+      const closed = closeRecord(release, app.live?.release, now);
+      if (!closed) continue;
+      await store.saveRelease(app.name, closed);
+      if (closed.status === 'failed') {
+        const note = `berth stopped during the ${closed.failure!.stage} stage of this deploy; when it started again it removed the release's containers. Push again.`;
+        const transcript = (await store.readDeployLog(app.name, release.id)) ?? '';
+        await store.saveDeployLog(app.name, release.id, `${transcript}${note}\n`);
+        log(`${app.name}: release ${release.id} was interrupted at the ${closed.failure!.stage} stage; marked failed`);
+      }
+    }
+  }
+
+  /**
+   * Where the live containers run now. At start-up a stopped one (an engine restart without
+   * live-restore, a docker stop) is started again; while watching, the engine's restart policy
+   * does that and berth only follows the addresses.
+   */
+  private async locateLiveContainers(app: AppRecord, live: LiveRelease, startStopped: boolean): Promise<ContainerRecord[]> {
+    const { docker, network, log } = this.deps;
+    const located: ContainerRecord[] = [];
+    for (const container of live.containers) {
+      let state = await containerState(docker, container.id, network);
+      if (state.kind === 'stopped' && startStopped) {
+        log(`${app.name}: starting ${container.name}, which was stopped`);
+        await docker.getContainer(container.id).start();
+        state = await containerState(docker, container.id, network);
+      }
+      if (state.kind === 'gone' && !this.reportedGone.has(container.id)) {
+        this.reportedGone.add(container.id);
+        log(`${app.name}: ${container.name} of live release ${live.release} no longer exists; run berth ps:restart ${app.name}`);
+      }
+      located.push(state.kind === 'running' && state.ip ? { ...container, ip: state.ip } : container);
+    }
+    return located;
+  }
+
+  /** Makes the switch tier send the app to these containers, and records where they are. */
+  private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<{ retiringWorkers: number[] }> {
+    const { proxy, store, options } = this.deps;
+    const live = app.live!;
+    const result = await proxy.switchApp({
+      app: app.name,
+      release: live.release,
+      serverNames: [appHostName(app.name, options.domain), ...app.domains],
+      upstreams: containers.filter((c) => c.process === WEB).map((c) => ({ host: c.ip, port: c.port })),
+    });
+    if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
+      await store.updateApp(app.name, (record) => {
+        if (record.live?.release === live.release) record.live.containers = containers;
+      });
+    }
+    return result;
+  }
+
+  /** Containers of apps berth no longer knows: an apps:destroy that was cut short. */
+  private async removeContainersOfUnknownApps(apps: string[]): Promise<void> {
+    const { docker, options, log } = this.deps;
+    const all = await docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${options.instance}`] } });
+    const orphans = all.filter((c) => !apps.includes(c.Labels[LABEL.app]));
+    for (const container of orphans) await removeContainer(docker, container.Id);
+    if (orphans.length) log(`removed ${orphans.length} container(s) of apps that no longer exist`);
+  }
+
+  private async watchOnce(): Promise<void> {
+    try {
+      await this.keepNginxRunning();
+      await this.followLiveContainers();
+      if (!this.engineAnswered) this.deps.log('the Docker engine answers again');
+      this.engineAnswered = true;
+    } catch (error) {
+      if (this.engineAnswered) this.deps.log(`watching apps failed: ${describe(error)}; retrying every ${WATCH_INTERVAL_MS / 1000} s`);
+      this.engineAnswered = false;
+    }
+  }
+
+  private async keepNginxRunning(): Promise<void> {
+    if (await this.deps.proxy.isRunning()) return;
+    this.deps.log('an nginx tier is not running; starting it');
+    await this.deps.proxy.ensureRunning();
+    this.deps.log('nginx is running again');
+  }
+
+  /** An app busy with a deploy is left alone: the deploy records where its containers are. */
+  private async followLiveContainers(): Promise<void> {
+    const { store, locks, log } = this.deps;
+    for (const name of await store.listApps()) {
+      const release = locks.tryAcquire(name, { description: 'following its containers', since: Date.now() });
+      if (!release) continue;
+      try {
+        const app = await store.getApp(name);
+        if (!app?.live || app.stopped) continue;
+        const moved = await this.locateLiveContainers(app, app.live, false);
+        if (moved.some((c, i) => c.ip !== app.live!.containers[i].ip)) {
+          log(`${name}: the engine gave release ${app.live.release} new addresses (${moved.map((c) => c.ip).join(', ')}); nginx follows`);
+          await this.routeToLive(app, moved);
+        }
+      } finally {
+        release();
+      }
+    }
+  }
+}
+
+/** The record as it should be now, or undefined when it needs no change. */
+function closeRecord(release: ReleaseRecord, liveRelease: number | undefined, now: string): ReleaseRecord | undefined {
+  const stage = UNFINISHED[release.status];
+  if (release.id === liveRelease) return release.status === 'live' ? undefined : { ...release, status: 'live', liveAt: release.liveAt ?? now, finishedAt: now };
+  if (stage) return { ...release, status: 'failed', finishedAt: now, failure: { stage, message: 'berth stopped during this deploy' } };
+  if (release.status === 'live') return { ...release, status: 'retired' };
+  return undefined;
+}

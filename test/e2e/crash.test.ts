@@ -1,0 +1,201 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { AppRepo } from '../support/app.js';
+import { startBerth, type BerthInstance } from '../support/berth.js';
+import { ensureTestBaseImage } from '../support/docker.js';
+import { getThroughNginx } from '../support/http.js';
+import { recordReliability, whileServing } from '../support/reliability.js';
+
+const docker = new Docker();
+const APP = 'sturdy';
+const HOST = `${APP}.localhost`;
+const AREA = 'berth killed (SIGKILL) mid-deploy';
+const SAMPLE_DOCKERFILE = 'FROM berth-test/node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n';
+const RECOVERY_MS = 15_000;
+
+interface ReleaseFile {
+  id: number;
+  status: string;
+  liveAt?: string;
+  failure?: { stage: string };
+}
+
+/** A pre-deploy hook that holds the start stage once when a marker file exists, so a test can kill berth inside it. */
+async function writeHoldingPlugin(dir: string, marker: string): Promise<void> {
+  const plugin = path.join(dir, 'hold');
+  await fs.mkdir(plugin, { recursive: true });
+  await fs.writeFile(path.join(plugin, 'pre-deploy'), `#!/bin/sh\nif [ -e '${marker}' ]; then rm '${marker}'; echo "holding the start stage"; sleep 8; fi\n`, { mode: 0o755 });
+}
+
+async function appContainers(instance: string): Promise<{ release: string; state: string }[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${instance}`, `berth.app=${APP}`] } });
+  return list.map((c) => ({ release: c.Labels['berth.release'], state: c.State }));
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = RECOVERY_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('crash safety: berth and nginx can die at any moment and nothing is lost', () => {
+  let berth: BerthInstance;
+  let repo: AppRepo;
+  let pluginsDir: string;
+  let holdMarker: string;
+  let version = 1;
+
+  const readRelease = async (id: number): Promise<ReleaseFile> => JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'releases', `${id}.json`), 'utf8')) as ReleaseFile;
+  const liveRelease = async (): Promise<number> => (JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'app.json'), 'utf8')) as { live: { release: number } }).live.release;
+  const args = () => ['--plugins-dir', pluginsDir];
+
+  /** A new berth on the same data dir, ports and Docker labels, as after a reboot or a crash. */
+  async function restartBerth(): Promise<void> {
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: args() });
+  }
+
+  async function pushNormally(): Promise<number> {
+    await repo.commit({ 'version.txt': `v${++version}\n`, Dockerfile: SAMPLE_DOCKERFILE, CHECKS: '/health ok\n' }, `v${version}`);
+    const push = await repo.push(berth.remote(APP));
+    assert.equal(push.code, 0, push.output);
+    return liveRelease();
+  }
+
+  /** Only the live release has containers, and nginx serves it. */
+  async function assertReconciled(): Promise<number> {
+    const live = await liveRelease();
+    const containers = await appContainers(berth.instance);
+    assert.deepEqual(containers.map((c) => c.release), [String(live)], JSON.stringify(containers));
+    const release = await readRelease(live);
+    assert.equal(release.status, 'live');
+    const answer = await getThroughNginx(berth.httpPort, HOST);
+    assert.equal(answer.status, 200);
+    return live;
+  }
+
+  /**
+   * Pushes `files` and SIGKILLs berth as soon as the push prints `killAt`, then starts berth again,
+   * all while clients keep requesting the app; then pushes again, which must deploy. Returns the
+   * interrupted release's number.
+   */
+  async function killDuring(stage: string, files: Record<string, string>, killAt: RegExp): Promise<{ release: number; output: string }> {
+    const liveBefore = await liveRelease();
+    await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, `v${version} (berth killed during ${stage})`);
+    let killed = false;
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      const push = await repo.push(berth.remote(APP), 'main', (output) => {
+        if (!killed && killAt.test(output)) {
+          killed = true;
+          process.kill(berth.pid, 'SIGKILL');
+        }
+      });
+      assert.ok(killed, `the push never printed ${killAt}:\n${push.output}`);
+      assert.notEqual(push.code, 0, `a push whose berth was killed must be rejected:\n${push.output}`);
+      await restartBerth();
+      return push;
+    });
+    const release = liveBefore + 1;
+    const outcome = await readRelease(release);
+    const live = await assertReconciled();
+    const recovered = outcome.status === 'live' ? `release ${release} was already live: marked so, and the old release's container drained and removed` : `release ${release} marked failed (${outcome.failure?.stage}), its containers removed, nginx kept on release ${live}`;
+    await pushNormally();
+    await assertReconciled();
+    await recordReliability({
+      area: AREA,
+      fault: `during the ${stage} stage`,
+      berthDid: `push rejected; on restart ${recovered}; the next push deployed`,
+      served: watched.served,
+      lost: watched.failures.length,
+    });
+    assert.deepEqual(watched.failures, [], `requests failed while berth was killed during ${stage}`);
+    return { release, output: watched.result.output };
+  }
+
+  before(async () => {
+    await ensureTestBaseImage();
+    pluginsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-plugins-'));
+    holdMarker = path.join(pluginsDir, 'hold-start');
+    await writeHoldingPlugin(pluginsDir, holdMarker);
+    berth = await startBerth({ args: ['--plugins-dir', pluginsDir] });
+    repo = await AppRepo.create({ 'version.txt': 'v1\n' });
+    const first = await repo.push(berth.remote(APP));
+    assert.equal(first.code, 0, first.output);
+  });
+
+  after(async () => {
+    await berth?.destroy();
+    await repo?.remove();
+    if (pluginsDir) await fs.rm(pluginsDir, { recursive: true, force: true });
+  });
+
+  test('killed while building: the build is abandoned and marked failed; the next push deploys', async () => {
+    const { release } = await killDuring('build', { Dockerfile: 'FROM berth-test/node:20\nCOPY . /app\nRUN sleep 20\nCMD ["node", "/app/server.js"]\n' }, /RUN sleep 20/);
+    assert.deepEqual((await readRelease(release)).failure?.stage, 'build');
+  });
+
+  test('killed while starting containers: the new container is removed; the next push deploys', async () => {
+    await fs.writeFile(holdMarker, '');
+    const { release } = await killDuring('start', {}, /holding the start stage/);
+    assert.equal((await readRelease(release)).failure?.stage, 'start');
+  });
+
+  test('killed while checking: the unchecked container never goes live and is removed', async () => {
+    const { release } = await killDuring('check', { CHECKS: 'WAIT=8\n/health ok\n' }, /Checking sturdy/);
+    assert.equal((await readRelease(release)).failure?.stage, 'check');
+  });
+
+  test('killed while switching: nginx ends up on whichever release berth recorded live', async () => {
+    const { release } = await killDuring('switch', { CHECKS: '/health ok\n' }, /Switching sturdy/);
+    const outcome = await readRelease(release);
+    assert.ok(outcome.status === 'live' || outcome.failure?.stage === 'switch', JSON.stringify(outcome));
+  });
+
+  test('killed while draining the old release: its open request still completes, then it is retired', async () => {
+    const previous = await liveRelease();
+    const previousVersion = `v${version}`;
+    const slow = getThroughNginx(berth.httpPort, HOST, '/slow?ms=6000');
+    await new Promise((r) => setTimeout(r, 300));
+    const { release } = await killDuring('retire', { CHECKS: '/health ok\n' }, /Draining/);
+    const answer = await slow;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, `slow ${previousVersion}`, 'the slow request was served by the previous release');
+    assert.ok((await readRelease(release)).liveAt, 'the release whose retirement was cut short went live');
+    assert.equal((await readRelease(previous)).status, 'retired');
+  });
+
+  for (const tier of ['switch', 'edge'] as const) {
+    test(`the ${tier} nginx killed: berth starts it again and the app answers`, async () => {
+      const pidFile = path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid');
+      const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
+      let outageMs = 0;
+      const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        const killedAt = Date.now();
+        // nginx's master leads its workers' process group: this kills the whole tier at once.
+        process.kill(-master, 'SIGKILL');
+        await waitFor('nginx to answer again', async () => ((await getThroughNginx(berth.httpPort, HOST)).status === 200 ? true : undefined));
+        outageMs = Date.now() - killedAt;
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      const restarted = Number((await fs.readFile(pidFile, 'utf8')).trim());
+      assert.notEqual(restarted, master);
+      assert.match(berth.output(), /an nginx tier is not running; starting it/);
+      await recordReliability({
+        area: 'nginx killed (SIGKILL, master and workers)',
+        fault: `the ${tier} tier`,
+        berthDid: `noticed within ${(outageMs / 1000).toFixed(1)} s and started it again; requests failed only in that gap`,
+        served: watched.served,
+        lost: watched.failures.length,
+      });
+      await assertReconciled();
+    });
+  }
+});
