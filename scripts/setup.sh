@@ -44,8 +44,9 @@ start_docker_engine() {
     fi
   fi
   if ! pgrep -x dockerd >/dev/null; then
-    say "starting dockerd (log: /var/log/berth-dockerd.log)"
-    as_root bash -c 'setsid nohup dockerd >/var/log/berth-dockerd.log 2>&1 </dev/null &'
+    # --live-restore: restarting the engine (an upgrade, a crash) leaves the apps' containers serving.
+    say "starting dockerd --live-restore (log: /var/log/berth-dockerd.log)"
+    as_root bash -c 'setsid nohup dockerd --live-restore >/var/log/berth-dockerd.log 2>&1 </dev/null &'
   fi
   for _ in $(seq 1 150); do
     engine_answers && { say "Docker engine is up"; return 0; }

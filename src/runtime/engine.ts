@@ -17,6 +17,11 @@ export async function assertEngineAnswers(docker: Docker): Promise<void> {
   }
 }
 
+/** Without live-restore, restarting the engine (an upgrade) stops every app's containers until it is back. */
+export async function engineKeepsContainersOnRestart(docker: Docker): Promise<boolean> {
+  return (await docker.info()).LiveRestoreEnabled === true;
+}
+
 export function networkName(instance: string): string {
   return `${instance}-apps`;
 }

@@ -13,7 +13,8 @@ import { DeployOutput } from '../log/output.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
 import { Proxy } from '../proxy/proxy.js';
-import { assertEngineAnswers, connectDocker, ensureNetwork } from '../runtime/engine.js';
+import { assertEngineAnswers, connectDocker, engineKeepsContainersOnRestart, ensureNetwork } from '../runtime/engine.js';
+import { claimDataDir } from '../store/owner.js';
 import { Store } from '../store/store.js';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
@@ -97,6 +98,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // Searchable but not listable: nginx's unprivileged workers pass through it to the app sockets.
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o711 });
   await fs.chmod(options.dataDir, 0o711);
+  const ownership = await claimDataDir(options.dataDir);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
   const docker = connectDocker();
   await assertEngineAnswers(docker);
@@ -151,12 +153,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
   log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
   if (tokenFile) log(`token stored in ${tokenFile}`);
+  if (!(await engineKeepsContainersOnRestart(docker))) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
 
   return {
     gitPort,
     token,
     close: async () => {
       await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hookServer.close(r)), reconciler.stop()]);
+      await ownership.release();
     },
   };
 }
