@@ -19,8 +19,10 @@ export interface ReconcilerDeps {
   log(line: string): void;
 }
 
-/** How often berth looks for a dead nginx and for live containers the engine moved. */
-export const WATCH_INTERVAL_MS = 500;
+/** How often berth looks for a dead nginx: every request in the gap fails, and a look costs a pid file read. */
+export const NGINX_WATCH_INTERVAL_MS = 100;
+/** How often berth asks the engine where the live containers are. */
+export const CONTAINER_WATCH_INTERVAL_MS = 1000;
 
 const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
   building: Stage.Build,
@@ -39,9 +41,10 @@ const WEB = 'web';
  * containers to the addresses the engine gives them after a restart.
  */
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private tick: Promise<void> = Promise.resolve();
-  private engineAnswered = true;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running = new Set<Promise<void>>();
+  /** Watch rounds that failed last time, so a lasting failure (the engine down) is logged once. */
+  private readonly failing = new Set<string>();
   private readonly reportedGone = new Set<string>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -60,15 +63,29 @@ export class Reconciler {
   }
 
   watch(): void {
-    this.timer = setInterval(() => {
-      this.tick = this.tick.then(() => this.watchOnce());
-    }, WATCH_INTERVAL_MS);
-    this.timer.unref();
+    this.every('watching nginx', NGINX_WATCH_INTERVAL_MS, () => this.keepNginxRunning());
+    this.every('following the live containers', CONTAINER_WATCH_INTERVAL_MS, () => this.followLiveContainers());
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.tick;
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all(this.running);
+  }
+
+  /** A round still running when the next is due makes that one skip. */
+  private every(what: string, intervalMs: number, round: () => Promise<void>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      const done = this.guarded(what, round).finally(() => {
+        busy = false;
+        this.running.delete(done);
+      });
+      this.running.add(done);
+    }, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   private async recoverApp(name: string): Promise<void> {
@@ -80,7 +97,7 @@ export class Reconciler {
     const stray = (await listAppContainers(this.deps.docker, options.instance, name)).filter((c) => !live?.containers.some((l) => l.id === c.Id));
     let retiringWorkers: number[] = [];
     if (!live) await proxy.removeApp(name);
-    else if (!app.stopped) ({ retiringWorkers } = await this.routeToLive(app, await this.locateLiveContainers(app, live, true)));
+    else if (!app.stopped) ({ retiringWorkers } = await this.routeToLive(app, await this.locateLiveContainers(app, live)));
     if (stray.length === 0) return;
     // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
     const upstreams = stray
@@ -110,17 +127,17 @@ export class Reconciler {
   }
 
   /**
-   * Where the live containers run now. At start-up a stopped one (an engine restart without
-   * live-restore, a docker stop) is started again; while watching, the engine's restart policy
-   * does that and berth only follows the addresses.
+   * Where the live containers run now. One that is stopped and that nothing will restart (an
+   * engine restarted without live-restore stops them for good, as does a docker stop) is started
+   * again: the recorded live release is what serves, until berth ps:stop.
    */
-  private async locateLiveContainers(app: AppRecord, live: LiveRelease, startStopped: boolean): Promise<ContainerRecord[]> {
+  private async locateLiveContainers(app: AppRecord, live: LiveRelease): Promise<ContainerRecord[]> {
     const { docker, network, log } = this.deps;
     const located: ContainerRecord[] = [];
     for (const container of live.containers) {
       let state = await containerState(docker, container.id, network);
-      if (state.kind === 'stopped' && startStopped) {
-        log(`${app.name}: starting ${container.name}, which was stopped`);
+      if (state.kind === 'stopped') {
+        log(`${app.name}: starting ${container.name} of live release ${live.release}, which was stopped`);
         await docker.getContainer(container.id).start();
         state = await containerState(docker, container.id, network);
       }
@@ -160,15 +177,13 @@ export class Reconciler {
     if (orphans.length) log(`removed ${orphans.length} container(s) of apps that no longer exist`);
   }
 
-  private async watchOnce(): Promise<void> {
+  private async guarded(what: string, round: () => Promise<void>): Promise<void> {
     try {
-      await this.keepNginxRunning();
-      await this.followLiveContainers();
-      if (!this.engineAnswered) this.deps.log('the Docker engine answers again');
-      this.engineAnswered = true;
+      await round();
+      if (this.failing.delete(what)) this.deps.log(`${what} works again`);
     } catch (error) {
-      if (this.engineAnswered) this.deps.log(`watching apps failed: ${describe(error)}; retrying every ${WATCH_INTERVAL_MS / 1000} s`);
-      this.engineAnswered = false;
+      if (!this.failing.has(what)) this.deps.log(`${what} failed: ${describe(error)}; retrying`);
+      this.failing.add(what);
     }
   }
 
@@ -188,7 +203,7 @@ export class Reconciler {
       try {
         const app = await store.getApp(name);
         if (!app?.live || app.stopped) continue;
-        const moved = await this.locateLiveContainers(app, app.live, false);
+        const moved = await this.locateLiveContainers(app, app.live);
         if (moved.some((c, i) => c.ip !== app.live!.containers[i].ip)) {
           log(`${name}: the engine gave release ${app.live.release} new addresses (${moved.map((c) => c.ip).join(', ')}); nginx follows`);
           await this.routeToLive(app, moved);

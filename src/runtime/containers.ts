@@ -57,13 +57,17 @@ export async function startContainer(docker: Docker, spec: StartSpec): Promise<C
   return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
 }
 
-/** Where a container is now: gone, stopped, or running at an address on berth's network (which an engine restart may change). */
-export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'running'; ip: string };
+/**
+ * Where a container is now: gone, stopped (nothing will start it), being restarted by its restart
+ * policy, or running at an address on berth's network (which an engine restart may change).
+ */
+export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'restarting' } | { kind: 'running'; ip: string };
 
 export async function containerState(docker: Docker, id: string, network: string): Promise<ContainerState> {
   try {
     const info = await docker.getContainer(id).inspect();
-    if (!info.State.Running || info.State.Restarting) return { kind: 'stopped' };
+    if (info.State.Restarting) return { kind: 'restarting' };
+    if (!info.State.Running) return { kind: 'stopped' };
     return { kind: 'running', ip: info.NetworkSettings.Networks[network]?.IPAddress ?? '' };
   } catch (error) {
     if (isStatus(error, 404)) return { kind: 'gone' };

@@ -6,7 +6,8 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
-import { ensureTestBaseImage } from '../support/docker.js';
+import { ensureTestBaseImage, TEST_BASE_IMAGE } from '../support/docker.js';
+import { engineCommandLine, restartEngine } from '../support/engine.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
 
@@ -54,7 +55,10 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
   let version = 1;
 
   const readRelease = async (id: number): Promise<ReleaseFile> => JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'releases', `${id}.json`), 'utf8')) as ReleaseFile;
-  const liveRelease = async (): Promise<number> => (JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'app.json'), 'utf8')) as { live: { release: number } }).live.release;
+  const liveRecord = async (): Promise<{ release: number; containers: { id: string; ip: string }[] }> => (JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'app.json'), 'utf8')) as { live: { release: number; containers: { id: string; ip: string }[] } }).live;
+  const liveRelease = async (): Promise<number> => (await liveRecord()).release;
+  const networkName = () => `${berth.instance}-apps`;
+  const addressOf = async (id: string): Promise<string> => (await docker.getContainer(id).inspect()).NetworkSettings.Networks[networkName()]?.IPAddress ?? '';
   const args = () => ['--plugins-dir', pluginsDir];
 
   /** A new berth on the same data dir, ports and Docker labels, as after a reboot or a crash. */
@@ -78,7 +82,23 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     assert.equal(release.status, 'live');
     const answer = await getThroughNginx(berth.httpPort, HOST);
     assert.equal(answer.status, 200);
+    const recorded = await liveRecord();
+    for (const container of recorded.containers) assert.equal(container.ip, await addressOf(container.id), 'berth records where the live container is now');
     return live;
+  }
+
+  /** Runs `fault` under load and measures how long the app did not answer. */
+  async function outage(fault: () => Promise<void>): Promise<{ served: number; lost: number; failures: string[]; outageMs: number }> {
+    let outageMs = 0;
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const startedAt = Date.now();
+      await fault();
+      await waitFor('the app to answer again', async () => ((await getThroughNginx(berth.httpPort, HOST)).status === 200 ? true : undefined), 60_000);
+      outageMs = Date.now() - startedAt;
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    return { served: watched.served, lost: watched.failures.length, failures: watched.failures, outageMs };
   }
 
   /**
@@ -171,19 +191,26 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     assert.equal((await readRelease(previous)).status, 'retired');
   });
 
+  test('a second berth on the same data dir is refused while the first runs; a dead one\'s pid file is taken over', async () => {
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () =>
+      assert.rejects(
+        startBerth({ dataDir: berth.dataDir, instance: berth.instance, args: args() }),
+        (error: Error) => error.message.includes(`another berth (pid ${berth.pid}) already serves ${berth.dataDir}`),
+      ),
+    );
+    // Every restart in the tests above started on the pid file of a berth killed with SIGKILL.
+    assert.equal((await fs.readFile(path.join(berth.dataDir, 'run', 'berth.pid'), 'utf8')).trim(), String(berth.pid));
+    await recordReliability({ area: 'Hostile input', fault: 'a second berth started on a data dir a running berth serves', berthDid: 'refused to start, naming the running berth\'s pid; the running one went on', served: watched.served, lost: watched.failures.length });
+    assert.deepEqual(watched.failures, []);
+  });
+
   for (const tier of ['switch', 'edge'] as const) {
     test(`the ${tier} nginx killed: berth starts it again and the app answers`, async () => {
       const pidFile = path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid');
       const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
-      let outageMs = 0;
-      const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        const killedAt = Date.now();
-        // nginx's master leads its workers' process group: this kills the whole tier at once.
+      // nginx's master leads its workers' process group: this kills the whole tier at once.
+      const measured = await outage(async () => {
         process.kill(-master, 'SIGKILL');
-        await waitFor('nginx to answer again', async () => ((await getThroughNginx(berth.httpPort, HOST)).status === 200 ? true : undefined));
-        outageMs = Date.now() - killedAt;
-        await new Promise((r) => setTimeout(r, 300));
       });
       const restarted = Number((await fs.readFile(pidFile, 'utf8')).trim());
       assert.notEqual(restarted, master);
@@ -191,11 +218,83 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
       await recordReliability({
         area: 'nginx killed (SIGKILL, master and workers)',
         fault: `the ${tier} tier`,
-        berthDid: `noticed within ${(outageMs / 1000).toFixed(1)} s and started it again; requests failed only in that gap`,
-        served: watched.served,
-        lost: watched.failures.length,
+        berthDid: `started it again; the app answered again ${(measured.outageMs / 1000).toFixed(1)} s after the kill, and requests failed only in that gap`,
+        served: measured.served,
+        lost: measured.lost,
       });
       await assertReconciled();
     });
   }
+
+  test('a live container given a new address (disconnected and reconnected): berth re-points nginx to it', async () => {
+    const [container] = (await liveRecord()).containers;
+    const network = docker.getNetwork(networkName());
+    // The engine hands a freed address out again first; a placeholder takes it, so the container gets another.
+    const placeholder = await docker.createContainer({
+      Image: TEST_BASE_IMAGE,
+      Cmd: ['sleep', '600'],
+      Labels: { 'berth.instance': `${berth.instance}-placeholder` },
+      HostConfig: { NetworkMode: networkName() },
+    });
+    const measured = await outage(async () => {
+      await network.disconnect({ Container: container.id });
+      await placeholder.start();
+      await network.connect({ Container: container.id });
+      const moved = await addressOf(container.id);
+      assert.notEqual(moved, container.ip, 'the engine gave the container a new address');
+      await waitFor('berth to record the new address', async () => ((await liveRecord()).containers[0].ip === moved ? true : undefined));
+    });
+    await placeholder.remove({ force: true });
+    assert.match(berth.output(), /new addresses .*; nginx follows/);
+    await recordReliability({
+      area: 'Docker engine',
+      fault: 'live container moved to a new IP (network disconnect + connect)',
+      berthDid: `noticed the new address and re-pointed nginx to it; ${(measured.outageMs / 1000).toFixed(1)} s from the disconnect to the app answering at its new address`,
+      served: measured.served,
+      lost: measured.lost,
+    });
+    await assertReconciled();
+    await pushNormally();
+  });
+
+  // Live-restore is a setting of the engine being stopped: each test first puts the engine in the
+  // state it measures (a restart that loses nothing when live-restore is on), and both leave it
+  // running with live-restore, as npm start runs it.
+  async function engineWithLiveRestore(enabled: boolean): Promise<string[]> {
+    const engine = engineCommandLine();
+    if ((await docker.info()).LiveRestoreEnabled !== enabled) await restartEngine(engine, enabled);
+    await waitFor('the app to answer', async () => ((await getThroughNginx(berth.httpPort, HOST)).status === 200 ? true : undefined), 60_000);
+    return engine;
+  }
+
+  test('the Docker engine restarted with --live-restore (as npm start runs it): nothing is lost', async () => {
+    const engine = await engineWithLiveRestore(true);
+    const measured = await outage(() => restartEngine(engine, true));
+    await recordReliability({
+      area: 'Docker engine',
+      fault: 'dockerd restarted (SIGTERM) with --live-restore, as npm start runs it',
+      berthDid: 'the containers kept serving; berth waited for the engine to answer again and the next push deployed',
+      served: measured.served,
+      lost: measured.lost,
+    });
+    assert.deepEqual(measured.failures, []);
+    await assertReconciled();
+    await pushNormally();
+  });
+
+  test('the Docker engine restarted without --live-restore: the engine restarts the containers and berth follows them', async () => {
+    const engine = await engineWithLiveRestore(false);
+    const logged = berth.output().length;
+    const measured = await outage(() => restartEngine(engine, true));
+    const startedByBerth = /which was stopped/.test(berth.output().slice(logged));
+    await recordReliability({
+      area: 'Docker engine',
+      fault: 'dockerd restarted (SIGTERM) without --live-restore',
+      berthDid: `the engine stopped the app's container; ${startedByBerth ? 'berth started it again and followed its address' : 'its restart policy started it again and berth followed its address'}; the app answered again ${(measured.outageMs / 1000).toFixed(1)} s after the restart began (berth warns at start when live-restore is off)`,
+      served: measured.served,
+      lost: measured.lost,
+    });
+    await assertReconciled();
+    await pushNormally();
+  });
 });

@@ -43,8 +43,13 @@ function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string,
   });
 }
 
+/** Both tiers, edge first, as berth never stops them itself. */
 async function stopNginx(dataDir: string): Promise<void> {
-  const pid = Number((await fs.readFile(path.join(dataDir, 'nginx', 'run', 'nginx.pid'), 'utf8').catch(() => '')).trim());
+  for (const tier of ['edge', 'switch']) await stopNginxTier(path.join(dataDir, 'nginx', tier, 'run', 'nginx.pid'));
+}
+
+async function stopNginxTier(pidFile: string): Promise<void> {
+  const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (!pid) return;
   try {
     process.kill(pid, 'SIGTERM');
