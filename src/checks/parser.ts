@@ -63,8 +63,13 @@ const MAX_PORT = 65535;
 export function parseChecks(text: string): ChecksFile {
   assertPlainTextWithinLimit(text);
   const file: ChecksFile = { waitSeconds: undefined, timeoutSeconds: undefined, attempts: undefined, checks: [] };
-  text.split('\n').forEach((rawLine, index) => parseLine(rawLine, index + 1, file));
+  withoutByteOrderMark(text).split('\n').forEach((rawLine, index) => parseLine(rawLine, index + 1, file));
   return file;
+}
+
+// Windows editors may start a UTF-8 file with U+FEFF; left in, it made line 1 an invisible non-check.
+function withoutByteOrderMark(text: string): string {
+  return text.startsWith('\ufeff') ? text.slice(1) : text;
 }
 
 function assertPlainTextWithinLimit(text: string): void {

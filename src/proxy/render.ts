@@ -55,6 +55,8 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const SAFE_PATH = /^\/[A-Za-z0-9._/*-]*$/;
 // sockaddr_un holds 108 bytes including the terminator.
 const MAX_SOCKET_PATH = 107;
+// nginx binds the socket as a file: a path ending in '/', '.' or '..' names a folder, and bind() fails.
+const ENDS_IN_FILE_NAME = /\/(?!\.\.?$)[^/]+$/;
 
 function assertPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ProxyConfigError(`${what} ${port} is not a port between 1 and 65535`);
@@ -69,14 +71,21 @@ function assertPath(file: string): void {
 function assertSocket(socket: string): void {
   assertPath(socket);
   if (socket.length > MAX_SOCKET_PATH) throw new ProxyConfigError(`socket path ${socket} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter --data-dir`);
+  if (!ENDS_IN_FILE_NAME.test(socket)) throw new ProxyConfigError(`socket path ${socket} names a folder, not a file`);
 }
 
 function assertApp(app: string): void {
   if (!isValidAppName(app)) throw new ProxyConfigError(`app name ${JSON.stringify(app)} is not valid`);
 }
 
+// Past 2^53 a number is no longer exact, from 1e21 it prints as "1e+21", and nginx takes
+// times only up to 2^63 ms: nginx -t rejects such values, so they are refused here.
+function isPositiveWholeNumber(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1;
+}
+
 function assertDrain(seconds: number): void {
-  if (!Number.isInteger(seconds) || seconds < 1) throw new ProxyConfigError('drain timeout must be a whole number of seconds, at least 1');
+  if (!isPositiveWholeNumber(seconds)) throw new ProxyConfigError(`drain timeout ${seconds} is not a whole number of seconds, at least 1 and below 2^53`);
 }
 
 export function renderEdgeApp(spec: EdgeAppSpec): string {
@@ -87,14 +96,14 @@ export function renderEdgeApp(spec: EdgeAppSpec): string {
   for (const name of spec.serverNames) {
     if (!isValidDomain(name)) throw new ProxyConfigError(`host name ${JSON.stringify(name)} of app ${spec.app} is not valid`);
   }
-  if (!Number.isInteger(spec.connectionLifetimeMs) || spec.connectionLifetimeMs < 1) throw new ProxyConfigError('connection lifetime must be a whole number of milliseconds');
+  if (!isPositiveWholeNumber(spec.connectionLifetimeMs)) throw new ProxyConfigError(`connection lifetime ${spec.connectionLifetimeMs} is not a whole number of milliseconds, at least 1 and below 2^53`);
   return env.render('edge-app.conf.njk', spec);
 }
 
 export function renderSwitchApp(spec: SwitchAppSpec): string {
   assertApp(spec.app);
   assertSocket(spec.socket);
-  if (!Number.isInteger(spec.release) || spec.release < 1) throw new ProxyConfigError(`release ${spec.release} is not a release number`);
+  if (!isPositiveWholeNumber(spec.release)) throw new ProxyConfigError(`release ${spec.release} is not a release number`);
   if (!spec.upstreams.length) throw new ProxyConfigError(`app ${spec.app} has no containers to send traffic to`);
   for (const upstream of spec.upstreams) {
     if (!IPV4.test(upstream.host)) throw new ProxyConfigError(`container address ${JSON.stringify(upstream.host)} is not an IPv4 address`);

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { streamModuleDirective } from '../../src/proxy/modules.js';
 import { ProxyConfigError, renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, type EdgeAppSpec, type SwitchAppSpec } from '../../src/proxy/render.js';
+import { assertNginxAccepts, createNginxPrefix } from '../support/nginx.js';
 
 const edge: EdgeAppSpec = {
   app: 'myapp',
@@ -50,6 +50,8 @@ const refusedEdge: [string, Partial<EdgeAppSpec>][] = [
   ['no host names', { serverNames: [] }],
   ['a socket path with a space', { socket: '/tmp/my dir/a.sock' }],
   ['a socket path longer than a unix socket allows', { socket: `/${'a'.repeat(120)}.sock` }],
+  ['a socket path that names a folder', { socket: '/var/lib/berth/nginx/sockets/' }],
+  ['a connection lifetime that prints in exponent notation', { connectionLifetimeMs: 1e21 }],
 ];
 for (const [what, change] of refusedEdge) {
   test(`the edge refuses ${what}`, () => assert.throws(() => renderEdgeApp({ ...edge, ...change }), ProxyConfigError));
@@ -71,27 +73,25 @@ test('the main configs refuse a prefix that would break out of the directive', (
   assert.doesNotThrow(() => renderEdgeMain(main));
   assert.throws(() => renderEdgeMain({ ...main, prefix: '/tmp/x; error_log /etc/passwd' }), ProxyConfigError);
   assert.throws(() => renderEdgeMain({ ...main, includes: ['relative/path.conf'] }), ProxyConfigError);
+  assert.throws(() => renderEdgeMain({ ...main, drainTimeoutSeconds: 1e21 }), ProxyConfigError);
   assert.throws(() => renderSwitchMain({ prefix: '/tmp/x', drainTimeoutSeconds: 30, loadStreamModule: 'include /etc/passwd;', includes: [] }), ProxyConfigError);
 });
-
-function nginxAccepts(prefix: string, mainFile: string): void {
-  execFileSync('nginx', ['-t', '-q', '-p', prefix, '-e', path.join(prefix, 'logs', 'error.log'), '-c', mainFile], { stdio: 'pipe' });
-}
 
 test('nginx -t accepts the rendered edge and switch configs', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-render-'));
   try {
-    for (const tier of ['edge', 'switch']) for (const sub of ['run', 'logs', 'tmp']) fs.mkdirSync(path.join(dir, tier, sub), { recursive: true });
+    for (const tier of ['edge', 'switch']) createNginxPrefix(path.join(dir, tier));
     const socket = path.join(dir, 'myapp.sock');
     const edgeApp = path.join(dir, 'edge', 'myapp.conf');
-    fs.writeFileSync(edgeApp, renderEdgeApp({ ...edge, socket }));
+    const longestHostName = [...Array(3).fill('a'.repeat(63)), 'b'.repeat(61)].join('.');
+    fs.writeFileSync(edgeApp, renderEdgeApp({ ...edge, socket, serverNames: [...edge.serverNames, longestHostName] }));
     fs.writeFileSync(path.join(dir, 'edge', 'nginx.conf'), renderEdgeMain({ prefix: path.join(dir, 'edge'), httpPort: 8080, domain: 'localhost', drainTimeoutSeconds: 30, includes: [edgeApp] }));
-    nginxAccepts(path.join(dir, 'edge'), path.join(dir, 'edge', 'nginx.conf'));
+    assertNginxAccepts(path.join(dir, 'edge'), path.join(dir, 'edge', 'nginx.conf'));
     const switchApp = path.join(dir, 'switch', 'myapp.conf');
     fs.writeFileSync(switchApp, renderSwitchApp({ ...switchSpec, socket }));
     const loadStreamModule = await streamModuleDirective('nginx');
     fs.writeFileSync(path.join(dir, 'switch', 'nginx.conf'), renderSwitchMain({ prefix: path.join(dir, 'switch'), drainTimeoutSeconds: 30, loadStreamModule, includes: [switchApp] }));
-    nginxAccepts(path.join(dir, 'switch'), path.join(dir, 'switch', 'nginx.conf'));
+    assertNginxAccepts(path.join(dir, 'switch'), path.join(dir, 'switch', 'nginx.conf'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
