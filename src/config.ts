@@ -29,6 +29,8 @@ export interface ServeOptions {
   listenTimeoutSeconds: number;
   /** Images of this many most recent releases are kept for rollback; older ones are pruned. */
   keepReleases: number;
+  /** Deploy logs of this many most recent releases are kept (each is capped at 512 KiB). */
+  keepDeployLogs: number;
   defaultPort: number;
 }
 
@@ -43,13 +45,14 @@ export const DEFAULTS: ServeOptions = {
   createAppsOnPush: true,
   pluginDirs: [],
   nginxBin: 'nginx',
-  deployTimeoutSeconds: 600,
-  buildTimeoutSeconds: 900,
+  deployTimeoutSeconds: 900,
+  buildTimeoutSeconds: 600,
   drainTimeoutSeconds: 30,
   stopTimeoutSeconds: 10,
   defaultCheckSettleSeconds: 2,
   listenTimeoutSeconds: 60,
   keepReleases: 3,
+  keepDeployLogs: 100,
   defaultPort: 5000,
 };
 
@@ -80,6 +83,7 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'defaultCheckSettleSeconds', flag: '--settle', env: 'BERTH_SETTLE', kind: 'int', help: 'seconds a container must stay up when the app has no CHECKS' },
   { key: 'listenTimeoutSeconds', flag: '--listen-timeout', env: 'BERTH_LISTEN_TIMEOUT', kind: 'int', help: 'seconds a new container may take to listen on its port' },
   { key: 'keepReleases', flag: '--keep-releases', env: 'BERTH_KEEP_RELEASES', kind: 'int', help: 'release images kept for rollback' },
+  { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs kept per app (newest first)' },
 ];
 
 export class UsageError extends Error {}
@@ -139,6 +143,10 @@ function validate(options: ServeOptions): ServeOptions {
   for (const key of ['gitPort', 'httpPort'] as const) {
     if (options[key] < 1 || options[key] > 65535) throw new UsageError(`${key} must be a port between 1 and 65535`);
   }
+  for (const key of ['deployTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds'] as const) {
+    if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
+  }
+  if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
   if (!NAME_PATTERN.test(options.instance)) throw new UsageError(`--instance must match ${NAME_PATTERN}`);
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
   if (options.token !== undefined && !/^[\x21-\x7e]{16,256}$/.test(options.token)) {

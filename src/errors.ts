@@ -14,11 +14,25 @@ export function describe(error: unknown): string {
   return String(error);
 }
 
-/** Why a deploy's signal fired: its time limit, or the pusher going away. */
-export function abortMessage(signal: AbortSignal, timeLimit: string): string {
+/**
+ * A signal that fires after `seconds` with an error naming the limit, so whatever it stops can
+ * tell the pusher which limit it ran past and which flag raises it.
+ */
+export function timeLimit(seconds: number, what: string, flag: string): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new BerthError(`${what} ran past its time limit of ${seconds} s`, `make it faster, or raise ${flag}`)), seconds * 1000);
+  timer.unref();
+  return controller.signal;
+}
+
+/** Why a signal fired (a time limit, the pusher going away), as the error to fail with. */
+export function stopReason(signal: AbortSignal): BerthError {
   const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name !== 'TimeoutError' && reason.name !== 'AbortError') return reason.message;
-  return `it ran past ${timeLimit}`;
+  return reason instanceof BerthError ? reason : new BerthError(`stopped: ${describe(reason)}`);
+}
+
+export function throwIfStopped(signal: AbortSignal): void {
+  if (signal.aborted) throw stopReason(signal);
 }
 
 /** The app, release or domain asked for does not exist. */

@@ -28,6 +28,14 @@ function stringList(value: unknown, what: string): string[] {
   return value as string[];
 }
 
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new InputError(`"${part}" in the path is not valid percent-encoding`);
+  }
+}
+
 function releaseNumber(text: string): number {
   if (!/^[1-9]\d{0,8}$/.test(text)) throw new InputError(`"${text}" is not a release number`);
   return Number(text);
@@ -176,7 +184,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       method: 'DELETE',
       pattern: new RegExp(`^/api/apps/${APP}/domains/([^/]+)$`),
       handler: async ({ res, params }) => {
-        const domains = await service.removeDomain(params[0], decodeURIComponent(params[1]));
+        const domains = await service.removeDomain(params[0], params[1]);
         sendJson(res, 200, { default: service.hostNames(await service.get(params[0]))[0], domains });
       },
     },
@@ -209,7 +217,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
         if (matching.length) throw new InputError(`${req.method} is not allowed on ${url.pathname} (allowed: ${matching.map((r) => r.method).join(', ')})`);
         throw new NotFoundError(`no API endpoint ${url.pathname}`, 'see docs/cli.md for the API');
       }
-      const params = route.pattern.exec(url.pathname)!.slice(1).map(decodeURIComponent);
+      const params = route.pattern.exec(url.pathname)!.slice(1).map(decodePathPart);
       await route.handler({ req, res, params, query: url.searchParams });
     } catch (error) {
       if (!res.headersSent) sendJson(res, statusOf(error), errorBody(error));

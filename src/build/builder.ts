@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { abortMessage, BerthError, describe } from '../errors.js';
+import { BerthError, describe, throwIfStopped } from '../errors.js';
 import type { PushedTree } from '../git/tree.js';
 import type { Logger } from '../log/output.js';
 
@@ -43,6 +43,7 @@ export async function buildImage(request: BuildRequest): Promise<void> {
     });
   } catch (error) {
     archive.stream.destroy();
+    throwIfStopped(request.signal);
     throw new BerthError(`the Docker engine refused the build: ${describe(error)}`, `check ${DOCKERFILE} for syntax errors`);
   }
   const recent: string[] = [];
@@ -54,7 +55,7 @@ export async function buildImage(request: BuildRequest): Promise<void> {
   await archive.done.catch((error: unknown) => {
     if (!failure) throw error;
   });
-  if (request.signal.aborted) throw new BerthError(`the build was stopped: ${abortMessage(request.signal, 'its time limit')}`, 'make the build faster or raise --build-timeout');
+  throwIfStopped(request.signal);
   if (failure) {
     throw new BerthError(`the image build failed: ${failure}`, 'fix the failing Dockerfile step shown above and push again');
   }

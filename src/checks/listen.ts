@@ -1,7 +1,8 @@
 import net from 'node:net';
-import { abortMessage, BerthError } from '../errors.js';
+import { BerthError, throwIfStopped } from '../errors.js';
 import type { ContainerHandle } from '../plugins/types.js';
 import { sleep } from '../proxy/processes.js';
+import { isLoopback, type ListeningSocket } from '../runtime/listening.js';
 
 const POLL_MS = 100;
 const HEALTH_EVERY_POLLS = 5;
@@ -31,7 +32,7 @@ export function describeExit(health: { running: boolean; restartCount: number; e
 export async function waitForListening(container: ContainerHandle, timeoutMs: number, signal: AbortSignal): Promise<number> {
   const started = Date.now();
   for (let poll = 0; ; poll++) {
-    if (signal.aborted) throw new BerthError(`stopped while waiting for the app to listen: ${abortMessage(signal, 'the deploy time limit')}`, 'raise --deploy-timeout or make the app start faster');
+    throwIfStopped(signal);
     if (await tryConnect(container.ip, container.port, 1000)) return Date.now() - started;
     if (poll % HEALTH_EVERY_POLLS === 0) {
       const health = await container.health();
@@ -42,12 +43,37 @@ export async function waitForListening(container: ContainerHandle, timeoutMs: nu
         );
       }
     }
-    if (Date.now() - started > timeoutMs) {
-      throw new BerthError(
-        `nothing accepted connections on ${container.ip}:${container.port} within ${Math.round(timeoutMs / 1000)} s`,
-        'the app must listen on 0.0.0.0:$PORT (berth sets PORT; the default is 5000)',
-      );
-    }
+    if (Date.now() - started > timeoutMs) throw await notListening(container, timeoutMs);
     await sleep(POLL_MS, signal);
   }
+}
+
+/** The listen timeout's error, naming what the app listens on instead when berth can see it. */
+async function notListening(container: ContainerHandle, timeoutMs: number): Promise<BerthError> {
+  const waited = `nothing accepted connections on ${container.ip}:${container.port} within ${Math.round(timeoutMs / 1000)} s`;
+  const cause = diagnoseListening(await container.listening().catch(() => undefined), container.port);
+  return new BerthError(cause ? `${waited}: ${cause.problem}` : waited, cause?.fix ?? 'the app must listen on 0.0.0.0:$PORT (berth sets PORT; the default is 5000)');
+}
+
+/** Why a container that runs is not reachable on its port, from the sockets it listens on. */
+export function diagnoseListening(sockets: ListeningSocket[] | undefined, port: number): { problem: string; fix: string } | undefined {
+  if (!sockets) return undefined;
+  const onPort = sockets.filter((s) => s.port === port);
+  if (onPort.length > 0 && onPort.every((s) => isLoopback(s.address))) {
+    return {
+      problem: `the app listens on ${onPort.map((s) => `${s.address}:${port}`).join(' and ')} only, which nothing outside its container can reach`,
+      fix: `make the app listen on 0.0.0.0:$PORT (or on all addresses) instead of a loopback address`,
+    };
+  }
+  const others = [...new Set(sockets.filter((s) => s.port !== port).map((s) => s.port))].sort((a, b) => a - b);
+  if (onPort.length === 0 && others.length > 0) {
+    return {
+      problem: `the app listens on port ${others.join(', ')} instead of $PORT (${port})`,
+      fix: `make the app listen on the port in $PORT, or tell berth the app's port: berth config:set APP PORT=${others[0]}`,
+    };
+  }
+  if (sockets.length === 0) {
+    return { problem: 'nothing in the container listens on any TCP port', fix: 'the app must start a server on 0.0.0.0:$PORT (berth sets PORT; the default is 5000)' };
+  }
+  return undefined;
 }

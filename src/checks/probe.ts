@@ -18,8 +18,8 @@ interface Target {
   path: string;
 }
 
-/** Reads at most MAX_BODY_BYTES and drops the rest, so a huge answer cannot fill berth's memory. */
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+/** Reads at most MAX_BODY_BYTES and drops the rest, so a huge or endless answer cannot fill berth's memory. */
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<{ text: string; cut: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -28,10 +28,10 @@ async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string
     size += buffer.length;
     if (size >= MAX_BODY_BYTES) {
       body.destroy();
-      break;
+      return { text: Buffer.concat(chunks).toString('utf8'), cut: true };
     }
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { text: Buffer.concat(chunks).toString('utf8'), cut: false };
 }
 
 /** A Location may name the public host; the next hop still goes to the container, with that Host. */
@@ -64,8 +64,9 @@ export async function probe(check: CheckSpec, address: { ip: string; port: numbe
       }
       const body = await readCapped(response.body);
       if (response.statusCode < 200 || response.statusCode > 299) return { ok: false, summary: `answered ${response.statusCode}, expected 2xx` };
-      if (check.expected !== undefined && !body.includes(check.expected)) {
-        return { ok: false, summary: `answered ${response.statusCode} but the body does not contain ${JSON.stringify(check.expected)}` };
+      if (check.expected !== undefined && !body.text.includes(check.expected)) {
+        const searched = body.cut ? `the first ${MAX_BODY_BYTES / 1024 / 1024} MiB of the body (the rest was not read)` : 'the body';
+        return { ok: false, summary: `answered ${response.statusCode} but ${searched} does not contain ${JSON.stringify(check.expected)}` };
       }
       return { ok: true, summary: check.expected === undefined ? `${response.statusCode}` : `${response.statusCode}, found ${JSON.stringify(check.expected)}` };
     }

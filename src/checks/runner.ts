@@ -1,4 +1,4 @@
-import { BerthError } from '../errors.js';
+import { BerthError, throwIfStopped } from '../errors.js';
 import { formatDuration } from '../log/output.js';
 import type { TriggerContext } from '../plugins/types.js';
 import { sleep } from '../proxy/processes.js';
@@ -52,10 +52,11 @@ async function runCheck(context: TriggerContext, check: CheckSpec, file: ChecksF
     last = result.summary;
     const retry = attempt < attempts ? `; retrying in ${formatDuration(retryDelayMs)}` : '';
     context.logger.info(`[${attempt}/${attempts}] ${describeCheck(check)}: failed, ${result.summary} (${took})${retry}`);
-    if (context.signal.aborted) break;
+    throwIfStopped(context.signal);
     if (attempt < attempts) {
       await assertStillUp(context, 'while it was being checked');
       await sleep(retryDelayMs, context.signal);
+      throwIfStopped(context.signal);
     }
   }
   throw new BerthError(
@@ -68,6 +69,7 @@ async function runDefaultCheck(context: TriggerContext, why: string): Promise<vo
   const settleMs = context.checks.defaultSettleSeconds * 1000;
   context.logger.info(`${why}: checking that ${context.container!.name} stays up for ${formatDuration(settleMs)}`);
   await sleep(settleMs, context.signal);
+  throwIfStopped(context.signal);
   await assertStillUp(context, `within ${formatDuration(settleMs)}`);
   context.logger.info(`Default check passed: still running, no restarts`);
 }
@@ -84,6 +86,7 @@ export async function checkDeploy(context: TriggerContext): Promise<void> {
   if (file?.waitSeconds) {
     context.logger.info(`WAIT=${file.waitSeconds}: waiting ${file.waitSeconds} s before checking`);
     await sleep(file.waitSeconds * 1000, context.signal);
+    throwIfStopped(context.signal);
   }
   context.logger.info(`Waiting for ${container.ip}:${container.port} to accept connections`);
   const listenedAfter = await waitForListening(container, context.checks.listenTimeoutSeconds * 1000, context.signal);

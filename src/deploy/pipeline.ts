@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { ServeOptions } from '../config.js';
-import { abortMessage, BerthError, describe } from '../errors.js';
+import { BerthError, describe, throwIfStopped, timeLimit } from '../errors.js';
 import { PushedTree } from '../git/tree.js';
 import { buildImage } from '../build/builder.js';
 import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
@@ -8,9 +8,9 @@ import { formatDuration, type DeployOutput } from '../log/output.js';
 import type { Proxy } from '../proxy/proxy.js';
 import { fireTrigger } from '../plugins/triggers.js';
 import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
-import { containerHealth, containerLogTail, removeContainer, startContainer } from '../runtime/containers.js';
+import { containerHealth, containerListeningSockets, containerLogTail, removeContainer, startContainer } from '../runtime/containers.js';
 import { appLabels } from '../runtime/labels.js';
-import type { AppRecord, ReleaseRecord, Store } from '../store/store.js';
+import type { AppRecord, ContainerRecord, ReleaseRecord, Store } from '../store/store.js';
 import { retireRelease, type RetiringRelease } from './retire.js';
 import { Stage, type DeployOutcome } from './states.js';
 
@@ -80,11 +80,12 @@ export class DeployPipeline {
       release,
       tree: request.source.tree,
       output: request.output,
-      signal: AbortSignal.any([AbortSignal.timeout(options.deployTimeoutSeconds * 1000), ...(request.cancelled ? [request.cancelled] : [])]),
+      signal: AbortSignal.any([timeLimit(options.deployTimeoutSeconds, 'the deploy', '--deploy-timeout'), ...(request.cancelled ? [request.cancelled] : [])]),
       stage: Stage.Build,
       containers: [],
       failure: undefined,
     };
+    let outcome: DeployOutcome;
     try {
       if (request.source.kind === 'push') await this.build(run);
       else await this.reuseImage(run, request.source.image);
@@ -95,14 +96,14 @@ export class DeployPipeline {
       await this.retire(run, retiring);
       run.release.finishedAt = new Date().toISOString();
       await store.saveRelease(app.name, run.release);
+      run.output.section(`Done: ${app.name} release ${release.id} deployed in ${formatDuration(Date.now() - started)}`);
+      outcome = { ok: true, release: release.id, stageMs: release.stageMs };
     } catch (error) {
-      return this.fail(run, error);
-    } finally {
-      await store.saveDeployLog(app.name, release.id, request.output.transcript()).catch(() => undefined);
+      outcome = await this.fail(run, error);
     }
-    run.output.section(`Done: ${app.name} release ${release.id} deployed in ${formatDuration(Date.now() - started)}`);
     await store.saveDeployLog(app.name, release.id, request.output.transcript()).catch(() => undefined);
-    return { ok: true, release: release.id, stageMs: release.stageMs };
+    await store.pruneDeployLogs(app.name, options.keepDeployLogs).catch(() => undefined);
+    return outcome;
   }
 
   private async timed<T>(run: DeployRun, stage: Stage, work: () => Promise<T>): Promise<T> {
@@ -126,7 +127,7 @@ export class DeployPipeline {
     await this.timed(run, Stage.Build, async () => {
       run.output.section(`Building ${run.app.name} (release ${run.release.id}) from commit ${run.tree.commit.slice(0, 7)}`);
       await this.fire(run, 'pre-build');
-      const buildSignal = AbortSignal.any([run.signal, AbortSignal.timeout(options.buildTimeoutSeconds * 1000)]);
+      const buildSignal = AbortSignal.any([run.signal, timeLimit(options.buildTimeoutSeconds, 'the build', '--build-timeout')]);
       await buildImage({ docker, tree: run.tree, image, labels: appLabels(options.instance, run.app.name, run.release.id), logger: run.output, signal: buildSignal });
       run.release.image = image;
       await this.fire(run, 'post-build');
@@ -182,7 +183,7 @@ export class DeployPipeline {
             port: Number(run.app.config.PORT ?? options.defaultPort),
             env: run.app.config,
           });
-          run.containers.push({ ...record, health: () => containerHealth(docker, record.id) });
+          run.containers.push(this.handle(record));
           run.output.info(type === WEB ? `Container ${record.name} at ${record.ip}:${record.port}` : `Container ${record.name} (no proxy)`);
         }
       }
@@ -210,7 +211,7 @@ export class DeployPipeline {
   /** The point of no return: once the switch tier has loaded the new upstream the release is live. */
   private async switchTraffic(run: DeployRun): Promise<RetiringRelease | undefined> {
     const { proxy, options, store } = this.deps;
-    if (run.signal.aborted) throw new BerthError(`stopped before the switch: ${abortMessage(run.signal, 'the deploy time limit')}`, 'push again');
+    throwIfStopped(run.signal);
     await this.setStatus(run, 'switching');
     return this.timed(run, Stage.Switch, async () => {
       const host = appHostName(run.app.name, options.domain);
@@ -290,16 +291,22 @@ export class DeployPipeline {
 
   /** checks:run: the check-deploy trigger against the live web containers, without deploying anything. */
   async checkLive(app: AppRecord, output: DeployOutput): Promise<void> {
-    const { docker, store, options } = this.deps;
+    const { store, options } = this.deps;
     const live = app.live;
     if (!live) throw new BerthError(`${app.name} has no live release to check`, `push ${app.name} first`);
     const tree = new PushedTree(store.repoDir(app.name), live.commit);
-    const signal = AbortSignal.timeout(options.deployTimeoutSeconds * 1000);
+    const signal = timeLimit(options.deployTimeoutSeconds, 'checks:run', '--deploy-timeout');
     for (const record of live.containers.filter((c) => c.process === WEB)) {
       output.section(`Checking ${record.name} (release ${live.release})`);
-      const container: ContainerHandle = { ...record, health: () => containerHealth(docker, record.id) };
+      const container = this.handle(record);
       await fireTrigger(this.deps.plugins, this.context('check-deploy', { app: app.name, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
     }
+  }
+
+  /** What plugins see of a container: its address, and ways to ask how it is doing. */
+  private handle(record: ContainerRecord): ContainerHandle {
+    const { docker } = this.deps;
+    return { ...record, health: () => containerHealth(docker, record.id), listening: () => containerListeningSockets(docker, record.id) };
   }
 
   private async fire(run: DeployRun, trigger: Trigger, container?: ContainerHandle): Promise<void> {

@@ -1,3 +1,5 @@
+import { Transcript } from './transcript.js';
+
 /**
  * What a pusher reads: Heroku/Dokku-style lines. Every line goes to the live sink (the git
  * client, through the pre-receive hook) and is kept so the deploy log can be stored.
@@ -19,7 +21,7 @@ const PREFIX = {
 } as const;
 
 export class DeployOutput implements Logger {
-  private readonly lines: string[] = [];
+  private readonly transcriptLines = new Transcript();
   private readonly sinks = new Set<LineSink>();
 
   /** keepTranscript: false for endless streams (berth logs -f), which nobody stores. */
@@ -54,13 +56,13 @@ export class DeployOutput implements Logger {
   }
 
   transcript(): string {
-    return this.lines.join('\n') + (this.lines.length ? '\n' : '');
+    return this.transcriptLines.text();
   }
 
   private write(prefix: string, text: string): void {
     for (const raw of text.split(/\r?\n/)) {
       const line = prefix + stripControl(raw);
-      if (this.keepTranscript) this.lines.push(line);
+      if (this.keepTranscript) this.transcriptLines.add(line);
       for (const sink of this.sinks) sink(line);
     }
   }

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/output.js';
+import type { ListeningSocket } from '../runtime/listening.js';
 
 /** The deploy's stages, in the order the pipeline fires them; plugins hook into any of them. */
 export const TRIGGERS = ['pre-build', 'post-build', 'pre-deploy', 'check-deploy', 'post-deploy', 'pre-retire', 'deploy-failed'] as const;
@@ -21,6 +22,8 @@ export interface ContainerHandle {
   ip: string;
   port: number;
   health(): Promise<ContainerHealth>;
+  /** What listens inside the container; undefined when berth cannot see it. */
+  listening(): Promise<ListeningSocket[] | undefined>;
 }
 
 export interface SourceReader {

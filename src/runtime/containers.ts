@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { appLabels, LABEL } from './labels.js';
 import { isStatus } from './engine.js';
+import { listeningSockets, type ListeningSocket } from './listening.js';
 import type { ContainerRecord } from '../store/store.js';
 
 export interface StartSpec {
@@ -84,6 +85,11 @@ export async function containerHealth(docker: Docker, id: string): Promise<Conta
     oomKilled: info.State.OOMKilled,
     error: info.State.Error,
   };
+}
+
+export async function containerListeningSockets(docker: Docker, id: string): Promise<ListeningSocket[] | undefined> {
+  const info = await docker.getContainer(id).inspect();
+  return info.State.Running ? listeningSockets(info.State.Pid) : undefined;
 }
 
 /** The last lines the container printed, stdout and stderr interleaved as Docker stored them. */

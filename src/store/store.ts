@@ -57,8 +57,6 @@ export interface AppRecord {
 
 const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false };
 
-const DEPLOY_LOG_MAX_BYTES = 512 * 1024;
-
 /**
  * berth's state under the data dir. Layout:
  *   token                         the push token (0600)
@@ -164,7 +162,7 @@ export class Store {
   }
 
   async readDeployLog(app: string, release: number): Promise<string | undefined> {
-    return fs.readFile(path.join(this.appDir(app), 'deploys', `${release}.log`), 'utf8').catch(() => undefined);
+    return fs.readFile(path.join(this.deployLogDir(app), `${release}.log`), 'utf8').catch(() => undefined);
   }
 
   /** Forgets the app: its state and its repository. */
@@ -175,14 +173,20 @@ export class Store {
     });
   }
 
-  /** Kept whole up to a cap; a runaway build log keeps its head and its tail. */
+  /** The transcript is already bounded (log/transcript.ts); this writes it as it is. */
   async saveDeployLog(app: string, release: number, transcript: string): Promise<void> {
-    let text = transcript;
-    if (Buffer.byteLength(text) > DEPLOY_LOG_MAX_BYTES) {
-      const half = DEPLOY_LOG_MAX_BYTES / 2;
-      text = `${text.slice(0, half)}\n[... deploy log cut to ${DEPLOY_LOG_MAX_BYTES} bytes ...]\n${text.slice(-half)}`;
-    }
-    await writeFileAtomic(path.join(this.appDir(app), 'deploys', `${release}.log`), text);
+    await writeFileAtomic(path.join(this.deployLogDir(app), `${release}.log`), transcript);
+  }
+
+  /** Keeps the deploy logs of the newest `keep` releases. */
+  async pruneDeployLogs(app: string, keep: number): Promise<void> {
+    const files = await fs.readdir(this.deployLogDir(app)).catch(() => [] as string[]);
+    const byAge = files.filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(b, 10) - parseInt(a, 10));
+    for (const file of byAge.slice(keep)) await fs.rm(path.join(this.deployLogDir(app), file), { force: true });
+  }
+
+  private deployLogDir(app: string): string {
+    return path.join(this.appDir(app), 'deploys');
   }
 
   private serialized<T>(app: string, work: () => Promise<T>): Promise<T> {
