@@ -46,6 +46,13 @@ function followLocation(current: Target, location: string): Target {
   };
 }
 
+// undici's own timers are coarse (about 0.5 s), so its timeout can fire before the attempt's signal does.
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function isUndiciTimeout(error: unknown): boolean {
+  return UNDICI_TIMEOUTS.has((error as { code?: string }).code ?? '');
+}
+
 /** One attempt of one check, sent to the container itself (its IP and port), never through nginx. */
 export async function probe(check: CheckSpec, address: { ip: string; port: number }, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, pipelining: 0 });
@@ -72,7 +79,7 @@ export async function probe(check: CheckSpec, address: { ip: string; port: numbe
     }
     return { ok: false, summary: `more than ${MAX_REDIRECTS} redirects` };
   } catch (error) {
-    if (attemptSignal.aborted && !signal.aborted) return { ok: false, summary: `no answer within ${timeoutMs / 1000} s` };
+    if ((attemptSignal.aborted || isUndiciTimeout(error)) && !signal.aborted) return { ok: false, summary: `no answer within ${timeoutMs / 1000} s` };
     return { ok: false, summary: `request failed: ${describe(error)}` };
   } finally {
     await agent.destroy().catch(() => undefined);

@@ -50,6 +50,8 @@ interface DeployRun {
   signal: AbortSignal;
   stage: Stage;
   containers: ContainerHandle[];
+  /** Set once a push's build succeeded; a rollback or restart reuses an image it must not remove. */
+  builtImage: string | undefined;
   failure: { stage: string; message: string } | undefined;
 }
 
@@ -83,6 +85,7 @@ export class DeployPipeline {
       signal: AbortSignal.any([timeLimit(options.deployTimeoutSeconds, 'the deploy', '--deploy-timeout'), ...(request.cancelled ? [request.cancelled] : [])]),
       stage: Stage.Build,
       containers: [],
+      builtImage: undefined,
       failure: undefined,
     };
     let outcome: DeployOutcome;
@@ -130,6 +133,7 @@ export class DeployPipeline {
       const buildSignal = AbortSignal.any([run.signal, timeLimit(options.buildTimeoutSeconds, 'the build', '--build-timeout')]);
       await buildImage({ docker, tree: run.tree, image, labels: appLabels(options.instance, run.app.name, run.release.id), logger: run.output, signal: buildSignal });
       run.release.image = image;
+      run.builtImage = image;
       await this.fire(run, 'post-build');
     });
   }
@@ -267,6 +271,7 @@ export class DeployPipeline {
     run.output.error(`Deploy of ${run.app.name} (release ${run.release.id}) failed at the ${run.stage} stage: ${message}`);
     if (hint) run.output.error(hint);
     for (const container of run.containers) await this.discardContainer(run, container);
+    if (run.builtImage) await this.discardImage(run, run.builtImage);
     await this.fire(run, 'deploy-failed').catch(() => undefined);
     run.release.failure = run.failure;
     run.release.finishedAt = new Date().toISOString();
@@ -274,6 +279,14 @@ export class DeployPipeline {
     const live = run.app.live;
     run.output.error(live ? `Nothing changed: release ${live.release} is still serving ${run.app.name}.` : `Nothing changed: ${run.app.name} has no live release yet.`);
     return { ok: false, release: run.release.id, stage: run.stage, message };
+  }
+
+  /** The image this deploy built serves nothing and is no rollback target. */
+  private async discardImage(run: DeployRun, image: string): Promise<void> {
+    await this.deps.docker
+      .getImage(image)
+      .remove({ force: false })
+      .catch((error: unknown) => run.output.warn(`Could not remove the image ${image}: ${describe(error)}`));
   }
 
   private async discardContainer(run: DeployRun, container: ContainerHandle): Promise<void> {

@@ -5,7 +5,7 @@ import { formatDuration, type Logger } from '../log/output.js';
 import type { Proxy } from '../proxy/proxy.js';
 import { removeContainer, stopContainer } from '../runtime/containers.js';
 import { LABEL } from '../runtime/labels.js';
-import type { ContainerRecord } from '../store/store.js';
+import type { ContainerRecord, Store } from '../store/store.js';
 
 /** What served before the switch and now has to drain and go. */
 export interface RetiringRelease {
@@ -19,6 +19,7 @@ export interface RetireRequest {
   options: ServeOptions;
   docker: Docker;
   proxy: Proxy;
+  store: Store;
   app: string;
   /** A rollback runs an older release's image: that tag must stay. */
   liveImage: string;
@@ -49,25 +50,23 @@ export async function retireRelease(request: RetireRequest): Promise<void> {
   await pruneImages(request);
 }
 
-/** Keeps the images of the newest releases for rollback; an image still in use is skipped. */
+/**
+ * Keeps the images of the newest releases that served (rollback targets) and the live one; any
+ * other image of the app goes, such as one built by a deploy that berth was killed during.
+ */
 async function pruneImages(request: RetireRequest): Promise<void> {
-  const { docker, options, app, logger } = request;
+  const { docker, options, app, logger, store } = request;
+  const served = (await store.listReleases(app)).filter((r) => r.status === 'live' || r.status === 'retired').map((r) => r.image);
+  const kept = new Set([request.liveImage, ...[...new Set(served)].slice(0, options.keepReleases)]);
   const images = await docker.listImages({ filters: { label: [`${LABEL.instance}=${options.instance}`, `${LABEL.app}=${app}`] } });
-  // A cached rebuild gives two releases the same image id, so releases are told apart by tag.
-  const repository = `${options.instance}/${app}:`;
-  const byRelease = images
-    .flatMap((image) => image.RepoTags ?? [])
-    .filter((tag) => tag.startsWith(repository))
-    .map((tag) => ({ tag, release: Number(tag.slice(repository.length)) }))
-    .filter((image) => Number.isInteger(image.release))
-    .sort((a, b) => b.release - a.release);
-  const stale = byRelease.slice(options.keepReleases).filter((image) => image.tag !== request.liveImage);
-  for (const image of stale) {
+  // A cached rebuild gives two releases the same image id, so images are told apart by tag.
+  const stale = images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag.startsWith(`${options.instance}/${app}:`) && !kept.has(tag));
+  for (const tag of stale) {
     try {
-      await docker.getImage(image.tag).remove({ force: false });
-      logger.info(`Pruned the image of release ${image.release}`);
+      await docker.getImage(tag).remove({ force: false });
+      logger.info(`Pruned the image ${tag}`);
     } catch (error) {
-      logger.warn(`Could not prune the image of release ${image.release}: ${describe(error)}`);
+      logger.warn(`Could not prune the image ${tag}: ${describe(error)}`);
     }
   }
 }

@@ -92,8 +92,11 @@ export class NginxInstance {
       try {
         return await this.reload();
       } catch (error) {
+        // The signal may have been taken even though the new workers were not seen in time: put the
+        // previous file back and reload once more, so the last config nginx reads is the previous one.
         if (previous === undefined) await fs.rm(live, { force: true });
         else await writeFileAtomic(live, previous);
+        await this.reload().catch(() => undefined);
         throw error;
       }
     });

@@ -7,6 +7,8 @@ export interface ListeningSocket {
 }
 
 const LISTEN_STATE = '0A';
+/** Docker's embedded DNS listens here, on a random port, in every container on a user-defined network. */
+const DOCKER_DNS = '127.0.0.11';
 
 /**
  * What listens inside the network namespace of `pid`, read from the host's /proc (so it works
@@ -31,7 +33,7 @@ export function parseProcNetTcp(table: string): ListeningSocket[] {
     if (state !== LISTEN_STATE || !local?.includes(':')) continue;
     const [hexAddress, hexPort] = local.split(':');
     const address = hexAddress.length === 8 ? ipv4(hexAddress) : ipv6(hexAddress);
-    if (address) sockets.push({ address, port: parseInt(hexPort, 16) });
+    if (address && address !== DOCKER_DNS) sockets.push({ address, port: parseInt(hexPort, 16) });
   }
   return sockets;
 }

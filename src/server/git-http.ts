@@ -31,7 +31,8 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
   const git = new Git(deps.store.reposDir, { autoCreate: false });
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://berth');
-    const match = GIT_ROUTE.exec(url.pathname);
+    // The path as sent, not as URL normalizes it: /../../etc.git must not become the app "etc".
+    const match = GIT_ROUTE.exec((req.url ?? '/').split('?')[0]);
     if (!match) return reply(res, 404, `berth: no such git endpoint ${url.pathname}; push to http://HOST:PORT/APP.git`);
     const [, app, route] = match;
     if (!isValidAppName(app)) return reply(res, 400, `berth: "${app}" is not a valid app name (${APP_NAME_RULE})`);

@@ -9,6 +9,7 @@ const TCP4 = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when
    1: 00000000:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1002 1 0000000000000000 100 0 0 10 0
    2: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 1003 1 0000000000000000 20 4 30 10 -1
    3: 050012AC:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1004 1 0000000000000000 100 0 0 10 0
+   4: 0B00007F:A3C5 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1005 1 0000000000000000 100 0 0 10 0
 `;
 
 const TCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -17,7 +18,7 @@ const TCP6 = `  sl  local_address                         remote_address        
    2: 0000000000000000FFFF00000100007F:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2003 1 0000000000000000 100 0 0 10 0
 `;
 
-test('/proc/net/tcp rows in LISTEN state become addresses and ports; connected rows are skipped', () => {
+test('/proc/net/tcp rows in LISTEN state become addresses and ports; connected rows and Docker\'s DNS (127.0.0.11) are skipped', () => {
   assert.deepEqual(parseProcNetTcp(TCP4), [
     { address: '127.0.0.1', port: 8080 },
     { address: '0.0.0.0', port: 5000 },

@@ -1,0 +1,384 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { AppRepo, remoteHead } from '../support/app.js';
+import { startBerth, type BerthInstance } from '../support/berth.js';
+import { ensureTestBaseImage } from '../support/docker.js';
+import { getThroughNginx } from '../support/http.js';
+import { recordReliability, whileServing } from '../support/reliability.js';
+import { childPids } from '../../src/proxy/processes.js';
+
+const docker = new Docker();
+const APP = 'steady';
+const HOST = `${APP}.localhost`;
+// Small limits, so that every bound is reached in seconds; a normal deploy here takes about 2 s.
+const LIMITS = { listen: 4, build: 8, deploy: 20, keepReleases: 2, keepDeployLogs: 3 };
+const BAD_APP_DOCKERFILE = 'FROM berth-test/node:20\nCOPY . /app\nCMD ["node", "/app/bad.js"]\n';
+
+/** Everything a refused input must leave as it was. */
+interface LiveState {
+  release: number;
+  branch: string | undefined;
+  containers: string[];
+  switchConfig: string;
+  edgeConfig: string;
+  switchWorkers: number[];
+  edgeWorkers: number[];
+  body: string;
+}
+
+interface ApiAnswer {
+  status: number;
+  body: { error?: string; hint?: string } & Record<string, unknown>;
+}
+
+describe('hostile and broken input: a clear error, within a bounded time, and nothing live changes', () => {
+  let berth: BerthInstance;
+  let repo: AppRepo;
+  let liveCommit: string;
+  let version = 1;
+
+  const appDir = () => path.join(berth.dataDir, 'apps', APP);
+
+  async function workers(tier: string): Promise<number[]> {
+    const master = Number((await fs.readFile(path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid'), 'utf8')).trim());
+    return (await childPids(master)).sort();
+  }
+
+  async function liveState(): Promise<LiveState> {
+    const record = JSON.parse(await fs.readFile(path.join(appDir(), 'app.json'), 'utf8')) as { live: { release: number } };
+    const containers = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
+    return {
+      release: record.live.release,
+      branch: await remoteHead(berth.remote(APP)),
+      containers: containers.map((c) => c.Id).sort(),
+      switchConfig: await fs.readFile(path.join(berth.dataDir, 'nginx', 'switch', 'apps', `${APP}.conf`), 'utf8'),
+      edgeConfig: await fs.readFile(path.join(berth.dataDir, 'nginx', 'edge', 'apps', `${APP}.conf`), 'utf8'),
+      switchWorkers: await workers('switch'),
+      edgeWorkers: await workers('edge'),
+      body: (await getThroughNginx(berth.httpPort, HOST)).body,
+    };
+  }
+
+  function rawGitStatus(rawPath: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: berth.gitPort, path: rawPath, headers: { authorization: `Basic ${Buffer.from(`berth:${berth.token}`).toString('base64')}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async function api(method: string, urlPath: string, body?: unknown, authorization = `Basic ${Buffer.from(`berth:${berth.token}`).toString('base64')}`): Promise<ApiAnswer> {
+    const response = await fetch(`http://127.0.0.1:${berth.gitPort}${urlPath}`, {
+      method,
+      headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: ApiAnswer['body'];
+    try {
+      parsed = JSON.parse(text) as ApiAnswer['body'];
+    } catch {
+      parsed = { error: text };
+    }
+    return { status: response.status, body: parsed };
+  }
+
+  /**
+   * Runs `attempt` while clients keep requesting the app through nginx, then checks that the
+   * live release, the branch, the containers, both nginx configs and workers are as they were,
+   * and that no request failed. `attempt` returns what berth did, for docs/reliability.md.
+   */
+  async function changesNothing(fault: string, attempt: () => Promise<string>): Promise<void> {
+    const before = await liveState();
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, attempt);
+    assert.deepEqual(await liveState(), before, `${fault}: something live changed`);
+    await recordReliability({ area: 'Hostile and broken input', fault, berthDid: watched.result, served: watched.served, lost: watched.failures.length });
+    assert.deepEqual(watched.failures, [], `${fault}: requests failed`);
+  }
+
+  /**
+   * Pushes a commit of `files` on top of the live one and expects the push to be refused at
+   * `stage` with output matching every pattern, within `withinSeconds`. The local branch goes
+   * back to the live commit, as a developer would fix and push again.
+   */
+  async function pushRefused(fault: string, files: Record<string, string | null>, stage: string, patterns: RegExp[], withinSeconds: number): Promise<string> {
+    let output = '';
+    await changesNothing(fault, async () => {
+      await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, fault);
+      const started = Date.now();
+      const push = await repo.push(berth.remote(APP));
+      const seconds = (Date.now() - started) / 1000;
+      await repo.resetTo(liveCommit);
+      output = push.output;
+      assert.notEqual(push.code, 0, `${fault}: the push was accepted:\n${output}`);
+      assert.match(output, new RegExp(`failed at the ${stage} stage`), output);
+      for (const pattern of patterns) assert.match(output, pattern);
+      assert.match(output, /Nothing changed: release \d+ is still serving steady/);
+      assert.ok(seconds < withinSeconds, `${fault}: refused after ${seconds.toFixed(1)} s, expected under ${withinSeconds} s`);
+      const reason = /failed at the \w+ stage: (.*)/.exec(output)![1].replace(/^remote:\s*/, '').trim();
+      return `push refused at the ${stage} stage after ${seconds.toFixed(1)} s: "${reason}"`;
+    });
+    return output;
+  }
+
+  async function pushAccepted(files: Record<string, string | null>, message: string): Promise<string> {
+    liveCommit = await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, message);
+    const push = await repo.push(berth.remote(APP));
+    assert.equal(push.code, 0, push.output);
+    return push.output;
+  }
+
+  before(async () => {
+    await ensureTestBaseImage();
+    berth = await startBerth({
+      args: [
+        '--listen-timeout', String(LIMITS.listen),
+        '--build-timeout', String(LIMITS.build),
+        '--deploy-timeout', String(LIMITS.deploy),
+        '--keep-releases', String(LIMITS.keepReleases),
+        '--keep-deploy-logs', String(LIMITS.keepDeployLogs),
+      ],
+    });
+    repo = await AppRepo.create({ 'version.txt': 'v1\n', CHECKS: '/health ok\n' });
+    liveCommit = (await repo.git('rev-parse', 'HEAD')).trim();
+    const first = await repo.push(berth.remote(APP));
+    assert.equal(first.code, 0, first.output);
+  });
+
+  after(async () => {
+    await berth?.destroy();
+    await repo?.remove();
+  });
+
+  test('git and API requests without the token or with a wrong one get 401 and change nothing', async () => {
+    await changesNothing('git and API requests without the token, with a wrong one, or a malformed Authorization header', async () => {
+      const receivePack = `http://127.0.0.1:${berth.gitPort}/${APP}.git/git-receive-pack`;
+      const wrong = `Basic ${Buffer.from('berth:not-the-token-0123456789').toString('base64')}`;
+      const tooLong = `Basic ${Buffer.from(`berth:${berth.token}${'x'.repeat(5000)}`).toString('base64')}`;
+      for (const authorization of [undefined, wrong, tooLong, 'Basic !!!', `Bearer ${berth.token}`, `Basic ${Buffer.from(berth.token).toString('base64')}`]) {
+        const git = await fetch(receivePack, { method: 'POST', headers: authorization ? { authorization } : {}, body: '0000' });
+        assert.equal(git.status, 401, `git with ${authorization}`);
+        assert.match(git.headers.get('www-authenticate') ?? '', /^Basic realm="berth"/);
+        assert.match(await git.text(), /a valid token is needed/);
+        const answer = await api('POST', `/api/apps/${APP}/config`, { set: { PWNED: '1' } }, authorization ?? '');
+        assert.equal(answer.status, 401, `API with ${authorization}`);
+        assert.match(answer.body.hint ?? '', /BERTH_TOKEN/);
+      }
+      assert.deepEqual((await api('GET', `/api/apps/${APP}/config`)).body.config, {});
+      return '401 with WWW-Authenticate for every one (6 kinds of bad credentials, git and API); the token is compared in constant time (sha-256 of both, timingSafeEqual)';
+    });
+    const tokenFile = await fs.stat(path.join(berth.dataDir, 'token')).catch(() => undefined);
+    // The test berth gets its token from BERTH_TOKEN, so it stores none; a stored one is 0600 (unit test).
+    assert.equal(tokenFile, undefined);
+  });
+
+  test('app names that would escape the data dir or inject config are refused, by git and by the API', async () => {
+    const names = ['..', '../../etc', 'UPPER', 'has space', 'semi;colon', 'a'.repeat(64), '-leading', 'x$(id)', '%2e%2e%2fetc'];
+    const stateDirs = async () => [...(await fs.readdir(path.join(berth.dataDir, 'apps'))), ...(await fs.readdir(path.join(berth.dataDir, 'repos')))];
+    const before = await stateDirs();
+    await changesNothing('app names: .., ../../etc, upper case, spaces, ;, $(id), 64 characters, percent-encoded ../', async () => {
+      for (const name of names) {
+        // Sent as written: fetch would resolve the dot segments before berth saw them.
+        const status = await rawGitStatus(`/${name.replace(/ /g, '%20')}.git/info/refs?service=git-receive-pack`);
+        assert.ok([400, 404].includes(status), `git ${name}: ${status}`);
+        const created = await api('POST', '/api/apps', { name: decodeURIComponent(name) });
+        assert.equal(created.status, 400, `API ${name}: ${JSON.stringify(created.body)}`);
+        assert.match(created.body.error ?? '', /is not a valid app name \(lower-case letters, digits and hyphens/);
+      }
+      assert.equal((await api('GET', '/api/apps/%E0%A4%A/config')).status, 400, 'malformed percent-encoding is bad input, not a server error');
+      return `refused with 400 and the naming rule (${names.length} names, each through git and the API); malformed percent-encoding is a 400; no app or repository appeared`;
+    });
+    assert.deepEqual(await stateDirs(), before);
+  });
+
+  test('domains that would inject nginx config are refused and the edge config is untouched', async () => {
+    const domains = ['evil.com; include /etc/passwd', 'a.com\nserver {', 'x.com}', '*.example.com', 'exa mple.com', `${'a'.repeat(64)}.com`, `${'abc.'.repeat(70)}com`, '', 'ünïcode.com', 'a..com'];
+    await changesNothing('domains:add with ;, braces, a newline, a wildcard, a space, a 64-character label, 283 characters, non-ASCII', async () => {
+      for (const domain of domains) {
+        const answer = await api('POST', `/api/apps/${APP}/domains`, { domain });
+        assert.equal(answer.status, 400, `${JSON.stringify(domain)}: ${JSON.stringify(answer.body)}`);
+        assert.match(answer.body.error ?? '', /is not a valid host name/);
+      }
+      assert.equal((await api('DELETE', `/api/apps/${APP}/domains/${encodeURIComponent('x;y')}`)).status, 404);
+      return `refused with 400 "not a valid host name" (${domains.length} inputs); the edge config and its workers stayed as they were`;
+    });
+  });
+
+  test('bad config keys, NUL bytes, oversized values and bad request bodies are refused before anything runs', async () => {
+    await changesNothing('config keys with -, spaces, $( ), a leading digit; values with a NUL byte or over 32 KiB; PORT=abc; bodies that are not JSON objects or over 1 MiB', async () => {
+      const refused: Record<string, unknown>[] = [
+        { set: { 'A-B': '1' } },
+        { set: { 'A B': '1' } },
+        { set: { '$(touch /tmp/berth-pwned)': '1' } },
+        { set: { '1ABC': '1' } },
+        { set: { GOOD: 'a\0b' } },
+        { set: { BIG: 'v'.repeat(33 * 1024) } },
+        { set: { PORT: 'abc' } },
+        { set: { PORT: '70000' } },
+        { unset: ['not valid'] },
+        { set: { N: 5 } },
+        {},
+      ];
+      for (const body of refused) {
+        const answer = await api('POST', `/api/apps/${APP}/config`, body);
+        assert.equal(answer.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(answer.body)}`);
+        assert.ok(answer.body.error, JSON.stringify(answer.body));
+      }
+      for (const body of ['not json', '[1,2]', 'null', `{"set": {"A": "${'x'.repeat(1024 * 1024)}"}}`]) {
+        assert.equal((await api('POST', `/api/apps/${APP}/config`, body)).status, 400, body.slice(0, 40));
+      }
+      assert.equal((await api('POST', `/api/apps/${APP}/scale`, { formation: { web: 0 } })).status, 400);
+      assert.equal((await api('POST', `/api/apps/${APP}/scale`, { formation: { web: 1000 } })).status, 400);
+      assert.equal((await api('POST', `/api/apps/${APP}/scale`, { formation: { 'we;b': 1 } })).status, 400);
+      assert.deepEqual((await api('GET', `/api/apps/${APP}/config`)).body.config, {});
+      return `refused with 400 naming the key or the rule (${refused.length + 7} requests), before any release was made; the config stayed empty`;
+    });
+    await assert.rejects(fs.access('/tmp/berth-pwned'));
+  });
+
+  test('config values with shell and nginx syntax reach the app verbatim, through a lossless restart', async () => {
+    const value = '$(touch /tmp/berth-pwned); `id` | rm -rf / ; } proxy_pass http://evil; "quoted" \'single\' \\ end';
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      const answer = await fetch(`http://127.0.0.1:${berth.gitPort}/api/apps/${APP}/config`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`berth:${berth.token}`).toString('base64')}` },
+        body: JSON.stringify({ set: { TRICKY: value } }),
+      });
+      assert.equal(answer.status, 200);
+      assert.match(await answer.text(), /"ok":true/);
+    });
+    assert.equal((await getThroughNginx(berth.httpPort, HOST, '/env/TRICKY')).body, value);
+    await assert.rejects(fs.access('/tmp/berth-pwned'));
+    await recordReliability({
+      area: 'Hostile and broken input',
+      fault: 'a config value holding $( ), backticks, ;, }, quotes and an nginx directive',
+      berthDid: 'stored it and passed it to the container as one environment variable, never through a shell or nginx; the restart was lossless',
+      served: watched.served,
+      lost: watched.failures.length,
+    });
+    assert.deepEqual(watched.failures, []);
+    await api('POST', `/api/apps/${APP}/config`, { unset: ['TRICKY'] });
+  });
+
+  test('a CHECKS file that is huge, binary, has an unknown directive or a host with nginx syntax is refused, naming the line', async () => {
+    await pushRefused('CHECKS of 70 KiB', { CHECKS: `# ${'padding '.repeat(9000)}\n/health ok\n` }, 'check', [/CHECKS is larger than 65536 bytes/], 15);
+    await pushRefused('CHECKS that is binary (NUL bytes)', { CHECKS: Buffer.from([0x2f, 0x00, 0x01, 0xff, 0x0a]).toString('latin1') }, 'check', [/CHECKS looks binary \(it contains a NUL byte\); save it as plain UTF-8 text/], 15);
+    await pushRefused('CHECKS with an unknown directive (RETRIES=3)', { CHECKS: 'RETRIES=3\n/health ok\n' }, 'check', [/CHECKS line 1: unknown directive RETRIES=3 \(known: WAIT, TIMEOUT, ATTEMPTS\)/, /fix CHECKS \(see CHECKS\.example\)/], 15);
+    await pushRefused('CHECKS line whose host carries nginx syntax (//evil;host/)', { CHECKS: '/health ok\n//evil;host{}/ x\n' }, 'check', [/CHECKS line 2: "evil;host\{\}" is not a valid host/], 15);
+  });
+
+  test('a CHECKS file with CRLF line ends and a byte order mark is read like LF', async () => {
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () => pushAccepted({ CHECKS: '\ufeffTIMEOUT=3\r\n/health ok\r\n/ Hello\r\n' }, 'CRLF CHECKS'));
+    assert.match(watched.result, /CHECKS: 2 check\(s\), up to 5 attempt\(s\) each, 3 s timeout/);
+    assert.match(watched.result, /GET \/: ok, 200, found "Hello"/);
+    await recordReliability({ area: 'Hostile and broken input', fault: 'CHECKS with CRLF line ends and a UTF-8 byte order mark', berthDid: 'read it like LF: both checks ran and passed, and the release went live', served: watched.served, lost: watched.failures.length });
+    assert.deepEqual(watched.failures, []);
+  });
+
+  test('a check answer that never ends is cut at 1 MiB, not buffered whole', async () => {
+    const output = await pushRefused(
+      'a check answer that never ends (an endless body), and the expected text is not in its first 1 MiB',
+      { CHECKS: 'ATTEMPTS=1\n/endless begin\n/endless needle\n' },
+      'check',
+      [/GET \/endless: ok, 200, found "begin"/, /the first 1 MiB of the body \(the rest was not read\) does not contain "needle"/],
+      15,
+    );
+    const rss = /VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${berth.pid}/status`, 'utf8'));
+    assert.ok(rss && Number(rss[1]) < 512 * 1024, `berth's resident memory is ${rss?.[1]} kB`);
+    assert.doesNotMatch(output, /no answer within/);
+  });
+
+  test('an app that crash-loops, never listens, listens on the wrong port or on loopback only fails the deploy naming the cause', async () => {
+    const dockerfile = { Dockerfile: BAD_APP_DOCKERFILE };
+    const crashing = await pushRefused(
+      'an app that crash-loops (exits 3 after 200 ms)',
+      { ...dockerfile, 'bad.js': "console.log('starting'); setTimeout(() => { console.error('cannot reach the database'); process.exit(3); }, 200);\n" },
+      'check',
+      [/the container (restarted \d+ time\(s\)|exited with code 3) before it accepted connections on port 5000/],
+      15,
+    );
+    assert.match(crashing, /cannot reach the database/, 'the pusher sees the last output of the crashing container');
+    await pushRefused(
+      'an app that never listens',
+      { ...dockerfile, 'bad.js': 'setInterval(() => {}, 1000);\n' },
+      'check',
+      [new RegExp(`nothing accepted connections on [\\d.]+:5000 within ${LIMITS.listen} s: nothing in the container listens on any TCP port`)],
+      LIMITS.listen + 12,
+    );
+    await pushRefused(
+      'an app that listens on the wrong port (8080 instead of $PORT)',
+      { ...dockerfile, 'bad.js': "require('http').createServer((q, s) => s.end('ok')).listen(8080, '0.0.0.0');\n" },
+      'check',
+      [/the app listens on port 8080 instead of \$PORT \(5000\)/, /berth config:set APP PORT=8080/],
+      LIMITS.listen + 12,
+    );
+    await pushRefused(
+      'an app that listens on 127.0.0.1 only',
+      { ...dockerfile, 'bad.js': "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, '127.0.0.1');\n" },
+      'check',
+      [/the app listens on 127\.0\.0\.1:5000 only, which nothing outside its container can reach/, /listen on 0\.0\.0\.0:\$PORT/],
+      LIMITS.listen + 12,
+    );
+  });
+
+  test('an app that answers too slowly fails its checks within TIMEOUT x ATTEMPTS', async () => {
+    await pushRefused('an app that answers slowly (10 s; TIMEOUT=1, ATTEMPTS=2)', { CHECKS: 'TIMEOUT=1\nATTEMPTS=2\n/slow?ms=10000 slow\n' }, 'check', [/\[1\/2\] GET \/slow\?ms=10000: failed, no answer within 1 s/, /\[2\/2\] GET \/slow\?ms=10000: failed, no answer within 1 s/], 15);
+  });
+
+  test('a build past --build-timeout and a deploy past --deploy-timeout are stopped, naming the limit', async () => {
+    await pushRefused(
+      `a build that runs past --build-timeout (${LIMITS.build} s)`,
+      { Dockerfile: 'FROM berth-test/node:20\nCOPY . /app\nRUN sleep 60\nCMD ["node", "/app/server.js"]\n' },
+      'build',
+      [new RegExp(`the build ran past its time limit of ${LIMITS.build} s`), /make it faster, or raise --build-timeout/],
+      LIMITS.build + 8,
+    );
+    await pushRefused(
+      `a deploy that runs past --deploy-timeout (${LIMITS.deploy} s; CHECKS WAIT=60)`,
+      { CHECKS: 'WAIT=60\n/health ok\n' },
+      'check',
+      [new RegExp(`the deploy ran past its time limit of ${LIMITS.deploy} s`), /raise --deploy-timeout/],
+      LIMITS.deploy + 8,
+    );
+  });
+
+  test('old images, the images of failed releases, containers and deploy logs are pruned', async () => {
+    await pushAccepted({}, 'one more good release');
+    await pushAccepted({}, 'and another');
+    const images = await docker.listImages({ filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
+    const tags = images.flatMap((i) => i.RepoTags ?? []).sort();
+    const live = (await liveState()).release;
+    assert.equal(tags.length, LIMITS.keepReleases, `kept images: ${tags.join(', ')}`);
+    assert.ok(tags.includes(`${berth.instance}/${APP}:${live}`));
+    const containers = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
+    assert.deepEqual(containers.map((c) => c.Labels['berth.release']), [String(live)]);
+    const logs = (await fs.readdir(path.join(appDir(), 'deploys'))).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    assert.deepEqual(logs, [live - 2, live - 1, live].map((n) => `${n}.log`));
+    await recordReliability({
+      area: 'Bounds',
+      fault: `${live} releases, most of them failed (--keep-releases ${LIMITS.keepReleases}, --keep-deploy-logs ${LIMITS.keepDeployLogs})`,
+      berthDid: `kept ${tags.length} images (the live one and the one before), 1 container (the live one), ${logs.length} deploy logs; a failed release's image went with its failure`,
+      served: 0,
+      lost: 0,
+    });
+  });
+
+  test('a build that prints far more than a deploy log holds is stored cut, head and tail', async () => {
+    const output = await pushAccepted({ Dockerfile: 'FROM berth-test/node:20\nCOPY . /app\nRUN node -e "for (let i = 0; i < 40000; i++) console.log(\'build line \' + i + \' \' + \'.\'.repeat(40))"\nCMD ["node", "/app/server.js"]\n' }, 'noisy build');
+    assert.match(output, /build line 39999/, 'the pusher reads every line live');
+    const live = (await liveState()).release;
+    const log = await fs.readFile(path.join(appDir(), 'deploys', `${live}.log`), 'utf8');
+    assert.ok(Buffer.byteLength(log) <= 512 * 1024 + 4096, `${Buffer.byteLength(log)} bytes`);
+    assert.match(log, /Building steady/);
+    assert.match(log, /line\(s\) left out: a deploy log keeps its first and last 256 KiB/);
+    assert.match(log, /Done: steady release \d+ deployed/);
+    await recordReliability({ area: 'Bounds', fault: 'a build that prints 40,000 lines (about 2.2 MB)', berthDid: `the pusher read every line; the stored deploy log kept its first and last 256 KiB (${Math.round(Buffer.byteLength(log) / 1024)} KiB) and says how many lines it left out`, served: 0, lost: 0 });
+  });
+});
