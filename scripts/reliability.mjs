@@ -2,7 +2,7 @@
 // every test that throws a fault or hostile input at berth appends a row (test/support/reliability.ts),
 // then writes those rows as tables. Run with `npm run reliability`; the page is only rewritten when
 // every test passed.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,12 +23,10 @@ function runSuite(reportFile) {
   });
 }
 
+// nginx -v prints to stderr, docker version to stdout.
 function versionOf(command, args) {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0];
-  } catch (error) {
-    return (error.stderr ?? '').toString().trim().split('\n')[0] || 'unknown';
-  }
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] || 'unknown';
 }
 
 function cell(text) {
@@ -55,6 +53,12 @@ function renderPage(rows) {
   for (const area of areas) {
     lines.push(`## ${area}`, '', '| Fault or input | What berth did | Requests served | Requests lost |', '|---|---|---:|---:|');
     for (const row of rows.filter((r) => r.area === area)) lines.push(`| ${cell(row.fault)} | ${cell(row.berthDid)} | ${row.served} | ${row.lost} |`);
+    lines.push('');
+  }
+  const lossy = rows.filter((row) => row.lost > 0);
+  if (lossy.length) {
+    lines.push('## Where requests were lost, and why', '');
+    for (const row of lossy) lines.push(`- **${row.fault}** (${row.lost} lost): ${row.whyLost ?? 'no reason recorded: this is a bug to chase'}`);
     lines.push('');
   }
   return lines.join('\n');

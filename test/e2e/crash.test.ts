@@ -200,7 +200,7 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     );
     // Every restart in the tests above started on the pid file of a berth killed with SIGKILL.
     assert.equal((await fs.readFile(path.join(berth.dataDir, 'run', 'berth.pid'), 'utf8')).trim(), String(berth.pid));
-    await recordReliability({ area: 'Hostile input', fault: 'a second berth started on a data dir a running berth serves', berthDid: 'refused to start, naming the running berth\'s pid; the running one went on', served: watched.served, lost: watched.failures.length });
+    await recordReliability({ area: 'Hostile and broken input', fault: 'a second berth started on a data dir a running berth serves', berthDid: 'refused to start, naming the running berth\'s pid; the running one went on', served: watched.served, lost: watched.failures.length });
     assert.deepEqual(watched.failures, []);
   });
 
@@ -221,6 +221,10 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
         berthDid: `started it again; the app answered again ${(measured.outageMs / 1000).toFixed(1)} s after the kill, and requests failed only in that gap`,
         served: measured.served,
         lost: measured.lost,
+        whyLost:
+          tier === 'edge'
+            ? 'SIGKILL takes the edge\'s client connections with it (a request on one of them cannot be answered), and until berth\'s 100 ms watch starts a new edge nothing listens on the port.'
+            : 'until berth\'s 100 ms watch starts a new switch tier, nothing listens on the app\'s socket, so the edge answers 502; a killed nginx also drops the connections it held.',
       });
       await assertReconciled();
     });
@@ -293,6 +297,7 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
       berthDid: `the engine stopped the app's container; ${startedByBerth ? 'berth started it again and followed its address' : 'its restart policy started it again and berth followed its address'}; the app answered again ${(measured.outageMs / 1000).toFixed(1)} s after the restart began (berth warns at start when live-restore is off)`,
       served: measured.served,
       lost: measured.lost,
+      whyLost: 'without --live-restore the engine stops every container when it stops, so the app is down until the engine is back and the container runs again. npm start runs dockerd with --live-restore (the row above: nothing lost).',
     });
     await assertReconciled();
     await pushNormally();

@@ -350,35 +350,50 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
   });
 
   test('old images, the images of failed releases, containers and deploy logs are pruned', async () => {
-    await pushAccepted({}, 'one more good release');
-    await pushAccepted({}, 'and another');
+    // An image berth built for a release it never recorded as served, as a crash mid-deploy leaves.
+    const leftover = { repo: `${berth.instance}/${APP}`, tag: '9999' };
+    await docker.getImage(`${berth.instance}/${APP}:${(await liveState()).release}`).tag(leftover);
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      await pushAccepted({}, 'one more good release');
+      await pushAccepted({}, 'and another');
+    });
     const images = await docker.listImages({ filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
     const tags = images.flatMap((i) => i.RepoTags ?? []).sort();
     const live = (await liveState()).release;
     assert.equal(tags.length, LIMITS.keepReleases, `kept images: ${tags.join(', ')}`);
     assert.ok(tags.includes(`${berth.instance}/${APP}:${live}`));
+    assert.ok(!tags.includes(`${leftover.repo}:${leftover.tag}`));
     const containers = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
     assert.deepEqual(containers.map((c) => c.Labels['berth.release']), [String(live)]);
     const logs = (await fs.readdir(path.join(appDir(), 'deploys'))).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
     assert.deepEqual(logs, [live - 2, live - 1, live].map((n) => `${n}.log`));
     await recordReliability({
       area: 'Bounds',
-      fault: `${live} releases, most of them failed (--keep-releases ${LIMITS.keepReleases}, --keep-deploy-logs ${LIMITS.keepDeployLogs})`,
-      berthDid: `kept ${tags.length} images (the live one and the one before), 1 container (the live one), ${logs.length} deploy logs; a failed release's image went with its failure`,
-      served: 0,
-      lost: 0,
+      fault: `${live} releases, most of them failed, and an image left by an interrupted deploy (--keep-releases ${LIMITS.keepReleases}, --keep-deploy-logs ${LIMITS.keepDeployLogs})`,
+      berthDid: `kept ${tags.length} images (the live one and the one before), 1 container (the live one), ${logs.length} deploy logs; a failed release's image went with its failure, the leftover at the next deploy`,
+      served: watched.served,
+      lost: watched.failures.length,
     });
+    assert.deepEqual(watched.failures, []);
   });
 
   test('a build that prints far more than a deploy log holds is stored cut, head and tail', async () => {
-    const output = await pushAccepted({ Dockerfile: 'FROM berth-test/node:20\nCOPY . /app\nRUN node -e "for (let i = 0; i < 40000; i++) console.log(\'build line \' + i + \' \' + \'.\'.repeat(40))"\nCMD ["node", "/app/server.js"]\n' }, 'noisy build');
-    assert.match(output, /build line 39999/, 'the pusher reads every line live');
+    const noisy = 'FROM berth-test/node:20\nCOPY . /app\nRUN node -e "for (let i = 0; i < 40000; i++) console.log(\'build line \' + i + \' \' + \'.\'.repeat(40))"\nCMD ["node", "/app/server.js"]\n';
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () => pushAccepted({ Dockerfile: noisy }, 'noisy build'));
+    assert.match(watched.result, /build line 39999/, 'the pusher reads every line live');
     const live = (await liveState()).release;
     const log = await fs.readFile(path.join(appDir(), 'deploys', `${live}.log`), 'utf8');
     assert.ok(Buffer.byteLength(log) <= 512 * 1024 + 4096, `${Buffer.byteLength(log)} bytes`);
     assert.match(log, /Building steady/);
     assert.match(log, /line\(s\) left out: a deploy log keeps its first and last 256 KiB/);
     assert.match(log, /Done: steady release \d+ deployed/);
-    await recordReliability({ area: 'Bounds', fault: 'a build that prints 40,000 lines (about 2.2 MB)', berthDid: `the pusher read every line; the stored deploy log kept its first and last 256 KiB (${Math.round(Buffer.byteLength(log) / 1024)} KiB) and says how many lines it left out`, served: 0, lost: 0 });
+    await recordReliability({
+      area: 'Bounds',
+      fault: 'a build that prints 40,000 lines (about 2.2 MB)',
+      berthDid: `the pusher read every line; the stored deploy log kept its first and last 256 KiB (${Math.round(Buffer.byteLength(log) / 1024)} KiB) and says how many lines it left out`,
+      served: watched.served,
+      lost: watched.failures.length,
+    });
+    assert.deepEqual(watched.failures, []);
   });
 });

@@ -13,6 +13,8 @@ export interface ReliabilityRow {
   berthDid: string;
   served: number;
   lost: number;
+  /** Why requests were lost, where the test knows it cannot be helped (the page says so). */
+  whyLost?: string;
 }
 
 export const REPORT_ENV = 'BERTH_RELIABILITY_REPORT';
