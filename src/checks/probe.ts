@@ -46,7 +46,7 @@ function followLocation(current: Target, location: string): Target {
   };
 }
 
-// undici's own timers are coarse (about 0.5 s), so its timeout can fire before the attempt's signal does.
+// undici's own timers have a resolution of 1 s, so its timeout can fire before or after the attempt's.
 const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 function isUndiciTimeout(error: unknown): boolean {
@@ -56,7 +56,10 @@ function isUndiciTimeout(error: unknown): boolean {
 /** One attempt of one check, sent to the container itself (its IP and port), never through nginx. */
 export async function probe(check: CheckSpec, address: { ip: string; port: number }, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, pipelining: 0 });
-  const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  // A timer of our own: inside AbortSignal.any an AbortSignal.timeout can be collected before it fires (nodejs/node#57736).
+  const attempt = new AbortController();
+  const timer = setTimeout(() => attempt.abort(), timeoutMs);
+  const attemptSignal = AbortSignal.any([signal, attempt.signal]);
   let target: Target = { scheme: check.scheme, host: check.host, path: check.path };
   try {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -82,6 +85,7 @@ export async function probe(check: CheckSpec, address: { ip: string; port: numbe
     if ((attemptSignal.aborted || isUndiciTimeout(error)) && !signal.aborted) return { ok: false, summary: `no answer within ${timeoutMs / 1000} s` };
     return { ok: false, summary: `request failed: ${describe(error)}` };
   } finally {
+    clearTimeout(timer);
     await agent.destroy().catch(() => undefined);
   }
 }
