@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { AppRepo, remoteHead } from '../support/app.js';
+import { AppRepo, remoteHead, type FileChange } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
@@ -108,7 +108,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
    * `stage` with output matching every pattern, within `withinSeconds`. The local branch goes
    * back to the live commit, as a developer would fix and push again.
    */
-  async function pushRefused(fault: string, files: Record<string, string | null>, stage: string, patterns: RegExp[], withinSeconds: number): Promise<string> {
+  async function pushRefused(fault: string, files: Record<string, FileChange>, stage: string, patterns: RegExp[], withinSeconds: number): Promise<string> {
     let output = '';
     await changesNothing(fault, async () => {
       await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, fault);
@@ -128,7 +128,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
     return output;
   }
 
-  async function pushAccepted(files: Record<string, string | null>, message: string): Promise<string> {
+  async function pushAccepted(files: Record<string, FileChange>, message: string): Promise<string> {
     liveCommit = await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, message);
     const push = await repo.push(berth.remote(APP));
     assert.equal(push.code, 0, push.output);
@@ -280,6 +280,23 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
     assert.match(watched.result, /GET \/: ok, 200, found "Hello"/);
     await recordReliability({ area: 'Hostile and broken input', fault: 'CHECKS with CRLF line ends and a UTF-8 byte order mark', berthDid: 'read it like LF: both checks ran and passed, and the release went live', served: watched.served, lost: watched.failures.length });
     assert.deepEqual(watched.failures, []);
+  });
+
+  test('a CHECKS file committed as a symbolic link to a host file is read as the link, never the host file', async () => {
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () => pushAccepted({ CHECKS: { symlinkTo: '/etc/passwd' } }, 'CHECKS links to /etc/passwd'));
+    // The link's own text, "/etc/passwd", is one check path, which the sample app answers.
+    assert.match(watched.result, /CHECKS: 1 check\(s\)/);
+    assert.match(watched.result, /GET \/etc\/passwd: ok, 200/);
+    assert.doesNotMatch(watched.result, /root:/);
+    await recordReliability({
+      area: 'Hostile and broken input',
+      fault: 'CHECKS committed as a symbolic link to /etc/passwd',
+      berthDid: 'read it from git as the link itself: its text "/etc/passwd" became one check path against the app; the host file was never opened',
+      served: watched.served,
+      lost: watched.failures.length,
+    });
+    assert.deepEqual(watched.failures, []);
+    await pushAccepted({ CHECKS: '/health ok\n' }, 'CHECKS back to a file');
   });
 
   test('a check answer that never ends is cut at 1 MiB, not buffered whole', async () => {

@@ -9,6 +9,9 @@ const run = promisify(execFile);
 
 export const SAMPLE_APP_DIR = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'sample-app');
 
+/** A file's new content, a symbolic link, or null to delete it. */
+export type FileChange = string | { symlinkTo: string } | null;
+
 export interface PushResult {
   code: number;
   output: string;
@@ -19,7 +22,7 @@ export class AppRepo {
   private constructor(readonly dir: string) {}
 
   /** Starts from the sample app, with files overridden (null deletes a file). */
-  static async create(files: Record<string, string | null> = {}): Promise<AppRepo> {
+  static async create(files: Record<string, FileChange> = {}): Promise<AppRepo> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-app-'));
     await fs.cp(SAMPLE_APP_DIR, dir, { recursive: true });
     const repo = new AppRepo(dir);
@@ -33,14 +36,14 @@ export class AppRepo {
     return stdout;
   }
 
-  async commit(files: Record<string, string | null>, message: string): Promise<string> {
+  async commit(files: Record<string, FileChange>, message: string): Promise<string> {
     for (const [name, content] of Object.entries(files)) {
       const file = path.join(this.dir, name);
-      if (content === null) await fs.rm(file, { force: true });
-      else {
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await fs.writeFile(file, content);
-      }
+      await fs.rm(file, { force: true });
+      if (content === null) continue;
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      if (typeof content === 'string') await fs.writeFile(file, content);
+      else await fs.symlink(content.symlinkTo, file);
     }
     await this.git('add', '-A');
     await this.git('commit', '-q', '--allow-empty', '-m', message);
