@@ -58,7 +58,7 @@ function renderPage(rows) {
   const lossy = rows.filter((row) => row.lost > 0);
   if (lossy.length) {
     lines.push('## Where requests were lost, and why', '');
-    for (const row of lossy) lines.push(`- **${row.fault}** (${row.lost} lost): ${row.whyLost ?? 'no reason recorded: this is a bug to chase'}`);
+    for (const row of lossy) lines.push(`- **${row.area}: ${row.fault}** (${row.lost} lost): ${row.whyLost ?? 'no reason recorded: this is a bug to chase'}`);
     lines.push('');
   }
   return lines.join('\n');

@@ -3,6 +3,7 @@ import type { ServeOptions } from '../config.js';
 import { describe } from '../errors.js';
 import type { Proxy } from '../proxy/proxy.js';
 import { containerState, listAppContainers, removeContainer } from '../runtime/containers.js';
+import { followEngineEvents } from '../runtime/events.js';
 import { LABEL } from '../runtime/labels.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
 import type { AppLocks } from './lock.js';
@@ -21,7 +22,7 @@ export interface ReconcilerDeps {
 
 /** How often berth looks for a dead nginx: every request in the gap fails, and a look costs a pid file read. */
 export const NGINX_WATCH_INTERVAL_MS = 100;
-/** How often berth asks the engine where the live containers are. */
+/** How often berth asks the engine where the live containers are (engine events make it ask sooner). */
 export const CONTAINER_WATCH_INTERVAL_MS = 1000;
 
 const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
@@ -42,6 +43,8 @@ const WEB = 'web';
  */
 export class Reconciler {
   private readonly timers: NodeJS.Timeout[] = [];
+  private events: { stop(): void } | undefined;
+  private stopped = false;
   private readonly running = new Set<Promise<void>>();
   /** Watch rounds that failed last time, so a lasting failure (the engine down) is logged once. */
   private readonly failing = new Set<string>();
@@ -64,28 +67,46 @@ export class Reconciler {
 
   watch(): void {
     this.every('watching nginx', NGINX_WATCH_INTERVAL_MS, () => this.keepNginxRunning());
-    this.every('following the live containers', CONTAINER_WATCH_INTERVAL_MS, () => this.followLiveContainers());
+    const followNow = this.every('following the live containers', CONTAINER_WATCH_INTERVAL_MS, () => this.followLiveContainers());
+    // A container that starts or joins a network may have a new address: look now, not at the next tick.
+    this.events = followEngineEvents(this.deps.docker, { type: ['container', 'network'], event: ['start', 'connect'] }, followNow);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.events?.stop();
     await Promise.all(this.running);
   }
 
-  /** A round still running when the next is due makes that one skip. */
-  private every(what: string, intervalMs: number, round: () => Promise<void>): void {
+  /**
+   * Runs `round` every intervalMs, never two at a time: a tick while one runs is skipped. The
+   * function returned runs it now; asked while one runs, it runs once more right after.
+   */
+  private every(what: string, intervalMs: number, round: () => Promise<void>): () => void {
     let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
+    let again = false;
+    const run = (queue: boolean) => {
+      if (this.stopped) return;
+      if (busy) {
+        again ||= queue;
+        return;
+      }
       busy = true;
       const done = this.guarded(what, round).finally(() => {
         busy = false;
         this.running.delete(done);
+        if (again) {
+          again = false;
+          run(false);
+        }
       });
       this.running.add(done);
-    }, intervalMs);
+    };
+    const timer = setInterval(() => run(false), intervalMs);
     timer.unref();
     this.timers.push(timer);
+    return () => run(true);
   }
 
   private async recoverApp(name: string): Promise<void> {

@@ -253,9 +253,10 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     await recordReliability({
       area: 'Docker engine',
       fault: 'live container moved to a new IP (network disconnect + connect)',
-      berthDid: `noticed the new address and re-pointed nginx to it; ${(measured.outageMs / 1000).toFixed(1)} s from the disconnect to the app answering at its new address`,
+      berthDid: `noticed the new address (the engine's connect event) and re-pointed nginx to it; ${(measured.outageMs / 1000).toFixed(1)} s from the disconnect to the app answering at its new address`,
       served: measured.served,
       lost: measured.lost,
+      whyLost: 'between the disconnect and the reconnect the container has no address at all, so nothing can serve its requests; the engine hands its old address to another container meanwhile.',
     });
     await assertReconciled();
     await pushNormally();
