@@ -1,33 +1,25 @@
 import type Docker from 'dockerode';
 import { sleep } from '../proxy/processes.js';
 
-/** The fields of an event from the engine's /events stream that berth reads. */
-export interface EngineEvent {
-  Type: string;
-  Action: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-}
-
 /** The stream ends when the engine stops; berth asks again this often until it answers. */
 const RESUBSCRIBE_MS = 1000;
 
+type EventStream = NodeJS.ReadableStream & { destroy(): void };
+
 /**
- * Follows the engine's events until stopped, subscribing again after the engine restarts.
- * Events only make berth look sooner: nothing depends on having seen one, since a stream can
- * miss events while it is down.
+ * Calls `onEvents` whenever the engine reports events matching `filters`, subscribing again after
+ * the engine restarts. Events only make berth look sooner: nothing depends on having seen one,
+ * since a stream misses what happens while it is down, so what they say is not read.
  */
-export function followEngineEvents(docker: Docker, filters: Record<string, string[]>, onEvent: (event: EngineEvent) => void): { stop(): void } {
+export function followEngineEvents(docker: Docker, filters: Record<string, string[]>, onEvents: () => void): { stop(): void } {
   let stopped = false;
-  let current: NodeJS.ReadableStream | undefined;
+  let current: EventStream | undefined;
   const subscribe = async () => {
     while (!stopped) {
       try {
-        current = await docker.getEvents({ filters: JSON.stringify(filters) });
+        current = (await docker.getEvents({ filters: JSON.stringify(filters) })) as EventStream;
         if (stopped) break;
-        await eachLine(current, (line) => {
-          const event = parseEvent(line);
-          if (event) onEvent(event);
-        });
+        await untilEnded(current, onEvents);
       } catch {
         // The engine is down or restarting: ask again.
       }
@@ -38,28 +30,15 @@ export function followEngineEvents(docker: Docker, filters: Record<string, strin
   return {
     stop: () => {
       stopped = true;
-      (current as (NodeJS.ReadableStream & { destroy?(): void }) | undefined)?.destroy?.();
+      current?.destroy();
     },
   };
 }
 
-function parseEvent(line: string): EngineEvent | undefined {
-  try {
-    return JSON.parse(line) as EngineEvent;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Newline-delimited JSON arrives in arbitrary chunks: a line may span two of them. */
-function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+/** The engine writes to the stream only when something happens, so every chunk is news. */
+function untilEnded(stream: EventStream, onEvents: () => void): Promise<void> {
   return new Promise((resolve) => {
-    let partial = '';
-    stream.on('data', (chunk: Buffer | string) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) onLine(line);
-    });
+    stream.on('data', () => onEvents());
     stream.on('end', resolve);
     stream.on('close', resolve);
     stream.on('error', () => resolve());

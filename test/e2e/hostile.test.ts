@@ -5,7 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { AppRepo, remoteHead, type FileChange } from '../support/app.js';
-import { startBerth, type BerthInstance } from '../support/berth.js';
+import { basicAuthorization, startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
@@ -65,7 +65,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
 
   function rawGitStatus(rawPath: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: berth.gitPort, path: rawPath, headers: { authorization: `Basic ${Buffer.from(`berth:${berth.token}`).toString('base64')}` } }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port: berth.gitPort, path: rawPath, headers: { authorization: berth.authorization } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -74,7 +74,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
     });
   }
 
-  async function api(method: string, urlPath: string, body?: unknown, authorization = `Basic ${Buffer.from(`berth:${berth.token}`).toString('base64')}`): Promise<ApiAnswer> {
+  async function api(method: string, urlPath: string, body?: unknown, authorization = berth.authorization): Promise<ApiAnswer> {
     const response = await fetch(`http://127.0.0.1:${berth.gitPort}${urlPath}`, {
       method,
       headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
@@ -160,9 +160,9 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
   test('git and API requests without the token or with a wrong one get 401 and change nothing', async () => {
     await changesNothing('git and API requests without the token, with a wrong one, or a malformed Authorization header', async () => {
       const receivePack = `http://127.0.0.1:${berth.gitPort}/${APP}.git/git-receive-pack`;
-      const wrong = `Basic ${Buffer.from('berth:not-the-token-0123456789').toString('base64')}`;
-      const tooLong = `Basic ${Buffer.from(`berth:${berth.token}${'x'.repeat(5000)}`).toString('base64')}`;
-      for (const authorization of [undefined, wrong, tooLong, 'Basic !!!', `Bearer ${berth.token}`, `Basic ${Buffer.from(berth.token).toString('base64')}`]) {
+      const wrong = basicAuthorization('berth:not-the-token-0123456789');
+      const tooLong = basicAuthorization(`berth:${berth.token}${'x'.repeat(5000)}`);
+      for (const authorization of [undefined, wrong, tooLong, 'Basic !!!', `Bearer ${berth.token}`, basicAuthorization(berth.token)]) {
         const git = await fetch(receivePack, { method: 'POST', headers: authorization ? { authorization } : {}, body: '0000' });
         assert.equal(git.status, 401, `git with ${authorization}`);
         assert.match(git.headers.get('www-authenticate') ?? '', /^Basic realm="berth"/);
@@ -248,7 +248,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
     const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
       const answer = await fetch(`http://127.0.0.1:${berth.gitPort}/api/apps/${APP}/config`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`berth:${berth.token}`).toString('base64')}` },
+        headers: { authorization: berth.authorization },
         body: JSON.stringify({ set: { TRICKY: value } }),
       });
       assert.equal(answer.status, 200);

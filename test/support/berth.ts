@@ -13,6 +13,8 @@ export interface BerthInstance {
   gitPort: number;
   httpPort: number;
   token: string;
+  /** The Authorization header of a request that carries the token. */
+  authorization: string;
   /** The berth server process. */
   pid: number;
   /** The push URL of an app, with the token. */
@@ -25,6 +27,10 @@ export interface BerthInstance {
 }
 
 let counter = 0;
+
+export function basicAuthorization(credentials: string): string {
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
 
 function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -103,6 +109,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     gitPort,
     httpPort,
     token,
+    authorization: basicAuthorization(`berth:${token}`),
     pid: child.pid!,
     remote: (app) => `http://berth:${token}@127.0.0.1:${gitPort}/${app}.git`,
     output: () => output,
