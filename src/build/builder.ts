@@ -21,6 +21,11 @@ interface ProgressEvent {
 
 const DOCKERFILE = 'Dockerfile';
 const TAIL_LINES = 15;
+/**
+ * Output without a newline (a progress bar) is passed on in pieces of this size, so the partial
+ * line never grows: joining every event to a growing remainder made such a build quadratic.
+ */
+const MAX_PARTIAL_CHARS = 8 * 1024;
 
 /** Builds the pushed commit's tree with its Dockerfile; the build's own lines stream to the pusher. */
 export async function buildImage(request: BuildRequest): Promise<void> {
@@ -80,11 +85,17 @@ function followBuild(docker: Docker, progress: NodeJS.ReadableStream, onLine: (l
           failure = (event.errorDetail?.message ?? event.error ?? 'unknown error').trim();
           return;
         }
-        const text = partial + (event.stream ?? (event.status ? `${event.status}\n` : ''));
-        const lines = text.split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line.trim()) onLine(line.trimEnd());
+        const split = splitOutput(partial, event.stream ?? (event.status ? `${event.status}\n` : ''));
+        partial = split.partial;
+        for (const line of split.lines) if (line.trim()) onLine(line.trimEnd());
       },
     );
   });
+}
+
+/** The whole lines of `partial + chunk`, and the rest; a rest longer than MAX_PARTIAL_CHARS counts as a line. */
+export function splitOutput(partial: string, chunk: string): { lines: string[]; partial: string } {
+  const lines = (partial + chunk).split('\n');
+  const rest = lines.pop() ?? '';
+  return rest.length > MAX_PARTIAL_CHARS ? { lines: [...lines, rest], partial: '' } : { lines, partial: rest };
 }

@@ -1,4 +1,3 @@
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import { DeployPipeline } from '../deploy/pipeline.js';
 import { Reconciler } from '../deploy/reconcile.js';
 import { BerthError, describe } from '../errors.js';
 import { EXIT_LINE_PREFIX, HOOK_PATH_PREFIX, parseRefUpdates, quarantineFromHeaders } from '../git/hook-protocol.js';
-import { installHook, repoExists, type HookTarget } from '../git/repos.js';
+import { findHookTools, installHook, repoExists, type HookTarget } from '../git/repos.js';
 import { DeployOutput } from '../log/output.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
@@ -74,19 +73,6 @@ function createHookServer(deps: PushDeps): http.Server {
   });
 }
 
-function findOnPath(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = path.join(dir, program);
-    try {
-      fsSync.accessSync(candidate, fsSync.constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
-}
-
 async function refreshHooks(store: Store, hook: HookTarget): Promise<void> {
   for (const app of await store.listApps()) {
     const repoDir = store.repoDir(app);
@@ -114,9 +100,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
   const hookSocket = path.join(runDir, 'hooks.sock');
   if (hookSocket.length > MAX_SOCKET_PATH) throw new BerthError(`the data dir path is too long for a unix socket (${hookSocket})`, 'use a shorter --data-dir');
-  const curl = findOnPath('curl');
-  if (!curl) throw new BerthError('curl is not installed; the git hooks use it to reach berth', 'apt-get install curl (npm start does it)');
-  const hook: HookTarget = { curl, socketPath: hookSocket };
+  const hook = findHookTools(hookSocket);
   await fs.rm(hookSocket, { force: true });
   const locks = new AppLocks();
   const reconciler = new Reconciler({ options, docker, network, store, proxy, locks, log });
