@@ -15,7 +15,8 @@ const docker = new Docker();
 const APP = 'steady';
 const HOST = `${APP}.localhost`;
 // Small limits, so that every bound is reached in seconds; a normal deploy here takes about 2 s.
-const LIMITS = { listen: 4, build: 8, deploy: 20, keepReleases: 2, keepDeployLogs: 3 };
+const LIMITS = { listen: 4, keepReleases: 2, keepDeployLogs: 3 };
+const TIME_LIMITS = { build: 8, deploy: 20 };
 const BAD_APP_DOCKERFILE = 'FROM berth-test/node:20\nCOPY . /app\nCMD ["node", "/app/bad.js"]\n';
 
 /** Everything a refused input must leave as it was. */
@@ -35,7 +36,11 @@ interface ApiAnswer {
   body: { error?: string; hint?: string } & Record<string, unknown>;
 }
 
-describe('hostile and broken input: a clear error, within a bounded time, and nothing live changes', () => {
+/**
+ * The app `steady`, live on a berth of its own started with `args`, and what the tests do to it.
+ * Registers the starting and the clean-up with the suite it is called in.
+ */
+function useSteadyApp(args: string[]) {
   let berth: BerthInstance;
   let repo: AppRepo;
   let liveCommit: string;
@@ -137,15 +142,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
 
   before(async () => {
     await ensureTestBaseImage();
-    berth = await startBerth({
-      args: [
-        '--listen-timeout', String(LIMITS.listen),
-        '--build-timeout', String(LIMITS.build),
-        '--deploy-timeout', String(LIMITS.deploy),
-        '--keep-releases', String(LIMITS.keepReleases),
-        '--keep-deploy-logs', String(LIMITS.keepDeployLogs),
-      ],
-    });
+    berth = await startBerth({ args });
     repo = await AppRepo.create({ 'version.txt': 'v1\n', CHECKS: '/health ok\n' });
     liveCommit = (await repo.git('rev-parse', 'HEAD')).trim();
     const first = await repo.push(berth.remote(APP));
@@ -157,42 +154,62 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
     await repo?.remove();
   });
 
+  return {
+    get berth() {
+      return berth;
+    },
+    appDir,
+    liveState,
+    api,
+    rawGitStatus,
+    changesNothing,
+    pushRefused,
+    pushAccepted,
+  };
+}
+
+describe('hostile and broken input: a clear error, within a bounded time, and nothing live changes', () => {
+  const app = useSteadyApp([
+    '--listen-timeout', String(LIMITS.listen),
+    '--keep-releases', String(LIMITS.keepReleases),
+    '--keep-deploy-logs', String(LIMITS.keepDeployLogs),
+  ]);
   test('git and API requests without the token or with a wrong one get 401 and change nothing', async () => {
-    await changesNothing('git and API requests without the token, with a wrong one, or a malformed Authorization header', async () => {
-      const receivePack = `http://127.0.0.1:${berth.gitPort}/${APP}.git/git-receive-pack`;
+    await app.changesNothing('git and API requests without the token, with a wrong one, or a malformed Authorization header', async () => {
+      const receivePack = `http://127.0.0.1:${app.berth.gitPort}/${APP}.git/git-receive-pack`;
       const wrong = basicAuthorization('berth:not-the-token-0123456789');
-      const tooLong = basicAuthorization(`berth:${berth.token}${'x'.repeat(5000)}`);
-      for (const authorization of [undefined, wrong, tooLong, 'Basic !!!', `Bearer ${berth.token}`, basicAuthorization(berth.token)]) {
+      const tooLong = basicAuthorization(`berth:${app.berth.token}${'x'.repeat(5000)}`);
+      for (const authorization of [undefined, wrong, tooLong, 'Basic !!!', `Bearer ${app.berth.token}`, basicAuthorization(app.berth.token)]) {
         const git = await fetch(receivePack, { method: 'POST', headers: authorization ? { authorization } : {}, body: '0000' });
         assert.equal(git.status, 401, `git with ${authorization}`);
         assert.match(git.headers.get('www-authenticate') ?? '', /^Basic realm="berth"/);
         assert.match(await git.text(), /a valid token is needed/);
-        const answer = await api('POST', `/api/apps/${APP}/config`, { set: { PWNED: '1' } }, authorization ?? '');
+        const answer = await app.api('POST', `/api/apps/${APP}/config`, { set: { PWNED: '1' } }, authorization ?? '');
         assert.equal(answer.status, 401, `API with ${authorization}`);
         assert.match(answer.body.hint ?? '', /BERTH_TOKEN/);
       }
-      assert.deepEqual((await api('GET', `/api/apps/${APP}/config`)).body.config, {});
+      assert.deepEqual((await app.api('GET', `/api/apps/${APP}/config`)).body.config, {});
       return '401 with WWW-Authenticate for every one (6 kinds of bad credentials, git and API); the token is compared in constant time (sha-256 of both, timingSafeEqual)';
     });
-    const tokenFile = await fs.stat(path.join(berth.dataDir, 'token')).catch(() => undefined);
+    const tokenFile = await fs.stat(path.join(app.berth.dataDir, 'token')).catch(() => undefined);
     // The test berth gets its token from BERTH_TOKEN, so it stores none; a stored one is 0600 (unit test).
     assert.equal(tokenFile, undefined);
   });
 
   test('app names that would escape the data dir or inject config are refused, by git and by the API', async () => {
     const names = ['..', '../../etc', 'UPPER', 'has space', 'semi;colon', 'a'.repeat(64), '-leading', 'x$(id)', '%2e%2e%2fetc'];
-    const stateDirs = async () => [...(await fs.readdir(path.join(berth.dataDir, 'apps'))), ...(await fs.readdir(path.join(berth.dataDir, 'repos')))];
+    const stateDirs = async () => [...(await fs.readdir(path.join(app.berth.dataDir, 'apps'))), ...(await fs.readdir(path.join(app.berth.dataDir, 'repos')))];
     const before = await stateDirs();
-    await changesNothing('app names: .., ../../etc, upper case, spaces, ;, $(id), 64 characters, percent-encoded ../', async () => {
+    await app.changesNothing('app names: .., ../../etc, upper case, spaces, ;, $(id), 64 characters, percent-encoded ../', async () => {
       for (const name of names) {
         // Sent as written: fetch would resolve the dot segments before berth saw them.
-        const status = await rawGitStatus(`/${name.replace(/ /g, '%20')}.git/info/refs?service=git-receive-pack`);
+        const status = await app.rawGitStatus(`/${name.replace(/ /g, '%20')}.git/info/refs?service=git-receive-pack`);
         assert.ok([400, 404].includes(status), `git ${name}: ${status}`);
-        const created = await api('POST', '/api/apps', { name: decodeURIComponent(name) });
+        const created = await app.api('POST', '/api/apps', { name: decodeURIComponent(name) });
         assert.equal(created.status, 400, `API ${name}: ${JSON.stringify(created.body)}`);
         assert.match(created.body.error ?? '', /is not a valid app name \(lower-case letters, digits and hyphens/);
       }
-      assert.equal((await api('GET', '/api/apps/%E0%A4%A/config')).status, 400, 'malformed percent-encoding is bad input, not a server error');
+      assert.equal((await app.api('GET', '/api/apps/%E0%A4%A/config')).status, 400, 'malformed percent-encoding is bad input, not a server error');
       return `refused with 400 and the naming rule (${names.length} names, each through git and the API); malformed percent-encoding is a 400; no app or repository appeared`;
     });
     assert.deepEqual(await stateDirs(), before);
@@ -200,19 +217,19 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
 
   test('domains that would inject nginx config are refused and the edge config is untouched', async () => {
     const domains = ['evil.com; include /etc/passwd', 'a.com\nserver {', 'x.com}', '*.example.com', 'exa mple.com', `${'a'.repeat(64)}.com`, `${'abc.'.repeat(70)}com`, '', 'ünïcode.com', 'a..com'];
-    await changesNothing('domains:add with ;, braces, a newline, a wildcard, a space, a 64-character label, 283 characters, non-ASCII', async () => {
+    await app.changesNothing('domains:add with ;, braces, a newline, a wildcard, a space, a 64-character label, 283 characters, non-ASCII', async () => {
       for (const domain of domains) {
-        const answer = await api('POST', `/api/apps/${APP}/domains`, { domain });
+        const answer = await app.api('POST', `/api/apps/${APP}/domains`, { domain });
         assert.equal(answer.status, 400, `${JSON.stringify(domain)}: ${JSON.stringify(answer.body)}`);
         assert.match(answer.body.error ?? '', /is not a valid host name/);
       }
-      assert.equal((await api('DELETE', `/api/apps/${APP}/domains/${encodeURIComponent('x;y')}`)).status, 404);
+      assert.equal((await app.api('DELETE', `/api/apps/${APP}/domains/${encodeURIComponent('x;y')}`)).status, 404);
       return `refused with 400 "not a valid host name" (${domains.length} inputs); the edge config and its workers stayed as they were`;
     });
   });
 
   test('bad config keys, NUL bytes, oversized values and bad request bodies are refused before anything runs', async () => {
-    await changesNothing('config keys with -, spaces, $( ), a leading digit; values with a NUL byte or over 32 KiB; PORT=abc; bodies that are not JSON objects or over 1 MiB', async () => {
+    await app.changesNothing('config keys with -, spaces, $( ), a leading digit; values with a NUL byte or over 32 KiB; PORT=abc; bodies that are not JSON objects or over 1 MiB', async () => {
       const refused: Record<string, unknown>[] = [
         { set: { 'A-B': '1' } },
         { set: { 'A B': '1' } },
@@ -227,17 +244,17 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
         {},
       ];
       for (const body of refused) {
-        const answer = await api('POST', `/api/apps/${APP}/config`, body);
+        const answer = await app.api('POST', `/api/apps/${APP}/config`, body);
         assert.equal(answer.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(answer.body)}`);
         assert.ok(answer.body.error, JSON.stringify(answer.body));
       }
       for (const body of ['not json', '[1,2]', 'null', `{"set": {"A": "${'x'.repeat(1024 * 1024)}"}}`]) {
-        assert.equal((await api('POST', `/api/apps/${APP}/config`, body)).status, 400, body.slice(0, 40));
+        assert.equal((await app.api('POST', `/api/apps/${APP}/config`, body)).status, 400, body.slice(0, 40));
       }
-      assert.equal((await api('POST', `/api/apps/${APP}/scale`, { formation: { web: 0 } })).status, 400);
-      assert.equal((await api('POST', `/api/apps/${APP}/scale`, { formation: { web: 1000 } })).status, 400);
-      assert.equal((await api('POST', `/api/apps/${APP}/scale`, { formation: { 'we;b': 1 } })).status, 400);
-      assert.deepEqual((await api('GET', `/api/apps/${APP}/config`)).body.config, {});
+      assert.equal((await app.api('POST', `/api/apps/${APP}/scale`, { formation: { web: 0 } })).status, 400);
+      assert.equal((await app.api('POST', `/api/apps/${APP}/scale`, { formation: { web: 1000 } })).status, 400);
+      assert.equal((await app.api('POST', `/api/apps/${APP}/scale`, { formation: { 'we;b': 1 } })).status, 400);
+      assert.deepEqual((await app.api('GET', `/api/apps/${APP}/config`)).body.config, {});
       return `refused with 400 naming the key or the rule (${refused.length + 7} requests), before any release was made; the config stayed empty`;
     });
     await assert.rejects(fs.access('/tmp/berth-pwned'));
@@ -245,16 +262,16 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
 
   test('config values with shell and nginx syntax reach the app verbatim, through a lossless restart', async () => {
     const value = '$(touch /tmp/berth-pwned); `id` | rm -rf / ; } proxy_pass http://evil; "quoted" \'single\' \\ end';
-    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
-      const answer = await fetch(`http://127.0.0.1:${berth.gitPort}/api/apps/${APP}/config`, {
+    const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, async () => {
+      const answer = await fetch(`http://127.0.0.1:${app.berth.gitPort}/api/apps/${APP}/config`, {
         method: 'POST',
-        headers: { authorization: berth.authorization },
+        headers: { authorization: app.berth.authorization },
         body: JSON.stringify({ set: { TRICKY: value } }),
       });
       assert.equal(answer.status, 200);
       assert.match(await answer.text(), /"ok":true/);
     });
-    assert.equal((await getThroughNginx(berth.httpPort, HOST, '/env/TRICKY')).body, value);
+    assert.equal((await getThroughNginx(app.berth.httpPort, HOST, '/env/TRICKY')).body, value);
     await assert.rejects(fs.access('/tmp/berth-pwned'));
     await recordReliability({
       area: 'Hostile and broken input',
@@ -264,18 +281,18 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
       lost: watched.failures.length,
     });
     assert.deepEqual(watched.failures, []);
-    await api('POST', `/api/apps/${APP}/config`, { unset: ['TRICKY'] });
+    await app.api('POST', `/api/apps/${APP}/config`, { unset: ['TRICKY'] });
   });
 
   test('a CHECKS file that is huge, binary, has an unknown directive or a host with nginx syntax is refused, naming the line', async () => {
-    await pushRefused('CHECKS of 70 KiB', { CHECKS: `# ${'padding '.repeat(9000)}\n/health ok\n` }, 'check', [/CHECKS is larger than 65536 bytes/], 15);
-    await pushRefused('CHECKS that is binary (NUL bytes)', { CHECKS: Buffer.from([0x2f, 0x00, 0x01, 0xff, 0x0a]).toString('latin1') }, 'check', [/CHECKS looks binary \(it contains a NUL byte\); save it as plain UTF-8 text/], 15);
-    await pushRefused('CHECKS with an unknown directive (RETRIES=3)', { CHECKS: 'RETRIES=3\n/health ok\n' }, 'check', [/CHECKS line 1: unknown directive RETRIES=3 \(known: WAIT, TIMEOUT, ATTEMPTS\)/, /fix CHECKS \(see CHECKS\.example\)/], 15);
-    await pushRefused('CHECKS line whose host carries nginx syntax (//evil;host/)', { CHECKS: '/health ok\n//evil;host{}/ x\n' }, 'check', [/CHECKS line 2: "evil;host\{\}" is not a valid host/], 15);
+    await app.pushRefused('CHECKS of 70 KiB', { CHECKS: `# ${'padding '.repeat(9000)}\n/health ok\n` }, 'check', [/CHECKS is larger than 65536 bytes/], 15);
+    await app.pushRefused('CHECKS that is binary (NUL bytes)', { CHECKS: Buffer.from([0x2f, 0x00, 0x01, 0xff, 0x0a]).toString('latin1') }, 'check', [/CHECKS looks binary \(it contains a NUL byte\); save it as plain UTF-8 text/], 15);
+    await app.pushRefused('CHECKS with an unknown directive (RETRIES=3)', { CHECKS: 'RETRIES=3\n/health ok\n' }, 'check', [/CHECKS line 1: unknown directive RETRIES=3 \(known: WAIT, TIMEOUT, ATTEMPTS\)/, /fix CHECKS \(see CHECKS\.example\)/], 15);
+    await app.pushRefused('CHECKS line whose host carries nginx syntax (//evil;host/)', { CHECKS: '/health ok\n//evil;host{}/ x\n' }, 'check', [/CHECKS line 2: "evil;host\{\}" is not a valid host/], 15);
   });
 
   test('a CHECKS file with CRLF line ends and a byte order mark is read like LF', async () => {
-    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () => pushAccepted({ CHECKS: '\ufeffTIMEOUT=3\r\n/health ok\r\n/ Hello\r\n' }, 'CRLF CHECKS'));
+    const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, () => app.pushAccepted({ CHECKS: '\ufeffTIMEOUT=3\r\n/health ok\r\n/ Hello\r\n' }, 'CRLF CHECKS'));
     assert.match(watched.result, /CHECKS: 2 check\(s\), up to 5 attempt\(s\) each, 3 s timeout/);
     assert.match(watched.result, /GET \/: ok, 200, found "Hello"/);
     await recordReliability({ area: 'Hostile and broken input', fault: 'CHECKS with CRLF line ends and a UTF-8 byte order mark', berthDid: 'read it like LF: both checks ran and passed, and the release went live', served: watched.served, lost: watched.failures.length });
@@ -283,7 +300,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
   });
 
   test('a CHECKS file committed as a symbolic link to a host file is read as the link, never the host file', async () => {
-    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () => pushAccepted({ CHECKS: { symlinkTo: '/etc/passwd' } }, 'CHECKS links to /etc/passwd'));
+    const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, () => app.pushAccepted({ CHECKS: { symlinkTo: '/etc/passwd' } }, 'CHECKS links to /etc/passwd'));
     // The link's own text, "/etc/passwd", is one check path, which the sample app answers.
     assert.match(watched.result, /CHECKS: 1 check\(s\)/);
     assert.match(watched.result, /GET \/etc\/passwd: ok, 200/);
@@ -296,25 +313,25 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
       lost: watched.failures.length,
     });
     assert.deepEqual(watched.failures, []);
-    await pushAccepted({ CHECKS: '/health ok\n' }, 'CHECKS back to a file');
+    await app.pushAccepted({ CHECKS: '/health ok\n' }, 'CHECKS back to a file');
   });
 
   test('a check answer that never ends is cut at 1 MiB, not buffered whole', async () => {
-    const output = await pushRefused(
+    const output = await app.pushRefused(
       'a check answer that never ends (an endless body), and the expected text is not in its first 1 MiB',
       { CHECKS: 'ATTEMPTS=1\n/endless begin\n/endless needle\n' },
       'check',
       [/GET \/endless: ok, 200, found "begin"/, /the first 1 MiB of the body \(the rest was not read\) does not contain "needle"/],
       15,
     );
-    const rss = /VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${berth.pid}/status`, 'utf8'));
+    const rss = /VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${app.berth.pid}/status`, 'utf8'));
     assert.ok(rss && Number(rss[1]) < 512 * 1024, `berth's resident memory is ${rss?.[1]} kB`);
     assert.doesNotMatch(output, /no answer within/);
   });
 
   test('an app that crash-loops, never listens, listens on the wrong port or on loopback only fails the deploy naming the cause', async () => {
     const dockerfile = { Dockerfile: BAD_APP_DOCKERFILE };
-    const crashing = await pushRefused(
+    const crashing = await app.pushRefused(
       'an app that crash-loops (exits 3 after 200 ms)',
       { ...dockerfile, 'bad.js': "console.log('starting'); setTimeout(() => { console.error('cannot reach the database'); process.exit(3); }, 200);\n" },
       'check',
@@ -322,21 +339,21 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
       15,
     );
     assert.match(crashing, /cannot reach the database/, 'the pusher sees the last output of the crashing container');
-    await pushRefused(
+    await app.pushRefused(
       'an app that never listens',
       { ...dockerfile, 'bad.js': 'setInterval(() => {}, 1000);\n' },
       'check',
       [new RegExp(`nothing accepted connections on [\\d.]+:5000 within ${LIMITS.listen} s: nothing in the container listens on any TCP port`)],
       LIMITS.listen + 12,
     );
-    await pushRefused(
+    await app.pushRefused(
       'an app that listens on the wrong port (8080 instead of $PORT)',
       { ...dockerfile, 'bad.js': "require('http').createServer((q, s) => s.end('ok')).listen(8080, '0.0.0.0');\n" },
       'check',
       [/the app listens on port 8080 instead of \$PORT \(5000\)/, /berth config:set APP PORT=8080/],
       LIMITS.listen + 12,
     );
-    await pushRefused(
+    await app.pushRefused(
       'an app that listens on 127.0.0.1 only',
       { ...dockerfile, 'bad.js': "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, '127.0.0.1');\n" },
       'check',
@@ -346,43 +363,27 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
   });
 
   test('an app that answers too slowly fails its checks within TIMEOUT x ATTEMPTS', async () => {
-    await pushRefused('an app that answers slowly (10 s; TIMEOUT=1, ATTEMPTS=2)', { CHECKS: 'TIMEOUT=1\nATTEMPTS=2\n/slow?ms=10000 slow\n' }, 'check', [/\[1\/2\] GET \/slow\?ms=10000: failed, no answer within 1 s/, /\[2\/2\] GET \/slow\?ms=10000: failed, no answer within 1 s/], 15);
+    await app.pushRefused('an app that answers slowly (10 s; TIMEOUT=1, ATTEMPTS=2)', { CHECKS: 'TIMEOUT=1\nATTEMPTS=2\n/slow?ms=10000 slow\n' }, 'check', [/\[1\/2\] GET \/slow\?ms=10000: failed, no answer within 1 s/, /\[2\/2\] GET \/slow\?ms=10000: failed, no answer within 1 s/], 15);
   });
 
-  test('a build past --build-timeout and a deploy past --deploy-timeout are stopped, naming the limit', async () => {
-    await pushRefused(
-      `a build that runs past --build-timeout (${LIMITS.build} s)`,
-      { Dockerfile: 'FROM berth-test/node:20\nCOPY . /app\nRUN sleep 60\nCMD ["node", "/app/server.js"]\n' },
-      'build',
-      [new RegExp(`the build ran past its time limit of ${LIMITS.build} s`), /make it faster, or raise --build-timeout/],
-      LIMITS.build + 8,
-    );
-    await pushRefused(
-      `a deploy that runs past --deploy-timeout (${LIMITS.deploy} s; CHECKS WAIT=60)`,
-      { CHECKS: 'WAIT=60\n/health ok\n' },
-      'check',
-      [new RegExp(`the deploy ran past its time limit of ${LIMITS.deploy} s`), /raise --deploy-timeout/],
-      LIMITS.deploy + 8,
-    );
-  });
 
   test('old images, the images of failed releases, containers and deploy logs are pruned', async () => {
     // An image berth built for a release it never recorded as served, as a crash mid-deploy leaves.
-    const leftover = { repo: `${berth.instance}/${APP}`, tag: '9999' };
-    await docker.getImage(`${berth.instance}/${APP}:${(await liveState()).release}`).tag(leftover);
-    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
-      await pushAccepted({}, 'one more good release');
-      await pushAccepted({}, 'and another');
+    const leftover = { repo: `${app.berth.instance}/${APP}`, tag: '9999' };
+    await docker.getImage(`${app.berth.instance}/${APP}:${(await app.liveState()).release}`).tag(leftover);
+    const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, async () => {
+      await app.pushAccepted({}, 'one more good release');
+      await app.pushAccepted({}, 'and another');
     });
-    const images = await docker.listImages({ filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
+    const images = await docker.listImages({ filters: { label: [`berth.instance=${app.berth.instance}`, `berth.app=${APP}`] } });
     const tags = images.flatMap((i) => i.RepoTags ?? []).sort();
-    const live = (await liveState()).release;
+    const live = (await app.liveState()).release;
     assert.equal(tags.length, LIMITS.keepReleases, `kept images: ${tags.join(', ')}`);
-    assert.ok(tags.includes(`${berth.instance}/${APP}:${live}`));
+    assert.ok(tags.includes(`${app.berth.instance}/${APP}:${live}`));
     assert.ok(!tags.includes(`${leftover.repo}:${leftover.tag}`));
-    const containers = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${APP}`] } });
+    const containers = await docker.listContainers({ all: true, filters: { label: [`berth.instance=${app.berth.instance}`, `berth.app=${APP}`] } });
     assert.deepEqual(containers.map((c) => c.Labels['berth.release']), [String(live)]);
-    const logs = (await fs.readdir(path.join(appDir(), 'deploys'))).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    const logs = (await fs.readdir(path.join(app.appDir(), 'deploys'))).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
     assert.deepEqual(logs, [live - 2, live - 1, live].map((n) => `${n}.log`));
     await recordReliability({
       area: 'Bounds',
@@ -396,10 +397,10 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
 
   test('a build that prints far more than a deploy log holds is stored cut, head and tail', async () => {
     const noisy = 'FROM berth-test/node:20\nCOPY . /app\nRUN node -e "for (let i = 0; i < 40000; i++) console.log(\'build line \' + i + \' \' + \'.\'.repeat(40))"\nCMD ["node", "/app/server.js"]\n';
-    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () => pushAccepted({ Dockerfile: noisy }, 'noisy build'));
+    const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, () => app.pushAccepted({ Dockerfile: noisy }, 'noisy build'));
     assert.match(watched.result, /build line 39999/, 'the pusher reads every line live');
-    const live = (await liveState()).release;
-    const log = await fs.readFile(path.join(appDir(), 'deploys', `${live}.log`), 'utf8');
+    const live = (await app.liveState()).release;
+    const log = await fs.readFile(path.join(app.appDir(), 'deploys', `${live}.log`), 'utf8');
     assert.ok(Buffer.byteLength(log) <= 512 * 1024 + 4096, `${Buffer.byteLength(log)} bytes`);
     assert.match(log, /Building steady/);
     assert.match(log, /line\(s\) left out: a deploy log keeps its first and last 256 KiB/);
@@ -412,5 +413,27 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
       lost: watched.failures.length,
     });
     assert.deepEqual(watched.failures, []);
+  });
+});
+
+// The time limits get a berth of their own: on the main one, an 8 s build limit also bounded a
+// 40,000-line build that needs it all on a loaded machine (and failed CI).
+describe('bounds: a build or a deploy past its time limit is stopped, naming the limit', () => {
+  const app = useSteadyApp(['--build-timeout', String(TIME_LIMITS.build), '--deploy-timeout', String(TIME_LIMITS.deploy)]);
+  test('a build past --build-timeout and a deploy past --deploy-timeout are stopped, naming the limit', async () => {
+    await app.pushRefused(
+      `a build that runs past --build-timeout (${TIME_LIMITS.build} s)`,
+      { Dockerfile: 'FROM berth-test/node:20\nCOPY . /app\nRUN sleep 60\nCMD ["node", "/app/server.js"]\n' },
+      'build',
+      [new RegExp(`the build ran past its time limit of ${TIME_LIMITS.build} s`), /make it faster, or raise --build-timeout/],
+      TIME_LIMITS.build + 8,
+    );
+    await app.pushRefused(
+      `a deploy that runs past --deploy-timeout (${TIME_LIMITS.deploy} s; CHECKS WAIT=60)`,
+      { CHECKS: 'WAIT=60\n/health ok\n' },
+      'check',
+      [new RegExp(`the deploy ran past its time limit of ${TIME_LIMITS.deploy} s`), /raise --deploy-timeout/],
+      TIME_LIMITS.deploy + 8,
+    );
   });
 });
