@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh machine to the point where berth can run: Debian's docker.io and nginx,
-# a running Docker engine, the npm packages and the TypeScript build. Every step is skipped
+# a running Docker engine, the npm packages, the TypeScript build and the `berth` command. Every step is skipped
 # when it is already done, so `npm start` and `npm test` can call this each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +21,9 @@ install_debian_packages() {
   # busybox-static and wrk are what the tests and the bench use to make offline images and load.
   [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || missing+=(busybox-static)
   command -v wrk >/dev/null || missing+=(wrk)
-  # The git hooks reach berth with curl.
+  # The git hooks reach berth with curl and print its lines with awk.
   command -v curl >/dev/null || missing+=(curl)
+  command -v mawk >/dev/null || command -v awk >/dev/null || missing+=(mawk)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian"
     as_root apt-get update -qq
@@ -67,10 +68,27 @@ build() {
   say "building (tsc)"
   # A clean build: tsc never deletes the output of a source file that is gone.
   rm -rf dist
-  npx --no-install tsc -p tsconfig.json
+  npm run --silent build
+}
+
+# The berth command on the PATH, as npm installs any CLI: a link from npm's global bin folder to
+# this checkout, so a rebuild needs no reinstall. Skipped when it already points here.
+install_cli() {
+  local entry; entry="$(pwd -P)/dist/src/cli/main.js"
+  local installed; installed=$(command -v berth || true)
+  if [ -n "$installed" ] && [ "$(readlink -f "$installed")" = "$entry" ]; then return 0; fi
+  say "installing the berth command (npm install -g of this checkout)"
+  as_root npm install -g --no-audit --no-fund --loglevel=error "$(pwd -P)"
+  installed=$(command -v berth || true)
+  if [ -z "$installed" ] || [ "$(readlink -f "$installed")" != "$entry" ]; then
+    say "berth is installed in $(npm prefix -g)/bin, which is not first on your PATH for berth; add it: export PATH=\"$(npm prefix -g)/bin:\$PATH\""
+    exit 1
+  fi
+  say "berth command: $installed"
 }
 
 install_debian_packages
 start_docker_engine
 install_npm_packages
 build
+install_cli

@@ -719,9 +719,10 @@ const GROUP_TITLES: Record<Group | 'serve', string> = {
 const BUILT_IN_LINES: Array<[string, string]> = [
   ['serve [options]', 'run the berth server on this machine (berth serve --help for its options)'],
   ['help [COMMAND]', 'show this help, or the help of one command'],
+  ['version', 'print the version of this berth command (also --version)'],
 ];
 
-export const COMMAND_NAMES = [...COMMANDS.map((command) => command.name), 'serve', 'help'];
+export const COMMAND_NAMES = [...COMMANDS.map((command) => command.name), 'serve', 'help', 'version'];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((command) => command.name === name);

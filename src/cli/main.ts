@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { resolveServeOptions, serveHelp, UsageError } from '../config.js';
 import { BerthError, describe } from '../errors.js';
-import { serve } from '../server/serve.js';
+import { BERTH_VERSION } from '../paths.js';
 import { CliError, EXIT } from './client.js';
 import { closestCommand, COMMAND_NAMES, commandHelp, commandList, findCommand, generalHelp, makeInvocation, type Command } from './commands.js';
 
@@ -11,6 +11,8 @@ async function runServe(argv: string[]): Promise<void> {
     return;
   }
   const options = resolveServeOptions(argv);
+  // Loaded only here: the client's commands need none of the server's modules (Docker, git, nginx).
+  const { serve } = await import('../server/serve.js');
   const server = await serve(options);
   // nginx keeps serving after berth exits: only the push server stops here.
   const stop = (signal: string) => {
@@ -58,6 +60,10 @@ async function main(argv: string[]): Promise<void> {
       return printHelp(undefined);
     case 'help':
       return printHelp(rest[0]);
+    case '--version':
+    case '-v':
+    case 'version':
+      return console.log(`berth ${BERTH_VERSION}`);
   }
   const command = findCommand(name);
   if (!command) throw unknownCommand(name);

@@ -3,9 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { freePort } from './ports.js';
 import { TEST_INSTANCE_PREFIX } from './docker.js';
+import { installedBerth } from './installed.js';
 
 export interface BerthInstance {
   dataDir: string;
@@ -87,7 +87,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
   const httpPort = options.httpPort ?? (await freePort());
   const token = 'test-token-0123456789abcdef';
   const args = ['--data-dir', dataDir, '--git-port', String(gitPort), '--http-port', String(httpPort), '--instance', instance, '--listen', '127.0.0.1', '--settle', '1', '--drain-timeout', '10', '--stop-timeout', '5', ...(options.args ?? [])];
-  const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'serve', ...args], {
+  const child = spawn(installedBerth(), ['serve', ...args], {
     env: { ...process.env, BERTH_TOKEN: token, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import type { BerthInstance } from './berth.js';
+import { installedBerth } from './installed.js';
 
 export interface CliResult {
   code: number;
@@ -10,7 +9,7 @@ export interface CliResult {
 }
 
 function start(berth: BerthInstance, args: string[], env: Record<string, string>) {
-  return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/src/cli/main.js'), ...args], {
+  return spawn(installedBerth(), args, {
     env: { ...process.env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}`, BERTH_TOKEN: berth.token, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,7 +36,7 @@ export function spawnBerthCli(berth: BerthInstance, args: string[]): { waitFor(p
   };
 }
 
-/** Runs the real `berth` CLI against a running server, found through BERTH_URL and BERTH_TOKEN. */
+/** Runs the installed `berth` command, as a user types it, against a running server, found through BERTH_URL and BERTH_TOKEN. */
 export function berthCli(berth: BerthInstance, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = start(berth, args, env);

@@ -1,0 +1,57 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import { promisify } from 'node:util';
+import { COMMAND_NAMES } from '../../src/cli/commands.js';
+import { BERTH_VERSION } from '../../src/paths.js';
+import { installedBerth } from '../support/installed.js';
+
+const run = promisify(execFile);
+
+/** The installed command, from a folder that is not the checkout, with no server to talk to. */
+async function berthWithoutServer(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, BERTH_URL: 'http://127.0.0.1:9', BERTH_TOKEN: '' };
+  try {
+    const { stdout, stderr } = await run('berth', args, { cwd: os.tmpdir(), env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('the installed berth command, as a new user runs it', () => {
+  test('berth is on the PATH and is this checkout', () => {
+    assert.ok(installedBerth());
+  });
+
+  test('berth --version and berth version print the version', async () => {
+    for (const args of [['--version'], ['version']]) {
+      const result = await berthWithoutServer(...args);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), `berth ${BERTH_VERSION}`);
+    }
+  });
+
+  test('berth help lists every command', async () => {
+    const result = await berthWithoutServer('help');
+    assert.equal(result.code, 0, result.stderr);
+    for (const name of COMMAND_NAMES) assert.match(result.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+  });
+
+  test('every command answers --help without a server or a token', async () => {
+    for (const name of COMMAND_NAMES.filter((n) => n !== 'help' && n !== 'version')) {
+      const result = await berthWithoutServer(name, '--help');
+      assert.equal(result.code, 0, `${name} --help: ${result.stderr}`);
+      assert.match(result.stdout, new RegExp(`^Usage: berth ${name}\\b`), `${name} --help:\n${result.stdout}`);
+    }
+  });
+
+  test('a command that needs the server says how to reach it when there is none', async () => {
+    const result = await berthWithoutServer('apps:list', '--token', 'some-token-0123456789');
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /cannot reach berth at http:\/\/127\.0\.0\.1:9/);
+    assert.match(result.stderr, /is berth serve running there\?/);
+  });
+});
