@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { sleep } from '../src/proxy/processes.js';
+import { sleep } from '../src/time.js';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { childPids } from '../src/proxy/processes.js';
+import { childPids } from '../src/host/processes.js';
 
 async function rssKiB(pid: number): Promise<number> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');

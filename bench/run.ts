@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { sleep } from '../src/proxy/processes.js';
+import { sleep } from '../src/time.js';
 import type { ReleaseRecord } from '../src/store/store.js';
 import { AppRepo, SAMPLE_APP_DIR } from '../test/support/app.js';
 import { startBerth, type BerthInstance } from '../test/support/berth.js';

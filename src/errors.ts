@@ -41,5 +41,8 @@ export class NotFoundError extends BerthError {}
 /** Input berth will not take: a bad name, KEY=VALUE or number. */
 export class InputError extends BerthError {}
 
+/** Command-line arguments berth will not take: an unknown option, a missing value. */
+export class UsageError extends InputError {}
+
 /** The request clashes with the current state: the app exists, nothing to roll back to... */
 export class ConflictError extends BerthError {}

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppService } from '../apps/service.js';
 import { InputError, NotFoundError } from '../errors.js';
-import type { AppRecord, ChecksState } from '../store/store.js';
+import { checkLogLines, DEFAULT_LOG_LINES, parseReleaseNumber, type ChecksState } from '../model/app.js';
+import type { AppInfo, AppSummary, ReleaseInfo } from '../model/api.js';
+import type { AppRecord, ReleaseRecord } from '../store/store.js';
 import { errorBody, readJsonBody, sendJson, statusOf, streamOperation } from './respond.js';
 
 type Handler = (context: { req: IncomingMessage; res: ServerResponse; params: string[]; query: URLSearchParams }) => Promise<void>;
@@ -36,14 +38,13 @@ function decodePathPart(part: string): string {
   }
 }
 
-function releaseNumber(text: string): number {
-  if (!/^[1-9]\d{0,8}$/.test(text)) throw new InputError(`"${text}" is not a release number`);
-  return Number(text);
+function releaseInfo(release: ReleaseRecord): ReleaseInfo {
+  return { ...release, image: release.image ?? null, liveAt: release.liveAt ?? null, finishedAt: release.finishedAt ?? null, failure: release.failure ?? null };
 }
 
 /** The admin API on the git port: JSON in and out, errors as {error, hint}; long operations stream. */
 export function createApiHandler(service: AppService, startedAt: number): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  async function appInfo(app: AppRecord): Promise<Record<string, unknown>> {
+  async function appInfo(app: AppRecord): Promise<AppInfo> {
     return {
       name: app.name,
       createdAt: app.createdAt,
@@ -65,7 +66,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       method: 'GET',
       pattern: /^\/api\/apps$/,
       handler: async ({ res }) => {
-        const apps = (await service.list()).map((app) => ({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, createdAt: app.createdAt, formation: app.formation, domains: service.hostNames(app) }));
+        const apps = (await service.list()).map((app): AppSummary => ({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, createdAt: app.createdAt, formation: app.formation, domains: service.hostNames(app) }));
         sendJson(res, 200, { apps });
       },
     },
@@ -128,7 +129,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/releases$`),
       handler: async ({ res, params }) => {
-        const releases = (await service.releases(params[0])).map((r) => ({ ...r, failure: r.failure ?? null }));
+        const releases = (await service.releases(params[0])).map(releaseInfo);
         sendJson(res, 200, { releases });
       },
     },
@@ -192,8 +193,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/logs$`),
       handler: async ({ res, params, query }) => {
-        const lines = Number(query.get('lines') ?? 100);
-        if (!Number.isInteger(lines) || lines < 0 || lines > 10000) throw new InputError('lines must be a whole number from 0 to 10000');
+        const lines = checkLogLines(Number(query.get('lines') ?? DEFAULT_LOG_LINES));
         await service.get(params[0]);
         await streamOperation(res, async (output, cancelled) => {
           await service.logs(params[0], lines, query.get('follow') === '1', (line) => output.raw(line), cancelled);
@@ -204,7 +204,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
     {
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/deploys/(latest|[^/]+)/log$`),
-      handler: async ({ res, params }) => sendJson(res, 200, await service.deployLog(params[0], params[1] === 'latest' ? 'latest' : releaseNumber(params[1]))),
+      handler: async ({ res, params }) => sendJson(res, 200, await service.deployLog(params[0], params[1] === 'latest' ? 'latest' : parseReleaseNumber(params[1]))),
     },
   ];
 

@@ -1,42 +1,27 @@
-import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
-import readline from 'node:readline';
-import { APP_NAME_RULE, isValidAppName, isValidDomain, type ServeOptions } from '../config.js';
+import type { ServeOptions } from '../server/options.js';
 import { BerthError, ConflictError, describe, InputError, NotFoundError } from '../errors.js';
-import { PROCESS_TYPE } from '../build/procfile.js';
 import type { AppLocks } from '../deploy/lock.js';
-import { appHostName, type DeployPipeline } from '../deploy/pipeline.js';
+import type { DeployPipeline } from '../deploy/pipeline.js';
+import { appHostNames, appPort, checkAppName, checkConfigKey, checkConfigValue, checkFormation, defaultHostName, isValidDomain } from '../model/app.js';
 import { createRepo, type HookTarget } from '../git/repos.js';
-import { PushedTree } from '../git/tree.js';
+import { CommitTree } from '../git/tree.js';
 import { BERTH_VERSION } from '../paths.js';
 import type { DeployOutput } from '../log/output.js';
-import type { Proxy } from '../proxy/proxy.js';
-import { containerLogTail, listAppContainers, removeContainer, stopContainer } from '../runtime/containers.js';
-import { LABEL } from '../runtime/labels.js';
-import type { AppRecord, ChecksState, ReleaseRecord, Store } from '../store/store.js';
+import type { DataPlane } from '../proxy/data-plane.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { ChecksState } from '../model/app.js';
+import type { ContainerInfo, StatusInfo } from '../model/api.js';
+import type { AppRecord, ReleaseRecord, Store } from '../store/store.js';
 
 export interface AppServiceDeps {
   options: ServeOptions;
-  docker: Docker;
+  runtime: Runtime;
   store: Store;
-  proxy: Proxy;
+  proxy: DataPlane;
   pipeline: DeployPipeline;
   locks: AppLocks;
   hook: HookTarget;
 }
-
-export interface ContainerInfo {
-  name: string;
-  process: string;
-  release: number;
-  state: string;
-  ip: string;
-  port: number;
-}
-
-const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const MAX_CONFIG_VALUE = 32 * 1024;
-const MAX_SCALE = 20;
 
 /**
  * What an operator does to apps between pushes. Every change to what runs (config, scale,
@@ -56,14 +41,14 @@ export class AppService {
   }
 
   async get(name: string): Promise<AppRecord> {
-    if (!isValidAppName(name)) throw new InputError(`"${name}" is not a valid app name (${APP_NAME_RULE})`);
+    checkAppName(name);
     const app = await this.deps.store.getApp(name);
     if (!app) throw new NotFoundError(`no app named ${name}`, 'see berth apps:list, or create it with berth apps:create');
     return app;
   }
 
   async create(name: string): Promise<AppRecord> {
-    if (!isValidAppName(name)) throw new InputError(`"${name}" is not a valid app name (${APP_NAME_RULE})`);
+    checkAppName(name);
     if (await this.deps.store.getApp(name)) throw new ConflictError(`an app named ${name} already exists`);
     const app = await this.deps.store.createApp(name);
     await createRepo(this.deps.store.repoDir(name), name, this.deps.hook);
@@ -71,35 +56,25 @@ export class AppService {
   }
 
   hostNames(app: AppRecord): string[] {
-    return [appHostName(app.name, this.deps.options.domain), ...app.domains];
+    return appHostNames(app, this.deps.options.domain);
   }
 
   async containers(app: AppRecord): Promise<ContainerInfo[]> {
-    const list = await listAppContainers(this.deps.docker, this.deps.options.instance, app.name);
-    return list
-      .map((c) => ({
-        name: (c.Names[0] ?? '').replace(/^\//, ''),
-        process: c.Labels[LABEL.process] ?? '',
-        release: Number(c.Labels[LABEL.release]),
-        state: c.State,
-        ip: Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? '',
-        port: Number(app.config.PORT ?? this.deps.options.defaultPort),
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    const port = appPort(app.config);
+    return (await this.deps.runtime.appContainers(app.name)).map(({ name, process, release, state, ip }) => ({ name, process, release, state, ip, port }));
   }
 
   async destroy(name: string, confirm: string | undefined): Promise<{ containers: number; images: number }> {
     const app = await this.get(name);
     if (confirm !== app.name) throw new InputError(`destroying ${app.name} needs confirmation`, `send the app's name as confirmation (berth apps:destroy ${app.name} --force)`);
     return this.withLock(app.name, 'destroy', undefined, async () => {
-      const { docker, options } = this.deps;
+      const { runtime } = this.deps;
       await this.deps.proxy.removeApp(app.name);
-      const containers = await listAppContainers(docker, options.instance, app.name);
-      for (const container of containers) await removeContainer(docker, container.Id);
-      const images = await docker.listImages({ filters: { label: [`${LABEL.instance}=${options.instance}`, `${LABEL.app}=${app.name}`] } });
-      for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+      const containers = await runtime.appContainers(app.name);
+      for (const container of containers) await runtime.removeContainer(container.id);
+      const images = await runtime.removeAppImages(app.name);
       await this.deps.store.deleteApp(app.name);
-      return { containers: containers.length, images: images.length };
+      return { containers: containers.length, images };
     });
   }
 
@@ -121,16 +96,12 @@ export class AppService {
 
   /** Throws before anything changes, so the API can answer 400 instead of starting a stream. */
   validateFormation(name: string, formation: Record<string, number>): void {
-    for (const [type, count] of Object.entries(formation)) {
-      if (!PROCESS_TYPE.test(type)) throw new InputError(`"${type}" is not a process type (lower-case letters, digits and hyphens)`);
-      if (!Number.isInteger(count) || count < 0 || count > MAX_SCALE) throw new InputError(`${type}=${count}: the count must be a whole number from 0 to ${MAX_SCALE}`);
-    }
-    if (formation.web === 0) throw new InputError('web=0 would leave the app without a web container', `use berth ps:stop ${name} to stop it`);
+    checkFormation(name, formation);
   }
 
   validateConfigChange(set: Record<string, string>, unset: string[]): void {
-    for (const [key, value] of Object.entries(set)) validateConfig(key, value);
-    for (const key of unset) validateConfig(key, '');
+    for (const [key, value] of Object.entries(set)) checkConfigValue(checkConfigKey(key), value);
+    for (const key of unset) checkConfigKey(key);
     if (!Object.keys(set).length && !unset.length) throw new InputError('no configuration change given', 'pass KEY=VALUE pairs to config:set or KEY names to config:unset');
   }
 
@@ -155,7 +126,7 @@ export class AppService {
     return this.withLock(name, 'stop', output, async () => {
       for (const container of app.live!.containers) {
         output.info(`Stopping ${container.name}`);
-        await stopContainer(this.deps.docker, container.id, this.deps.options.stopTimeoutSeconds);
+        await this.deps.runtime.stopContainer(container.id, this.deps.options.stopTimeoutSeconds);
       }
       await this.deps.store.updateApp(name, (record) => (record.stopped = true));
       output.section(`${name} is stopped; berth ps:start ${name} starts it again`);
@@ -232,14 +203,14 @@ export class AppService {
   async removeDomain(name: string, domain: string): Promise<string[]> {
     const app = await this.get(name);
     const host = domain.toLowerCase();
-    if (host === appHostName(name, this.deps.options.domain)) throw new InputError(`${host} is the app's default host name and cannot be removed`);
+    if (host === defaultHostName(name, this.deps.options.domain)) throw new InputError(`${host} is the app's default host name and cannot be removed`);
     if (!app.domains.includes(host)) throw new NotFoundError(`${name} has no domain ${host}`, `see berth domains:list ${name}`);
     return this.changeDomains(app, app.domains.filter((d) => d !== host));
   }
 
   private async changeDomains(app: AppRecord, domains: string[]): Promise<string[]> {
     return this.withLock(app.name, 'domains', undefined, async () => {
-      if (app.live) await this.deps.proxy.updateHostNames(app.name, [appHostName(app.name, this.deps.options.domain), ...domains]);
+      if (app.live) await this.deps.proxy.updateHostNames(app.name, appHostNames({ name: app.name, domains }, this.deps.options.domain));
       return (await this.deps.store.updateApp(app.name, (record) => (record.domains = domains))).domains;
     });
   }
@@ -249,23 +220,10 @@ export class AppService {
     const app = await this.get(name);
     const containers = app.live?.containers ?? [];
     if (!follow) {
-      for (const record of containers) for (const line of await containerLogTail(this.deps.docker, record.id, lines)) onLine(`${record.name}| ${line}`);
+      for (const record of containers) for (const line of await this.deps.runtime.logTail(record.id, lines)) onLine(`${record.name}| ${line}`);
       return;
     }
-    await Promise.all(containers.map((record) => this.followLogs(record.id, record.name, lines, onLine, signal)));
-  }
-
-  private async followLogs(id: string, name: string, lines: number, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
-    const { docker } = this.deps;
-    const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: true })) as NodeJS.ReadableStream & { destroy(): void };
-    const text = new PassThrough();
-    docker.modem.demuxStream(raw, text, text);
-    raw.on('end', () => text.end());
-    raw.on('error', () => text.end());
-    signal.addEventListener('abort', () => raw.destroy(), { once: true });
-    const reader = readline.createInterface({ input: text });
-    reader.on('line', (line) => onLine(`${name}| ${line}`));
-    await new Promise<void>((resolve) => reader.on('close', resolve));
+    await Promise.all(containers.map((record) => this.deps.runtime.followLogs(record.id, lines, (line) => onLine(`${record.name}| ${line}`), signal)));
   }
 
   async deployLog(name: string, release: number | 'latest'): Promise<{ release: number; log: string }> {
@@ -276,9 +234,10 @@ export class AppService {
     return { release: id, log };
   }
 
-  async status(startedAt: number): Promise<Record<string, unknown>> {
-    const { options, docker, proxy } = this.deps;
-    const engine = await docker.version().then((v) => ({ running: true, version: v.Version }), () => ({ running: false, version: null }));
+  async status(startedAt: number): Promise<StatusInfo> {
+    const { options, runtime, proxy } = this.deps;
+    const version = await runtime.version();
+    const engine = { running: version !== undefined, version: version ?? null };
     const [edge, switchTier] = await Promise.all([proxy.edge.masterPid(), proxy.switchTier.masterPid()]);
     const apps = [];
     for (const app of await this.list()) {
@@ -299,7 +258,7 @@ export class AppService {
       if (!app.live) throw new ConflictError(`${name} has not been deployed yet`, `push it first: git push deploy main`);
       const image = from?.image ?? app.live.image;
       const commit = from?.commit ?? app.live.commit;
-      const tree = new PushedTree(this.deps.store.repoDir(name), commit);
+      const tree = new CommitTree(this.deps.store.repoDir(name), commit);
       const outcome = await this.deps.pipeline.deploy({ app: name, source: { kind: 'image', image, tree }, description, output });
       if (!outcome.ok) throw new BerthError(`${description} of ${name} failed at the ${outcome.stage} stage: ${outcome.message}`, 'the previous release is still serving');
       return outcome.release;
@@ -307,19 +266,13 @@ export class AppService {
   }
 
   private async withLock<T>(name: string, what: string, output: DeployOutput | undefined, work: () => Promise<T>): Promise<T> {
-    const release = await this.deps.locks.acquire(name, { description: what, since: Date.now() }, (current) => {
+    const unlock = await this.deps.locks.acquire(name, { description: what, since: Date.now() }, (current) => {
       output?.section(`Waiting: ${name} is busy with ${current.description}`);
     });
     try {
       return await work();
     } finally {
-      release();
+      unlock();
     }
   }
-}
-
-function validateConfig(key: string, value: string): void {
-  if (!CONFIG_KEY.test(key)) throw new InputError(`"${key}" is not a valid config key`, 'keys are letters, digits and underscores, not starting with a digit');
-  if (value.length > MAX_CONFIG_VALUE || value.includes('\0')) throw new InputError(`the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters or holds a NUL byte`);
-  if (key === 'PORT' && value !== '' && !/^([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/.test(value)) throw new InputError(`PORT must be a port number from 1 to 65535, got "${value}"`);
 }

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { BerthError, throwIfStopped } from '../errors.js';
 import type { ContainerHandle } from '../plugins/types.js';
-import { sleep } from '../proxy/processes.js';
+import { sleep } from '../time.js';
 import { isLoopback, type ListeningSocket } from '../runtime/listening.js';
 
 const POLL_MS = 100;

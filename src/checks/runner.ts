@@ -1,7 +1,8 @@
 import { BerthError, throwIfStopped } from '../errors.js';
+import { WEB_PROCESS } from '../model/app.js';
 import { formatDuration } from '../log/output.js';
 import type { TriggerContext } from '../plugins/types.js';
-import { sleep } from '../proxy/processes.js';
+import { sleep } from '../time.js';
 import { describeExit, waitForListening } from './listen.js';
 import { CHECKS_LIMITS, ChecksParseError, parseChecks, type CheckSpec, type ChecksFile } from './parser.js';
 import { probe } from './probe.js';
@@ -78,7 +79,7 @@ async function runDefaultCheck(context: TriggerContext, why: string): Promise<vo
 export async function checkDeploy(context: TriggerContext): Promise<void> {
   const container = context.container;
   if (!container) throw new Error('check-deploy needs the new container');
-  if (container.process !== 'web') {
+  if (container.process !== WEB_PROCESS) {
     await runDefaultCheck(context, `${container.process} does not serve HTTP`);
     return;
   }

@@ -1,7 +1,6 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { UsageError } from '../config.js';
-import { BerthError, describe } from '../errors.js';
+import { BerthError, describe, UsageError } from '../errors.js';
 
 /** What berth's exit status tells a script; listed in `berth help` and docs/cli.md. */
 export const EXIT = { failed: 1, usage: 2, unreachable: 3, notFound: 4 } as const;

@@ -1,69 +1,18 @@
 import readline from 'node:readline/promises';
-import { APP_NAME_RULE, isValidAppName, UsageError } from '../config.js';
+import { InputError, UsageError } from '../errors.js';
+import {
+  checkAppName as checkModelAppName,
+  checkConfigKey as checkModelConfigKey,
+  checkFormation,
+  checkLogLines,
+  DEFAULT_LOG_LINES,
+  MAX_PROCESSES_PER_TYPE,
+  parseReleaseNumber as parseModelReleaseNumber,
+  type ChecksState,
+} from '../model/app.js';
+import { STAGES, type AppInfo, type AppSummary, type ContainerInfo, type DomainsInfo, type NginxState, type ReleaseInfo, type StatusInfo } from '../model/api.js';
 import { CliError, Client, DEFAULT_URL, EXIT, resolveConnection } from './client.js';
 import { formatFormation, formatKeyValues, formatList, formatMinute, formatSeconds, formatTable, formatUptime, orDash, shortCommit } from './format.js';
-
-// ---- What berth's API answers (see docs/cli.md) ----
-
-type ChecksState = 'enabled' | 'disabled' | 'skip-next';
-
-interface ContainerInfo {
-  name: string;
-  process: string;
-  release: number;
-  state: string;
-  ip: string | null;
-  port: number | null;
-}
-
-interface AppSummary {
-  name: string;
-  release: number | null;
-  commit: string | null;
-  createdAt: string;
-  formation: Record<string, number>;
-  domains: string[];
-}
-
-interface AppInfo extends AppSummary {
-  image: string | null;
-  checks: ChecksState;
-  configKeys: string[];
-  containers: ContainerInfo[];
-}
-
-const STAGES = ['build', 'start', 'check', 'switch', 'retire'] as const;
-
-interface ReleaseInfo {
-  id: number;
-  commit: string;
-  image: string;
-  status: string;
-  description: string | null;
-  createdAt: string;
-  stageMs: Partial<Record<(typeof STAGES)[number], number>>;
-  failure: { stage: string; message: string } | null;
-}
-
-interface NginxState {
-  running: boolean;
-  pid: number | null;
-}
-
-interface StatusInfo {
-  berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; uptimeSeconds: number; dataDir: string };
-  nginx: { edge: NginxState; switch: NginxState };
-  docker: { running: boolean; version: string | null };
-  apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; containers: ContainerInfo[] }>;
-}
-
-/** What apps:destroy removed: the contract allows a count or the names. */
-type Removed = number | string[];
-
-interface DomainsInfo {
-  default: string;
-  domains: string[];
-}
 
 // ---- Command definitions ----
 
@@ -104,10 +53,6 @@ export const GLOBAL_FLAGS: Flag[] = [
   { name: '--help', short: '-h', help: 'show the usage of the command and an example' },
 ];
 
-const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PROCESS_TYPE = /^[a-z][a-z0-9-]*$/;
-const MAX_PROCESSES_PER_TYPE = 20;
-const DEFAULT_LOG_LINES = 100;
 
 const NO_RESTART: Flag = { name: '--no-restart', help: 'store the change only; running containers keep the old values until berth ps:restart APP' };
 
@@ -151,10 +96,18 @@ export function parseConfigKeys(args: string[]): string[] {
   return args;
 }
 
-function checkConfigKey(key: string, arg: string): void {
-  if (!CONFIG_KEY.test(key)) {
-    throw new UsageError(`"${arg}": a config key is letters, digits and underscores, not starting with a digit (${CONFIG_KEY.source})`);
+/** Judges one argument by the app model's rule, and says which argument broke it. */
+function judged<T>(arg: string, rule: () => T): T {
+  try {
+    return rule();
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(`"${arg}": ${error.message}`, error.hint);
+    throw error;
   }
+}
+
+function checkConfigKey(key: string, arg: string): void {
+  judged(arg, () => checkModelConfigKey(key));
 }
 
 /** `TYPE=N` arguments, e.g. `web=2 worker=1`; a repeated TYPE keeps its last count. */
@@ -162,30 +115,24 @@ export function parseFormation(args: string[]): Record<string, number> {
   const entries = args.map((arg): [string, number] => {
     const equals = arg.indexOf('=');
     if (equals === -1) throw new UsageError(`"${arg}" is not TYPE=N (e.g. web=2)`);
-    const type = arg.slice(0, equals);
-    const count = arg.slice(equals + 1);
-    if (!PROCESS_TYPE.test(type)) throw new UsageError(`"${arg}": a process type is lower-case letters, digits and hyphens, starting with a letter`);
-    if (!/^\d+$/.test(count) || Number(count) > MAX_PROCESSES_PER_TYPE) {
-      throw new UsageError(`"${arg}": N must be a whole number from 0 to ${MAX_PROCESSES_PER_TYPE}`);
-    }
+    const [type, count] = [arg.slice(0, equals), arg.slice(equals + 1)];
+    if (!/^\d+$/.test(count)) throw new UsageError(`"${arg}": N must be a whole number from 0 to ${MAX_PROCESSES_PER_TYPE}`);
+    judged(arg, () => checkFormation('APP', { [type]: Number(count) }));
     return [type, Number(count)];
   });
   return Object.fromEntries(entries);
 }
 
 export function parseReleaseNumber(raw: string): number {
-  if (!/^[1-9]\d*$/.test(raw)) throw new UsageError(`RELEASE must be a release number like 3 (see berth releases APP), got "${raw}"`);
-  return Number(raw);
+  return judged(raw, () => parseModelReleaseNumber(raw));
 }
 
 function parseLineCount(raw: string): number {
-  if (!/^\d+$/.test(raw)) throw new UsageError(`--lines must be a whole number, got "${raw}"`);
-  return Number(raw);
+  return judged(`--lines ${raw}`, () => checkLogLines(Number(raw)));
 }
 
 function checkAppName(name: string): string {
-  if (!isValidAppName(name)) throw new UsageError(`"${name}" is not a valid app name: ${APP_NAME_RULE}`);
-  return name;
+  return judged(name, () => checkModelAppName(name));
 }
 
 function isOptional(arg: string): boolean {
@@ -369,10 +316,6 @@ function gitRemote(url: string, app: string): string {
   return `${protocol}//berth:$BERTH_TOKEN@${host}${pathname.replace(/\/$/, '')}/${app}.git`;
 }
 
-function countOf(removed: Removed): number {
-  return Array.isArray(removed) ? removed.length : removed;
-}
-
 function configOutcome(verb: string, keys: string[], app: string, release: number | null, restarted: boolean): string {
   const done = `${verb} ${keys.join(', ')} on ${app}`;
   if (release !== null) return `${done}; release ${release} runs with the change`;
@@ -509,8 +452,8 @@ export const COMMANDS: Command[] = [
     async run(invocation) {
       const [app] = invocation.args;
       if (!invocation.flags.has('--force')) await confirmDestroy(app);
-      const result = await invocation.client().sendJson<{ containers: Removed; images: Removed }>('DELETE', appPath(app), { confirm: app });
-      show(invocation, result, ({ containers, images }) => `Destroyed ${app}: removed ${countOf(containers)} container(s) and ${countOf(images)} image(s)`);
+      const result = await invocation.client().sendJson<{ containers: number; images: number }>('DELETE', appPath(app), { confirm: app });
+      show(invocation, result, ({ containers, images }) => `Destroyed ${app}: removed ${containers} container(s) and ${images} image(s)`);
     },
   },
   {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { resolveServeOptions, serveHelp, UsageError } from '../config.js';
-import { BerthError, describe } from '../errors.js';
+import { BerthError, describe, InputError, UsageError } from '../errors.js';
+import { resolveServeOptions, serveHelp } from '../server/options.js';
 import { BERTH_VERSION } from '../paths.js';
 import { CliError, EXIT } from './client.js';
 import { closestCommand, COMMAND_NAMES, commandHelp, commandList, findCommand, generalHelp, makeInvocation, type Command } from './commands.js';
@@ -44,7 +44,7 @@ function printHelp(topic: string | undefined): void {
   console.log(commandHelp(command));
 }
 
-function unknownCommand(name: string): UsageError {
+function unknownCommand(name: string): InputError {
   const suggestion = closestCommand(name, COMMAND_NAMES);
   return new UsageError(`unknown command "${name}"${suggestion ? `; did you mean "berth ${suggestion}"?` : ''}\n\n${commandList()}`);
 }
@@ -72,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
-  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof InputError) return EXIT.usage;
   return EXIT.failed;
 }
 

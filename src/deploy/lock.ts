@@ -11,7 +11,7 @@ interface Waiter {
 export class AppLocks {
   private readonly held = new Map<string, { holder: LockHolder; waiters: Waiter[] }>();
 
-  /** Resolves with a release function once the app is free; onWait fires once if it is busy. */
+  /** Resolves with the unlock function once the app is free; onWait fires once if it is busy. */
   async acquire(app: string, holder: LockHolder, onWait: (current: LockHolder, position: number) => void): Promise<() => void> {
     let entry = this.held.get(app);
     if (entry) {
@@ -24,29 +24,25 @@ export class AppLocks {
       entry = { holder, waiters: [] };
       this.held.set(app, entry);
     }
-    return this.releaser(app, entry);
+    return this.unlocker(app, entry);
   }
 
-  private releaser(app: string, owned: { holder: LockHolder; waiters: Waiter[] }): () => void {
-    let released = false;
+  private unlocker(app: string, owned: { holder: LockHolder; waiters: Waiter[] }): () => void {
+    let unlocked = false;
     return () => {
-      if (released) return;
-      released = true;
+      if (unlocked) return;
+      unlocked = true;
       const next = owned.waiters.shift();
       if (next) next.resolve();
       else this.held.delete(app);
     };
   }
 
-  /** The release function when the app is free right now; undefined (and no waiting) when it is busy. */
+  /** The unlock function when the app is free right now; undefined (and no waiting) when it is busy. */
   tryAcquire(app: string, holder: LockHolder): (() => void) | undefined {
     if (this.held.has(app)) return undefined;
     const entry = { holder, waiters: [] as Waiter[] };
     this.held.set(app, entry);
-    return this.releaser(app, entry);
-  }
-
-  holder(app: string): LockHolder | undefined {
-    return this.held.get(app)?.holder;
+    return this.unlocker(app, entry);
   }
 }

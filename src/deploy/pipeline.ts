@@ -1,30 +1,29 @@
-import type Docker from 'dockerode';
-import type { ServeOptions } from '../config.js';
+import type { ServeOptions } from '../server/options.js';
 import { BerthError, describe, throwIfStopped, timeLimit } from '../errors.js';
-import { PushedTree } from '../git/tree.js';
+import { CommitTree } from '../git/tree.js';
 import { buildImage } from '../build/builder.js';
 import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
-import type { Proxy } from '../proxy/proxy.js';
+import type { DataPlane } from '../proxy/data-plane.js';
 import { fireTrigger } from '../plugins/triggers.js';
 import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
-import { containerHealth, containerListeningSockets, containerLogTail, removeContainer, startContainer } from '../runtime/containers.js';
-import { appLabels } from '../runtime/labels.js';
+import { appHostNames, appPort, defaultHostName, WEB_PROCESS } from '../model/app.js';
+import { appLabels, imageName } from '../model/naming.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { AppRecord, ContainerRecord, ReleaseRecord, Store } from '../store/store.js';
 import { retireRelease, type RetiringRelease } from './retire.js';
-import { Stage, type DeployOutcome } from './states.js';
+import { Stage, type DeployOutcome } from './stages.js';
 
 export interface PipelineDeps {
   options: ServeOptions;
-  docker: Docker;
-  network: string;
+  runtime: Runtime;
   store: Store;
-  proxy: Proxy;
+  proxy: DataPlane;
   plugins: Plugin[];
 }
 
 /** A push builds its commit; everything else (config, scale, restart, rollback) reuses a built image. */
-export type ReleaseSource = { kind: 'push'; tree: PushedTree } | { kind: 'image'; image: string; tree: PushedTree };
+export type ReleaseSource = { kind: 'push'; tree: CommitTree } | { kind: 'image'; image: string; tree: CommitTree };
 
 export interface DeployRequest {
   app: string;
@@ -37,7 +36,6 @@ export interface DeployRequest {
 }
 
 const LOG_LINES_ON_FAILURE = 20;
-const WEB = 'web';
 const PROCFILE = 'Procfile';
 const PROCFILE_MAX_BYTES = 64 * 1024;
 
@@ -45,7 +43,7 @@ const PROCFILE_MAX_BYTES = 64 * 1024;
 interface DeployRun {
   app: AppRecord;
   release: ReleaseRecord;
-  tree: PushedTree;
+  tree: CommitTree;
   output: DeployOutput;
   signal: AbortSignal;
   stage: Stage;
@@ -53,14 +51,6 @@ interface DeployRun {
   /** Set once a push's build succeeded; a rollback or restart reuses an image it must not remove. */
   builtImage: string | undefined;
   failure: { stage: string; message: string } | undefined;
-}
-
-export function imageName(instance: string, app: string, release: number): string {
-  return `${instance}/${app}:${release}`;
-}
-
-export function appHostName(app: string, domain: string): string {
-  return `${app}.${domain}`;
 }
 
 /**
@@ -125,13 +115,13 @@ export class DeployPipeline {
   }
 
   private async build(run: DeployRun): Promise<void> {
-    const { docker, options } = this.deps;
+    const { runtime, options } = this.deps;
     const image = imageName(options.instance, run.app.name, run.release.id);
     await this.timed(run, Stage.Build, async () => {
       run.output.section(`Building ${run.app.name} (release ${run.release.id}) from commit ${run.tree.commit.slice(0, 7)}`);
       await this.fire(run, 'pre-build');
       const buildSignal = AbortSignal.any([run.signal, timeLimit(options.buildTimeoutSeconds, 'the build', '--build-timeout')]);
-      await buildImage({ docker, tree: run.tree, image, labels: appLabels(options.instance, run.app.name, run.release.id), logger: run.output, signal: buildSignal });
+      await buildImage({ runtime, tree: run.tree, image, labels: appLabels(options.instance, run.app.name, run.release.id), logger: run.output, signal: buildSignal });
       run.release.image = image;
       run.builtImage = image;
       await this.fire(run, 'post-build');
@@ -141,12 +131,9 @@ export class DeployPipeline {
   private async reuseImage(run: DeployRun, image: string): Promise<void> {
     await this.timed(run, Stage.Build, async () => {
       run.output.section(`Releasing ${run.app.name} (release ${run.release.id}): ${run.release.description}, image ${image}`);
-      await this.deps.docker
-        .getImage(image)
-        .inspect()
-        .catch(() => {
-          throw new BerthError(`the image ${image} is no longer on this server`, `push the app again (berth keeps the images of the last ${this.deps.options.keepReleases} releases)`);
-        });
+      if (!(await this.deps.runtime.imageExists(image))) {
+        throw new BerthError(`the image ${image} is no longer on this server`, `push the app again (berth keeps the images of the last ${this.deps.options.keepReleases} releases)`);
+      }
       run.release.image = image;
     });
   }
@@ -164,31 +151,29 @@ export class DeployPipeline {
 
   /** One container per unit of the app's formation; `web` runs the image's command unless the Procfile names one. */
   private async start(run: DeployRun): Promise<void> {
-    const { docker, options, network } = this.deps;
+    const { runtime } = this.deps;
     await this.setStatus(run, 'starting');
     await this.timed(run, Stage.Start, async () => {
       const procfile = await this.readProcfile(run);
       const formation = Object.entries(run.app.formation).filter(([, count]) => count > 0);
       for (const [type] of formation) {
-        if (type !== WEB && !procfile[type]) throw new BerthError(`the app is scaled to run "${type}" but its Procfile has no ${type} line`, `add "${type}: COMMAND" to the Procfile, or berth ps:scale ${run.app.name} ${type}=0`);
+        if (type !== WEB_PROCESS && !procfile[type]) throw new BerthError(`the app is scaled to run "${type}" but its Procfile has no ${type} line`, `add "${type}: COMMAND" to the Procfile, or berth ps:scale ${run.app.name} ${type}=0`);
       }
       for (const [type, count] of formation) {
         for (let index = 1; index <= count; index++) {
           run.output.section(`Starting ${run.app.name} ${type}${count > 1 ? `.${index}` : ''} (release ${run.release.id})`);
-          const record = await startContainer(docker, {
-            instance: options.instance,
-            network,
+          const record = await runtime.startContainer({
             app: run.app.name,
             release: run.release.id,
             image: run.release.image!,
             processType: type,
             index,
             command: procfile[type],
-            port: Number(run.app.config.PORT ?? options.defaultPort),
+            port: appPort(run.app.config),
             env: run.app.config,
           });
           run.containers.push(this.handle(record));
-          run.output.info(type === WEB ? `Container ${record.name} at ${record.ip}:${record.port}` : `Container ${record.name} (no proxy)`);
+          run.output.info(type === WEB_PROCESS ? `Container ${record.name} at ${record.ip}:${record.port}` : `Container ${record.name} (no proxy)`);
         }
       }
       for (const container of run.containers) await this.fire(run, 'pre-deploy', container);
@@ -218,13 +203,13 @@ export class DeployPipeline {
     throwIfStopped(run.signal);
     await this.setStatus(run, 'switching');
     return this.timed(run, Stage.Switch, async () => {
-      const host = appHostName(run.app.name, options.domain);
+      const host = defaultHostName(run.app.name, options.domain);
       run.output.section(`Switching ${host} to release ${run.release.id}`);
-      const web = run.containers.filter((c) => c.process === WEB);
+      const web = run.containers.filter((c) => c.process === WEB_PROCESS);
       const { retiringWorkers } = await proxy.switchApp({
         app: run.app.name,
         release: run.release.id,
-        serverNames: [host, ...run.app.domains],
+        serverNames: appHostNames(run.app, options.domain),
         upstreams: web.map((c) => ({ host: c.ip, port: c.port })),
       });
       const previous = run.app.live;
@@ -283,22 +268,21 @@ export class DeployPipeline {
 
   /** The image this deploy built serves nothing and is no rollback target. */
   private async discardImage(run: DeployRun, image: string): Promise<void> {
-    await this.deps.docker
-      .getImage(image)
-      .remove({ force: false })
+    await this.deps.runtime
+      .removeImage(image)
       .catch((error: unknown) => run.output.warn(`Could not remove the image ${image}: ${describe(error)}`));
   }
 
   private async discardContainer(run: DeployRun, container: ContainerHandle): Promise<void> {
-    const { docker } = this.deps;
+    const { runtime } = this.deps;
     try {
-      const lines = await containerLogTail(docker, container.id, LOG_LINES_ON_FAILURE);
+      const lines = await runtime.logTail(container.id, LOG_LINES_ON_FAILURE);
       run.output.error(lines.length ? `Last ${lines.length} line(s) from ${container.name}:` : `${container.name} printed nothing.`);
       for (const line of lines) run.output.info(line);
     } catch (error) {
       run.output.warn(`Could not read the output of ${container.name}: ${describe(error)}`);
     }
-    await removeContainer(docker, container.id).catch((error: unknown) => run.output.warn(`Could not remove ${container.name}: ${describe(error)}`));
+    await runtime.removeContainer(container.id).catch((error: unknown) => run.output.warn(`Could not remove ${container.name}: ${describe(error)}`));
     run.output.error(`Removed the new container ${container.name}.`);
   }
 
@@ -307,9 +291,9 @@ export class DeployPipeline {
     const { store, options } = this.deps;
     const live = app.live;
     if (!live) throw new BerthError(`${app.name} has no live release to check`, `push ${app.name} first`);
-    const tree = new PushedTree(store.repoDir(app.name), live.commit);
+    const tree = new CommitTree(store.repoDir(app.name), live.commit);
     const signal = timeLimit(options.deployTimeoutSeconds, 'checks:run', '--deploy-timeout');
-    for (const record of live.containers.filter((c) => c.process === WEB)) {
+    for (const record of live.containers.filter((c) => c.process === WEB_PROCESS)) {
       output.section(`Checking ${record.name} (release ${live.release})`);
       const container = this.handle(record);
       await fireTrigger(this.deps.plugins, this.context('check-deploy', { app: app.name, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
@@ -318,8 +302,8 @@ export class DeployPipeline {
 
   /** What plugins see of a container: its address, and ways to ask how it is doing. */
   private handle(record: ContainerRecord): ContainerHandle {
-    const { docker } = this.deps;
-    return { ...record, health: () => containerHealth(docker, record.id), listening: () => containerListeningSockets(docker, record.id) };
+    const { runtime } = this.deps;
+    return { ...record, health: () => runtime.containerHealth(record.id), listening: () => runtime.listeningSockets(record.id) };
   }
 
   private async fire(run: DeployRun, trigger: Trigger, container?: ContainerHandle): Promise<void> {
@@ -329,7 +313,7 @@ export class DeployPipeline {
       release: run.release.id,
       commit: run.tree.commit,
       image: run.release.image,
-      container: container ?? run.containers.find((c) => c.process === WEB) ?? run.containers[0],
+      container: container ?? run.containers.find((c) => c.process === WEB_PROCESS) ?? run.containers[0],
       previous: previous && { release: previous.release, containers: previous.containers.map(({ id, ip, port }) => ({ id, ip, port })) },
       failure: run.failure,
       tree: run.tree,
@@ -341,7 +325,7 @@ export class DeployPipeline {
 
   private context(
     trigger: Trigger,
-    parts: Pick<TriggerContext, 'app' | 'release' | 'commit' | 'image' | 'container' | 'previous' | 'failure' | 'signal'> & { tree: PushedTree; output: DeployOutput },
+    parts: Pick<TriggerContext, 'app' | 'release' | 'commit' | 'image' | 'container' | 'previous' | 'failure' | 'signal'> & { tree: CommitTree; output: DeployOutput },
   ): TriggerContext {
     const { options } = this.deps;
     const { tree, output, ...rest } = parts;

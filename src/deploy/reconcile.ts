@@ -1,21 +1,17 @@
-import type Docker from 'dockerode';
-import type { ServeOptions } from '../config.js';
+import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
-import type { Proxy } from '../proxy/proxy.js';
-import { containerState, listAppContainers, removeContainer } from '../runtime/containers.js';
-import { followEngineEvents } from '../runtime/events.js';
-import { LABEL } from '../runtime/labels.js';
+import type { DataPlane } from '../proxy/data-plane.js';
+import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
 import type { AppLocks } from './lock.js';
-import { appHostName } from './pipeline.js';
-import { Stage } from './states.js';
+import { Stage } from './stages.js';
 
 export interface ReconcilerDeps {
   options: ServeOptions;
-  docker: Docker;
-  network: string;
+  runtime: Runtime;
   store: Store;
-  proxy: Proxy;
+  proxy: DataPlane;
   locks: AppLocks;
   log(line: string): void;
 }
@@ -31,8 +27,6 @@ const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
   checking: Stage.Check,
   switching: Stage.Switch,
 };
-
-const WEB = 'web';
 
 /**
  * nginx and the containers serve without berth, so berth can die at any point of a deploy. On
@@ -69,7 +63,7 @@ export class Reconciler {
     this.every('watching nginx', NGINX_WATCH_INTERVAL_MS, () => this.keepNginxRunning());
     const followNow = this.every('following the live containers', CONTAINER_WATCH_INTERVAL_MS, () => this.followLiveContainers());
     // A container that starts or joins a network may have a new address: look now, not at the next tick.
-    this.events = followEngineEvents(this.deps.docker, { type: ['container', 'network'], event: ['start', 'connect'] }, followNow);
+    this.events = this.deps.runtime.onContainerChange(followNow);
   }
 
   async stop(): Promise<void> {
@@ -115,19 +109,16 @@ export class Reconciler {
     if (!app) return;
     await this.closeReleaseRecords(app);
     const live = app.live;
-    const stray = (await listAppContainers(this.deps.docker, options.instance, name)).filter((c) => !live?.containers.some((l) => l.id === c.Id));
+    const stray = (await this.deps.runtime.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id));
     let retiringWorkers: number[] = [];
     if (!live) await proxy.removeApp(name);
     else if (!app.stopped) ({ retiringWorkers } = await this.routeToLive(app, await this.locateLiveContainers(app, live)));
     if (stray.length === 0) return;
     // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
-    const upstreams = stray
-      .filter((c) => c.Labels[LABEL.process] === WEB)
-      .map((c) => ({ host: c.NetworkSettings.Networks[this.deps.network]?.IPAddress ?? '', port: Number(app.config.PORT ?? options.defaultPort) }))
-      .filter((u) => u.host);
+    const upstreams = stray.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: appPort(app.config) }));
     await proxy.drain({ workers: retiringWorkers, upstreams }, options.drainTimeoutSeconds * 1000);
-    for (const container of stray) await removeContainer(this.deps.docker, container.Id);
-    log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.Names[0]?.replace(/^\//, '')).join(', ')}`);
+    for (const container of stray) await this.deps.runtime.removeContainer(container.id);
+    log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
   }
 
   /** A release berth was working on when it stopped either went live (recorded) or failed. */
@@ -153,14 +144,14 @@ export class Reconciler {
    * again: the recorded live release is what serves, until berth ps:stop.
    */
   private async locateLiveContainers(app: AppRecord, live: LiveRelease): Promise<ContainerRecord[]> {
-    const { docker, network, log } = this.deps;
+    const { runtime, log } = this.deps;
     const located: ContainerRecord[] = [];
     for (const container of live.containers) {
-      let state = await containerState(docker, container.id, network);
+      let state = await runtime.containerState(container.id);
       if (state.kind === 'stopped') {
         log(`${app.name}: starting ${container.name} of live release ${live.release}, which was stopped`);
-        await docker.getContainer(container.id).start();
-        state = await containerState(docker, container.id, network);
+        await runtime.restartContainer(container.id);
+        state = await runtime.containerState(container.id);
       }
       if (state.kind === 'gone' && !this.reportedGone.has(container.id)) {
         this.reportedGone.add(container.id);
@@ -178,8 +169,8 @@ export class Reconciler {
     const result = await proxy.switchApp({
       app: app.name,
       release: live.release,
-      serverNames: [appHostName(app.name, options.domain), ...app.domains],
-      upstreams: containers.filter((c) => c.process === WEB).map((c) => ({ host: c.ip, port: c.port })),
+      serverNames: appHostNames(app, options.domain),
+      upstreams: containers.filter((c) => c.process === WEB_PROCESS).map((c) => ({ host: c.ip, port: c.port })),
     });
     if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
       await store.updateApp(app.name, (record) => {
@@ -191,10 +182,9 @@ export class Reconciler {
 
   /** Containers of apps berth no longer knows: an apps:destroy that was cut short. */
   private async removeContainersOfUnknownApps(apps: string[]): Promise<void> {
-    const { docker, options, log } = this.deps;
-    const all = await docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${options.instance}`] } });
-    const orphans = all.filter((c) => !apps.includes(c.Labels[LABEL.app]));
-    for (const container of orphans) await removeContainer(docker, container.Id);
+    const { runtime, log } = this.deps;
+    const orphans = (await runtime.instanceContainers()).filter((c) => !apps.includes(c.app));
+    for (const container of orphans) await runtime.removeContainer(container.id);
     if (orphans.length) log(`removed ${orphans.length} container(s) of apps that no longer exist`);
   }
 
@@ -219,8 +209,8 @@ export class Reconciler {
   private async followLiveContainers(): Promise<void> {
     const { store, locks, log } = this.deps;
     for (const name of await store.listApps()) {
-      const release = locks.tryAcquire(name, { description: 'following its containers', since: Date.now() });
-      if (!release) continue;
+      const unlock = locks.tryAcquire(name, { description: 'following its containers', since: Date.now() });
+      if (!unlock) continue;
       try {
         const app = await store.getApp(name);
         if (!app?.live || app.stopped) continue;
@@ -230,7 +220,7 @@ export class Reconciler {
           await this.routeToLive(app, moved);
         }
       } finally {
-        release();
+        unlock();
       }
     }
   }

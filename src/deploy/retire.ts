@@ -1,10 +1,8 @@
-import type Docker from 'dockerode';
-import type { ServeOptions } from '../config.js';
+import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
 import { formatDuration, type Logger } from '../log/output.js';
-import type { Proxy } from '../proxy/proxy.js';
-import { removeContainer, stopContainer } from '../runtime/containers.js';
-import { LABEL } from '../runtime/labels.js';
+import type { DataPlane } from '../proxy/data-plane.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerRecord, Store } from '../store/store.js';
 
 /** What served before the switch and now has to drain and go. */
@@ -17,8 +15,8 @@ export interface RetiringRelease {
 
 export interface RetireRequest {
   options: ServeOptions;
-  docker: Docker;
-  proxy: Proxy;
+  runtime: Runtime;
+  proxy: DataPlane;
   store: Store;
   app: string;
   /** A rollback runs an older release's image: that tag must stay. */
@@ -33,7 +31,7 @@ export interface RetireRequest {
  * any more; worker_shutdown_timeout bounds this to the drain timeout. Only then is it stopped.
  */
 export async function retireRelease(request: RetireRequest): Promise<void> {
-  const { options, docker, proxy, retiring, logger } = request;
+  const { options, runtime, proxy, retiring, logger } = request;
   if (retiring) {
     logger.section(`Retiring ${request.app} release ${retiring.release}`);
     logger.info(`Draining: ${retiring.containers.map((c) => c.name).join(', ')} gets no new requests; waiting for open connections to finish (at most ${options.drainTimeoutSeconds} s)`);
@@ -42,8 +40,8 @@ export async function retireRelease(request: RetireRequest): Promise<void> {
     logger.info(left ? `Drain time is up with ${drain.connectionsLeft} connection(s) still open; stopping anyway` : `Drained in ${formatDuration(drain.waitedMs)}`);
     for (const container of retiring.containers) {
       const stopStarted = Date.now();
-      await stopContainer(docker, container.id, options.stopTimeoutSeconds);
-      await removeContainer(docker, container.id);
+      await runtime.stopContainer(container.id, options.stopTimeoutSeconds);
+      await runtime.removeContainer(container.id);
       logger.info(`Stopped and removed ${container.name} (${formatDuration(Date.now() - stopStarted)})`);
     }
   }
@@ -55,15 +53,13 @@ export async function retireRelease(request: RetireRequest): Promise<void> {
  * other image of the app goes, such as one built by a deploy that berth was killed during.
  */
 async function pruneImages(request: RetireRequest): Promise<void> {
-  const { docker, options, app, logger, store } = request;
+  const { runtime, options, app, logger, store } = request;
   const served = (await store.listReleases(app)).filter((r) => r.status === 'live' || r.status === 'retired').map((r) => r.image);
   const kept = new Set([request.liveImage, ...[...new Set(served)].slice(0, options.keepReleases)]);
-  const images = await docker.listImages({ filters: { label: [`${LABEL.instance}=${options.instance}`, `${LABEL.app}=${app}`] } });
-  // A cached rebuild gives two releases the same image id, so images are told apart by tag.
-  const stale = images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag.startsWith(`${options.instance}/${app}:`) && !kept.has(tag));
+  const stale = (await runtime.appImageTags(app)).filter((tag) => !kept.has(tag));
   for (const tag of stale) {
     try {
-      await docker.getImage(tag).remove({ force: false });
+      await runtime.removeImage(tag);
       logger.info(`Pruned the image ${tag}`);
     } catch (error) {
       logger.warn(`Could not prune the image ${tag}: ${describe(error)}`);

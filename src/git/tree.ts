@@ -10,7 +10,7 @@ export const QUARANTINE_ENV_KEYS = ['GIT_QUARANTINE_PATH', 'GIT_OBJECT_DIRECTORY
 export type QuarantineEnv = Partial<Record<(typeof QUARANTINE_ENV_KEYS)[number], string>>;
 
 /** Read access to one pushed commit of an app's bare repository. */
-export class PushedTree {
+export class CommitTree {
   constructor(
     readonly repoDir: string,
     readonly commit: string,

@@ -22,20 +22,12 @@ const PREFIX = {
 
 export class DeployOutput implements Logger {
   private readonly transcriptLines = new Transcript();
-  private readonly sinks = new Set<LineSink>();
 
   /** keepTranscript: false for endless streams (berth logs -f), which nobody stores. */
   constructor(
-    sink?: LineSink,
+    private readonly sink?: LineSink,
     private readonly keepTranscript = true,
-  ) {
-    if (sink) this.sinks.add(sink);
-  }
-
-  addSink(sink: LineSink): () => void {
-    this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
-  }
+  ) {}
 
   section(text: string): void {
     this.write(PREFIX.section, text);
@@ -63,7 +55,7 @@ export class DeployOutput implements Logger {
     for (const raw of text.split(/\r?\n/)) {
       const line = prefix + stripControl(raw);
       if (this.keepTranscript) this.transcriptLines.add(line);
-      for (const sink of this.sinks) sink(line);
+      this.sink?.(line);
     }
   }
 }

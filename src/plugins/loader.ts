@@ -25,7 +25,7 @@ async function loadModulePlugin(name: string, dir: string, entry: string): Promi
     if (typeof handler !== 'function') throw new Error(`plugin ${name}: trigger ${trigger} is not a function`);
     handlers.set(trigger as Trigger, handler);
   }
-  return { name, dir, kind: 'module', handlers };
+  return { name, dir, handlers };
 }
 
 async function loadExecutablePlugin(name: string, dir: string): Promise<Plugin> {
@@ -34,7 +34,7 @@ async function loadExecutablePlugin(name: string, dir: string): Promise<Plugin> 
     const file = path.join(dir, trigger);
     if (await isExecutableFile(file)) handlers.set(trigger, executableHandler(file, dir));
   }
-  return { name, dir, kind: 'executables', handlers };
+  return { name, dir, handlers };
 }
 
 async function loadPlugin(name: string, dir: string): Promise<Plugin> {

@@ -1,5 +1,6 @@
 import type { Logger } from '../log/output.js';
 import type { ListeningSocket } from '../runtime/listening.js';
+import type { ContainerHealth } from '../runtime/runtime.js';
 
 /** The deploy's stages, in the order the pipeline fires them; plugins hook into any of them. */
 export const TRIGGERS = ['pre-build', 'post-build', 'pre-deploy', 'check-deploy', 'post-deploy', 'pre-retire', 'deploy-failed'] as const;
@@ -8,11 +9,6 @@ export type Trigger = (typeof TRIGGERS)[number];
 /** A failing hook on one of these fails the deploy; on the others it is reported and the deploy goes on. */
 export const BLOCKING_TRIGGERS: ReadonlySet<Trigger> = new Set(['pre-build', 'post-build', 'pre-deploy', 'check-deploy']);
 
-export interface ContainerHealth {
-  running: boolean;
-  restartCount: number;
-  exitCode: number;
-}
 
 export interface ContainerHandle {
   id: string;
@@ -62,6 +58,5 @@ export type PluginTriggers = Partial<Record<Trigger, TriggerHandler>>;
 export interface Plugin {
   name: string;
   dir: string;
-  kind: 'module' | 'executables';
   handlers: Map<Trigger, TriggerHandler>;
 }

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
-import { childPids, commandLine, isAlive, sleep } from './processes.js';
+import { childPids, commandLine, isAlive } from '../host/processes.js';
+import { sleep } from '../time.js';
 
 export interface NginxInstanceOptions {
   /** For messages: which of berth's nginx instances this is. */

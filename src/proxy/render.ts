@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import path from 'node:path';
-import { isValidAppName, isValidDomain } from '../config.js';
+import { isValidAppName, isValidDomain } from '../model/app.js';
 import { TEMPLATES_DIR } from '../paths.js';
 
 export interface Upstream {

@@ -1,40 +1,18 @@
 import type Docker from 'dockerode';
-import { appLabels, LABEL } from './labels.js';
+import { appLabels, containerName, LABEL } from '../model/naming.js';
+import type { ContainerRecord } from '../store/store.js';
 import { isStatus } from './engine.js';
 import { listeningSockets, type ListeningSocket } from './listening.js';
-import type { ContainerRecord } from '../store/store.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary } from './runtime.js';
 
-export interface StartSpec {
+/** Where the runtime's containers go: which berth made them, and on which network they run. */
+export interface Placement {
   instance: string;
   network: string;
-  app: string;
-  release: number;
-  image: string;
-  processType: string;
-  /** 1 for the first container of a process type, 2 for the second... */
-  index: number;
-  /** Overrides the image's command (a Procfile entry); run with /bin/sh -c. */
-  command: string | undefined;
-  port: number;
-  env: Record<string, string>;
 }
 
-export interface ContainerHealth {
-  running: boolean;
-  restartCount: number;
-  exitCode: number;
-  oomKilled: boolean;
-  error: string;
-}
-
-export function containerName(spec: Pick<StartSpec, 'instance' | 'app' | 'processType' | 'release' | 'index'>): string {
-  const base = `${spec.instance}-${spec.app}-${spec.processType}-${spec.release}`;
-  return spec.index > 1 ? `${base}-${spec.index}` : base;
-}
-
-/** Starts the release's container beside whatever already runs; a leftover of the same name (an interrupted deploy) is replaced. */
-export async function startContainer(docker: Docker, spec: StartSpec): Promise<ContainerRecord> {
-  const name = containerName(spec);
+export async function startContainer(docker: Docker, placement: Placement, spec: ContainerSpec): Promise<ContainerRecord> {
+  const name = containerName(placement.instance, spec.app, spec.processType, spec.release, spec.index);
   await removeContainer(docker, name);
   const env = { ...spec.env, PORT: String(spec.port) };
   const container = await docker.createContainer({
@@ -42,27 +20,21 @@ export async function startContainer(docker: Docker, spec: StartSpec): Promise<C
     Image: spec.image,
     ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: appLabels(spec.instance, spec.app, spec.release, spec.processType),
+    Labels: appLabels(placement.instance, spec.app, spec.release, spec.processType),
     HostConfig: {
       // Node as PID 1 ignores SIGTERM; an init process forwards it, so retiring takes milliseconds.
       Init: true,
       RestartPolicy: { Name: 'unless-stopped' },
-      NetworkMode: spec.network,
+      NetworkMode: placement.network,
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     },
   });
   await container.start();
   const info = await container.inspect();
-  const ip = info.NetworkSettings.Networks[spec.network]?.IPAddress;
-  if (!ip) throw new Error(`container ${name} has no address on network ${spec.network}`);
+  const ip = info.NetworkSettings.Networks[placement.network]?.IPAddress;
+  if (!ip) throw new Error(`container ${name} has no address on network ${placement.network}`);
   return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
 }
-
-/**
- * Where a container is now: gone, stopped (nothing will start it), being restarted by its restart
- * policy, or running at an address on berth's network (which an engine restart may change).
- */
-export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'restarting' } | { kind: 'running'; ip: string };
 
 export async function containerState(docker: Docker, id: string, network: string): Promise<ContainerState> {
   try {
@@ -92,24 +64,6 @@ export async function containerListeningSockets(docker: Docker, id: string): Pro
   return info.State.Running ? listeningSockets(info.State.Pid) : undefined;
 }
 
-/** The last lines the container printed, stdout and stderr interleaved as Docker stored them. */
-export async function containerLogTail(docker: Docker, id: string, lines: number): Promise<string[]> {
-  const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as Buffer;
-  return demultiplex(raw).split('\n').filter((l) => l.length > 0);
-}
-
-/** Docker frames non-TTY logs: 8-byte headers (stream, 0, 0, 0, size32be) before each chunk. */
-function demultiplex(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const size = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
 export async function stopContainer(docker: Docker, id: string, timeoutSeconds: number): Promise<void> {
   try {
     await docker.getContainer(id).stop({ t: timeoutSeconds });
@@ -126,6 +80,20 @@ export async function removeContainer(docker: Docker, idOrName: string): Promise
   }
 }
 
-export async function listAppContainers(docker: Docker, instance: string, app: string): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${instance}`, `${LABEL.app}=${app}`] } });
+/** Containers carrying every one of the labels, as summaries sorted by name. */
+export async function listContainers(docker: Docker, network: string, labels: Record<string, string>): Promise<ContainerSummary[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) } });
+  return list.map((info) => summarize(info, network)).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function summarize(info: Docker.ContainerInfo, network: string): ContainerSummary {
+  return {
+    id: info.Id,
+    name: (info.Names[0] ?? '').replace(/^\//, ''),
+    app: info.Labels[LABEL.app] ?? '',
+    release: Number(info.Labels[LABEL.release]),
+    process: info.Labels[LABEL.process] ?? '',
+    state: info.State,
+    ip: info.NetworkSettings?.Networks?.[network]?.IPAddress ?? '',
+  };
 }

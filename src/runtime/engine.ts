@@ -1,12 +1,10 @@
 import Docker from 'dockerode';
 import { BerthError, describe } from '../errors.js';
-import { LABEL } from './labels.js';
+import { LABEL, networkName } from '../model/naming.js';
 
-export function connectDocker(): Docker {
-  return new Docker();
-}
-
-export async function assertEngineAnswers(docker: Docker): Promise<void> {
+/** The local engine, after checking that it answers. */
+export async function connectEngine(): Promise<Docker> {
+  const docker = new Docker();
   try {
     await docker.ping();
   } catch (error) {
@@ -15,15 +13,16 @@ export async function assertEngineAnswers(docker: Docker): Promise<void> {
       'start it (npm start does: it runs scripts/setup.sh) or check /var/run/docker.sock',
     );
   }
+  return docker;
+}
+
+export async function engineVersion(docker: Docker): Promise<string | undefined> {
+  return docker.version().then((version) => version.Version, () => undefined);
 }
 
 /** Without live-restore, restarting the engine (an upgrade) stops every app's containers until it is back. */
 export async function engineKeepsContainersOnRestart(docker: Docker): Promise<boolean> {
   return (await docker.info()).LiveRestoreEnabled === true;
-}
-
-export function networkName(instance: string): string {
-  return `${instance}-apps`;
 }
 
 /** berth's own bridge network: containers reach each other by name and the host reaches them by IP. */

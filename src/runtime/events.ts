@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { sleep } from '../proxy/processes.js';
+import { sleep } from '../time.js';
 
 /** The stream ends when the engine stops; berth asks again this often until it answers. */
 const RESUBSCRIBE_MS = 1000;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Git } from 'node-git-server';
-import { APP_NAME_RULE, isValidAppName } from '../config.js';
+import { APP_NAME_RULE, isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
 import { createRepo, repoExists, type HookTarget } from '../git/repos.js';
 

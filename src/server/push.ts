@@ -4,9 +4,9 @@ import { describe } from '../errors.js';
 import type { HookRequest, RefUpdate } from '../git/hook-protocol.js';
 import { ZERO_COMMIT } from '../git/hook-protocol.js';
 import { deployableUpdate } from '../git/push-policy.js';
-import { PushedTree, readRef } from '../git/tree.js';
+import { CommitTree, readRef } from '../git/tree.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
-import { sleep } from '../proxy/processes.js';
+import { sleep } from '../time.js';
 import type { Store } from '../store/store.js';
 
 export interface PushDeps {
@@ -46,7 +46,7 @@ export async function handlePush(deps: PushDeps, request: HookRequest, output: D
     return 1;
   }
   const { update } = target;
-  const release = await deps.locks.acquire(request.app, { description: `commit ${update.newCommit.slice(0, 7)}`, since: Date.now() }, (current, position) => {
+  const unlock = await deps.locks.acquire(request.app, { description: `commit ${update.newCommit.slice(0, 7)}`, since: Date.now() }, (current, position) => {
     output.section(`Waiting: ${request.app} is already deploying ${current.description} (for ${formatDuration(Date.now() - current.since)}); this push is number ${position} in line`);
   });
   try {
@@ -55,13 +55,13 @@ export async function handlePush(deps: PushDeps, request: HookRequest, output: D
       output.error(`${update.ref.replace('refs/heads/', '')} of ${request.app} moved to ${current?.slice(0, 7) ?? 'nothing'} while this push waited; fetch, merge and push again`);
       return 1;
     }
-    const tree = new PushedTree(deps.store.repoDir(request.app), update.newCommit, request.quarantine);
+    const tree = new CommitTree(deps.store.repoDir(request.app), update.newCommit, request.quarantine);
     const outcome = await deps.pipeline.deploy({ app: request.app, source: { kind: 'push', tree }, description: `push of ${update.newCommit.slice(0, 7)}`, output, cancelled });
     return outcome.ok ? 0 : 1;
   } catch (error) {
     output.error(`berth could not deploy ${request.app}: ${describe(error)}`);
     return 1;
   } finally {
-    release();
+    unlock();
   }
 }

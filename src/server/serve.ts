@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { isValidAppName, type ServeOptions } from '../config.js';
+import { isValidAppName } from '../model/app.js';
+import type { ServeOptions } from './options.js';
 import { AppLocks } from '../deploy/lock.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { Reconciler } from '../deploy/reconcile.js';
@@ -11,8 +12,8 @@ import { findHookTools, installHook, repoExists, type HookTarget } from '../git/
 import { DeployOutput } from '../log/output.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
-import { Proxy } from '../proxy/proxy.js';
-import { assertEngineAnswers, connectDocker, engineKeepsContainersOnRestart, ensureNetwork } from '../runtime/engine.js';
+import { DataPlane } from '../proxy/data-plane.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { claimDataDir } from '../store/owner.js';
 import { Store } from '../store/store.js';
 import { createApiHandler } from '../api/router.js';
@@ -86,15 +87,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await fs.chmod(options.dataDir, 0o711);
   const ownership = await claimDataDir(options.dataDir);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
-  const docker = connectDocker();
-  await assertEngineAnswers(docker);
-  const network = await ensureNetwork(docker, options.instance);
-  const proxy = await Proxy.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
+  const runtime = await DockerRuntime.connect(options.instance);
+  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
   await proxy.ensureRunning();
   const pluginDirs = [BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs];
   const plugins = await loadPlugins(pluginDirs);
   const store = new Store(options.dataDir);
-  const pipeline = new DeployPipeline({ options, docker, network, store, proxy, plugins });
+  const pipeline = new DeployPipeline({ options, runtime, store, proxy, plugins });
 
   const runDir = path.join(options.dataDir, 'run');
   await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
@@ -103,7 +102,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const hook = findHookTools(hookSocket);
   await fs.rm(hookSocket, { force: true });
   const locks = new AppLocks();
-  const reconciler = new Reconciler({ options, docker, network, store, proxy, locks, log });
+  const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
   await reconciler.recoverAll();
   reconciler.watch();
   const hookServer = createHookServer({ store, locks, pipeline });
@@ -112,7 +111,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await refreshHooks(store, hook);
 
   const handleGit = createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook, logger: log });
-  const handleApi = createApiHandler(new AppService({ options, docker, store, proxy, pipeline, locks, hook }), Date.now());
+  const handleApi = createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook }), Date.now());
   const gitServer = http.createServer((req, res) => {
     if (!requestHasToken(req, token)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="berth"', 'content-type': req.url?.startsWith('/api/') ? 'application/json' : 'text/plain; charset=utf-8' });
@@ -137,7 +136,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
   log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
   if (tokenFile) log(`token stored in ${tokenFile}`);
-  if (!(await engineKeepsContainersOnRestart(docker))) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
+  if (!(await runtime.keepsContainersOnRestart())) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
 
   return {
     gitPort,

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../errors.js';
-import { commandLine, isAlive } from '../proxy/processes.js';
+import { commandLine, isAlive } from '../host/processes.js';
 import { writeFileAtomic } from './atomic.js';
 
 /**

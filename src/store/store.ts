@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ChecksState } from '../model/app.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
 export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
@@ -14,8 +15,6 @@ export interface ContainerRecord {
   port: number;
 }
 
-/** enabled: CHECKS (or the default check) run; disabled: never; skip-next: not on the next deploy only. */
-export type ChecksState = 'enabled' | 'disabled' | 'skip-next';
 
 export interface ReleaseRecord {
   id: number;

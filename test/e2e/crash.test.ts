@@ -10,6 +10,8 @@ import { ensureTestBaseImage, TEST_BASE_IMAGE } from '../support/docker.js';
 import { engineCommandLine, restartEngine } from '../support/engine.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
+import type { ReleaseRecord } from '../../src/store/store.js';
+import { networkName } from '../../src/model/naming.js';
 
 const docker = new Docker();
 const APP = 'sturdy';
@@ -17,13 +19,6 @@ const HOST = `${APP}.localhost`;
 const AREA = 'berth killed (SIGKILL) mid-deploy';
 const SAMPLE_DOCKERFILE = 'FROM berth-test/node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n';
 const RECOVERY_MS = 15_000;
-
-interface ReleaseFile {
-  id: number;
-  status: string;
-  liveAt?: string;
-  failure?: { stage: string };
-}
 
 /** A pre-deploy hook that holds the start stage once when a marker file exists, so a test can kill berth inside it. */
 async function writeHoldingPlugin(dir: string, marker: string): Promise<void> {
@@ -54,11 +49,11 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
   let holdMarker: string;
   let version = 1;
 
-  const readRelease = async (id: number): Promise<ReleaseFile> => JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'releases', `${id}.json`), 'utf8')) as ReleaseFile;
+  const readRelease = async (id: number): Promise<ReleaseRecord> => JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'releases', `${id}.json`), 'utf8')) as ReleaseRecord;
   const liveRecord = async (): Promise<{ release: number; containers: { id: string; ip: string }[] }> => (JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'app.json'), 'utf8')) as { live: { release: number; containers: { id: string; ip: string }[] } }).live;
   const liveRelease = async (): Promise<number> => (await liveRecord()).release;
-  const networkName = () => `${berth.instance}-apps`;
-  const addressOf = async (id: string): Promise<string> => (await docker.getContainer(id).inspect()).NetworkSettings.Networks[networkName()]?.IPAddress ?? '';
+  const appsNetwork = () => networkName(berth.instance);
+  const addressOf = async (id: string): Promise<string> => (await docker.getContainer(id).inspect()).NetworkSettings.Networks[appsNetwork()]?.IPAddress ?? '';
   const args = () => ['--plugins-dir', pluginsDir];
 
   /** A new berth on the same data dir, ports and Docker labels, as after a reboot or a crash. */
@@ -232,13 +227,13 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
 
   test('a live container given a new address (disconnected and reconnected): berth re-points nginx to it', async () => {
     const [container] = (await liveRecord()).containers;
-    const network = docker.getNetwork(networkName());
+    const network = docker.getNetwork(appsNetwork());
     // The engine hands a freed address out again first; a placeholder takes it, so the container gets another.
     const placeholder = await docker.createContainer({
       Image: TEST_BASE_IMAGE,
       Cmd: ['sleep', '600'],
       Labels: { 'berth.instance': `${berth.instance}-placeholder` },
-      HostConfig: { NetworkMode: networkName() },
+      HostConfig: { NetworkMode: appsNetwork() },
     });
     const measured = await outage(async () => {
       await network.disconnect({ Container: container.id });

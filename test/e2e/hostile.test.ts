@@ -9,7 +9,7 @@ import { basicAuthorization, startBerth, type BerthInstance } from '../support/b
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
-import { childPids } from '../../src/proxy/processes.js';
+import { childPids } from '../../src/host/processes.js';
 
 const docker = new Docker();
 const APP = 'steady';

@@ -7,21 +7,7 @@ import { startBerth, type BerthInstance } from '../support/berth.js';
 import { berthCli, berthJson, spawnBerthCli } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
-
-interface AppInfo {
-  name: string;
-  release: number | null;
-  checks: string;
-  formation: Record<string, number>;
-  domains: string[];
-  containers: { name: string; process: string; release: number; state: string }[];
-}
-
-interface ReleaseInfo {
-  id: number;
-  status: string;
-  description: string;
-}
+import type { AppInfo, ReleaseInfo, StatusInfo } from '../../src/model/api.js';
 
 const APP = 'ops';
 const HOST = `${APP}.localhost`;
@@ -44,7 +30,7 @@ describe('operating berth: the CLI and admin API against a real server', () => {
   });
 
   test('status shows berth, both nginx tiers and the Docker engine', async () => {
-    const status = await berthJson<{ berth: { instance: string }; nginx: { edge: { running: boolean }; switch: { running: boolean } }; docker: { running: boolean } }>(berth, ['status']);
+    const status = await berthJson<StatusInfo>(berth, ['status']);
     assert.equal(status.berth.instance, berth.instance);
     assert.ok(status.nginx.edge.running && status.nginx.switch.running && status.docker.running);
     const human = await berthCli(berth, ['status']);

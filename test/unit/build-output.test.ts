@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitOutput } from '../../src/build/builder.js';
+import { splitOutput } from '../../src/runtime/images.js';
 
 test('build output is split into whole lines, keeping the unfinished one for the next chunk', () => {
   assert.deepEqual(splitOutput('', 'a\nb\npar'), { lines: ['a', 'b'], partial: 'par' });

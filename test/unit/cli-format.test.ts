@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UsageError } from '../../src/config.js';
+import { UsageError } from '../../src/errors.js';
 import { closestCommand, COMMAND_NAMES, findCommand, parseArguments, parseConfigAssignments, parseConfigKeys, parseFormation } from '../../src/cli/commands.js';
 import { formatKeyValues, formatMinute, formatSeconds, formatTable, formatUptime } from '../../src/cli/format.js';
 

@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { BerthError, stopReason, timeLimit } from '../../src/errors.js';
-import { DEFAULTS, resolveServeOptions, UsageError } from '../../src/config.js';
+import { UsageError } from '../../src/errors.js';
+import { DEFAULTS, resolveServeOptions } from '../../src/server/options.js';
 import { loadOrCreateToken } from '../../src/server/token.js';
 
 test('a generated token is stored 0600, and a token file left readable by others is made 0600 again', async () => {

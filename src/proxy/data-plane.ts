@@ -4,7 +4,7 @@ import { BerthError } from '../errors.js';
 import { establishedConnectionsTo } from './connections.js';
 import { streamModuleDirective } from './modules.js';
 import { NginxInstance } from './nginx.js';
-import { sleep } from './processes.js';
+import { sleep } from '../time.js';
 import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, type Upstream } from './render.js';
 
 export interface ProxyOptions {
@@ -59,14 +59,14 @@ async function assertReachableByWorkers(dir: string): Promise<void> {
   }
 }
 
-export class Proxy {
+export class DataPlane {
   private constructor(
     private readonly options: ProxyOptions,
     readonly edge: NginxInstance,
     readonly switchTier: NginxInstance,
   ) {}
 
-  static async create(options: ProxyOptions): Promise<Proxy> {
+  static async create(options: ProxyOptions): Promise<DataPlane> {
     const loadStreamModule = await streamModuleDirective(options.bin);
     const socketsDir = path.join(options.dir, 'sockets');
     const edgePrefix = path.join(options.dir, 'edge');
@@ -87,7 +87,7 @@ export class Proxy {
         for (const socket of await fs.readdir(socketsDir).catch(() => [])) await fs.rm(path.join(socketsDir, socket), { force: true });
       },
     });
-    return new Proxy(options, edge, switchTier);
+    return new DataPlane(options, edge, switchTier);
   }
 
   private get socketsDir(): string {

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import os from 'node:os';
+import { UsageError } from '../errors.js';
+import { isValidAppName, isValidDomain } from '../model/app.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
 export interface ServeOptions {
@@ -31,7 +33,6 @@ export interface ServeOptions {
   keepReleases: number;
   /** Deploy logs of this many most recent releases are kept (each is capped at 512 KiB). */
   keepDeployLogs: number;
-  defaultPort: number;
 }
 
 export const DEFAULTS: ServeOptions = {
@@ -53,7 +54,6 @@ export const DEFAULTS: ServeOptions = {
   listenTimeoutSeconds: 60,
   keepReleases: 3,
   keepDeployLogs: 100,
-  defaultPort: 5000,
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -85,10 +85,6 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'keepReleases', flag: '--keep-releases', env: 'BERTH_KEEP_RELEASES', kind: 'int', help: 'release images kept for rollback' },
   { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs kept per app (newest first)' },
 ];
-
-export class UsageError extends Error {}
-
-const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
   switch (spec.kind) {
@@ -147,23 +143,12 @@ function validate(options: ServeOptions): ServeOptions {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }
   if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
-  if (!NAME_PATTERN.test(options.instance)) throw new UsageError(`--instance must match ${NAME_PATTERN}`);
+  if (!isValidAppName(options.instance)) throw new UsageError('--instance must be lower-case letters, digits and hyphens, starting with a letter, at most 63 characters');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
   if (options.token !== undefined && !/^[\x21-\x7e]{16,256}$/.test(options.token)) {
     throw new UsageError('BERTH_TOKEN must be 16 to 256 printable characters without spaces');
   }
   return { ...options, dataDir: path.resolve(options.dataDir) };
-}
-
-export function isValidAppName(name: string): boolean {
-  return NAME_PATTERN.test(name);
-}
-
-export const APP_NAME_RULE = 'lower-case letters, digits and hyphens, starting with a letter, at most 63 characters';
-
-export function isValidDomain(domain: string): boolean {
-  if (domain.length > 253) return false;
-  return domain.split('.').every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label));
 }
 
 export function serveHelp(): string {

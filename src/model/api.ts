@@ -1,0 +1,156 @@
+/**
+ * The admin API as both sides see it: every endpoint with its method, path and the types of what
+ * goes in and comes out. The server's router answers these endpoints and the CLI calls them, so a
+ * change to either side that the other does not follow fails to compile. See docs/cli.md.
+ */
+import type { ChecksState } from './app.js';
+
+export interface ContainerInfo {
+  name: string;
+  process: string;
+  release: number;
+  /** running, exited, restarting... as the engine says. */
+  state: string;
+  /** Empty when the container has no address on berth's network. */
+  ip: string;
+  port: number;
+}
+
+export interface AppSummary {
+  name: string;
+  release: number | null;
+  commit: string | null;
+  createdAt: string;
+  formation: Record<string, number>;
+  /** Every host name, the default APP.DOMAIN first. */
+  domains: string[];
+}
+
+export interface AppInfo extends AppSummary {
+  image: string | null;
+  checks: ChecksState;
+  stopped: boolean;
+  configKeys: string[];
+  containers: ContainerInfo[];
+}
+
+export const STAGES = ['build', 'start', 'check', 'switch', 'retire'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export interface ReleaseInfo {
+  id: number;
+  commit: string;
+  image: string | null;
+  status: string;
+  description: string;
+  createdAt: string;
+  liveAt: string | null;
+  finishedAt: string | null;
+  stageMs: Partial<Record<StageName, number>>;
+  failure: { stage: string; message: string } | null;
+}
+
+export interface NginxState {
+  running: boolean;
+  pid: number | null;
+}
+
+export interface StatusInfo {
+  berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; uptimeSeconds: number; dataDir: string };
+  nginx: { edge: NginxState; switch: NginxState };
+  docker: { running: boolean; version: string | null };
+  apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; stopped: boolean; containers: ContainerInfo[] }>;
+}
+
+export interface DomainsInfo {
+  /** APP.DOMAIN, which cannot be removed. */
+  default: string;
+  /** Those added with domains:add. */
+  domains: string[];
+}
+
+/** A new release when the change restarted the app, else null (stored for the next start). */
+export type NewRelease = number | null;
+
+export interface ConfigChange {
+  set?: Record<string, string>;
+  unset?: string[];
+  /** false: store the change only (berth config:set --no-restart). */
+  restart?: boolean;
+}
+
+export interface LogsQuery {
+  lines: number;
+  follow: boolean;
+}
+
+/** What every error answer carries; the CLI prints both. */
+export interface ErrorBody {
+  error: string;
+  hint?: string;
+}
+
+/**
+ * A streamed answer (application/x-ndjson) is one `{line}` per line a pusher would read, then one
+ * final event: the result, or why the operation failed.
+ */
+export type StreamEvent = { line: string } | FinalEvent;
+export type FinalEvent = { ok: true; result: unknown } | ({ ok: false } & ErrorBody);
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** `:app` and `:release` in a path template, as a union of their names. */
+export type PathParams<Path extends string> = Path extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | PathParams<`/${Rest}`>
+  : Path extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+export interface Endpoint<Path extends string, Request, Response> {
+  method: Method;
+  /** Below `/api`, with `:name` for each path parameter. */
+  path: Path;
+  /** Answers with StreamEvents instead of one JSON document. */
+  streams: boolean;
+  /** Never set: carries the request and response types to both sides. */
+  readonly types?: { request: Request; response: Response };
+}
+
+function endpoint<Request, Response>() {
+  return <Path extends string>(method: Method, path: Path, streams = false): Endpoint<Path, Request, Response> => ({ method, path, streams });
+}
+
+export const API = {
+  status: endpoint<undefined, StatusInfo>()('GET', '/status'),
+  listApps: endpoint<undefined, { apps: AppSummary[] }>()('GET', '/apps'),
+  createApp: endpoint<{ name: string }, { app: AppInfo }>()('POST', '/apps'),
+  appInfo: endpoint<undefined, { app: AppInfo }>()('GET', '/apps/:app'),
+  destroyApp: endpoint<{ confirm: string }, { destroyed: string; containers: number; images: number }>()('DELETE', '/apps/:app'),
+  showConfig: endpoint<undefined, { config: Record<string, string> }>()('GET', '/apps/:app/config'),
+  changeConfig: endpoint<ConfigChange, { config: Record<string, string>; release: NewRelease }>()('POST', '/apps/:app/config', true),
+  scale: endpoint<{ formation: Record<string, number> }, { formation: Record<string, number>; release: NewRelease }>()('POST', '/apps/:app/scale', true),
+  restart: endpoint<undefined, { release: NewRelease }>()('POST', '/apps/:app/ps/restart', true),
+  stop: endpoint<undefined, { release: NewRelease }>()('POST', '/apps/:app/ps/stop', true),
+  start: endpoint<undefined, { release: NewRelease }>()('POST', '/apps/:app/ps/start', true),
+  releases: endpoint<undefined, { releases: ReleaseInfo[] }>()('GET', '/apps/:app/releases'),
+  rollback: endpoint<{ release?: number }, { release: number; from: number }>()('POST', '/apps/:app/rollback', true),
+  disableChecks: endpoint<undefined, { checks: ChecksState }>()('POST', '/apps/:app/checks/disable'),
+  enableChecks: endpoint<undefined, { checks: ChecksState }>()('POST', '/apps/:app/checks/enable'),
+  skipChecks: endpoint<undefined, { checks: ChecksState }>()('POST', '/apps/:app/checks/skip'),
+  runChecks: endpoint<undefined, { passed: true }>()('POST', '/apps/:app/checks/run', true),
+  domains: endpoint<undefined, DomainsInfo>()('GET', '/apps/:app/domains'),
+  addDomain: endpoint<{ domain: string }, DomainsInfo>()('POST', '/apps/:app/domains'),
+  removeDomain: endpoint<undefined, DomainsInfo>()('DELETE', '/apps/:app/domains/:domain'),
+  logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
+  /** `:release` is a release number or `latest`. */
+  deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),
+} as const;
+
+export type AnyEndpoint = (typeof API)[keyof typeof API];
+export type RequestOf<E> = E extends Endpoint<string, infer Request, unknown> ? Request : never;
+export type ResponseOf<E> = E extends Endpoint<string, unknown, infer Response> ? Response : never;
+
+/** The endpoint's path with its parameters filled in, each percent-encoded. */
+export function endpointPath<Path extends string>(endpoint: Endpoint<Path, unknown, unknown>, params: Record<PathParams<Path>, string>): string {
+  return endpoint.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent((params as Record<string, string>)[name]));
+}

@@ -1,0 +1,105 @@
+/**
+ * What an app is, for every part of berth that names, checks or addresses one: the server, the
+ * CLI and the tests all import these rules, so a name or a value is judged the same everywhere.
+ * Each check throws an InputError that says the rule, which the API answers as 400 and the CLI
+ * as a usage error.
+ */
+import { InputError } from '../errors.js';
+
+const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+export const APP_NAME_RULE = 'lower-case letters, digits and hyphens, starting with a letter, at most 63 characters';
+
+export function isValidAppName(name: string): boolean {
+  return APP_NAME.test(name);
+}
+
+export function checkAppName(name: string): string {
+  if (!isValidAppName(name)) throw new InputError(`"${name}" is not a valid app name (${APP_NAME_RULE})`);
+  return name;
+}
+
+const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_DOMAIN_LENGTH = 253;
+
+/** A host name nginx can take as it is: lower-case labels of letters, digits and hyphens. */
+export function isValidDomain(domain: string): boolean {
+  return domain.length <= MAX_DOMAIN_LENGTH && domain.split('.').every((label) => DOMAIN_LABEL.test(label));
+}
+
+/** The process behind the proxy; every other Procfile type runs without it. */
+export const WEB_PROCESS = 'web';
+
+const PROCESS_TYPE = /^[a-z][a-z0-9-]{0,29}$/;
+export const PROCESS_TYPE_RULE = 'lower-case letters, digits and hyphens, starting with a letter, at most 30 characters';
+export const MAX_PROCESSES_PER_TYPE = 20;
+
+export function isValidProcessType(type: string): boolean {
+  return PROCESS_TYPE.test(type);
+}
+
+/** Counts per process type, as ps:scale takes them; web=0 would leave the app unreachable. */
+export function checkFormation(app: string, formation: Record<string, number>): Record<string, number> {
+  for (const [type, count] of Object.entries(formation)) {
+    if (!isValidProcessType(type)) throw new InputError(`"${type}" is not a process type (${PROCESS_TYPE_RULE})`);
+    if (!Number.isInteger(count) || count < 0 || count > MAX_PROCESSES_PER_TYPE) {
+      throw new InputError(`${type}=${count}: the count must be a whole number from 0 to ${MAX_PROCESSES_PER_TYPE}`);
+    }
+  }
+  if (formation[WEB_PROCESS] === 0) throw new InputError('web=0 would leave the app without a web container', `use berth ps:stop ${app} to stop it`);
+  return formation;
+}
+
+const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_CONFIG_VALUE = 32 * 1024;
+const PORT_NUMBER = /^([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+
+export function checkConfigKey(key: string): string {
+  if (!CONFIG_KEY.test(key)) {
+    throw new InputError(`"${key}" is not a valid config key`, 'keys are letters, digits and underscores, not starting with a digit');
+  }
+  return key;
+}
+
+/** Values reach the container verbatim as environment variables; only NUL and size are refused, and PORT must be a port. */
+export function checkConfigValue(key: string, value: string): string {
+  if (value.length > MAX_CONFIG_VALUE || value.includes('\0')) {
+    throw new InputError(`the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters or holds a NUL byte`);
+  }
+  if (key === 'PORT' && value !== '' && !PORT_NUMBER.test(value)) throw new InputError(`PORT must be a port number from 1 to 65535, got "${value}"`);
+  return value;
+}
+
+/** The port the app listens on in its containers: $PORT, which berth sets. */
+export const DEFAULT_APP_PORT = 5000;
+
+export function appPort(config: Record<string, string>): number {
+  return Number(config.PORT || DEFAULT_APP_PORT);
+}
+
+/** APP.DOMAIN, which every app answers to and which cannot be removed. */
+export function defaultHostName(app: string, domain: string): string {
+  return `${app}.${domain}`;
+}
+
+/** Every host name the app answers to: the default one first, then those added with domains:add. */
+export function appHostNames(app: { name: string; domains: string[] }, domain: string): string[] {
+  return [defaultHostName(app.name, domain), ...app.domains];
+}
+
+const RELEASE_NUMBER = /^[1-9]\d{0,8}$/;
+
+export function parseReleaseNumber(text: string): number {
+  if (!RELEASE_NUMBER.test(text)) throw new InputError(`"${text}" is not a release number like 3 (see berth releases APP)`);
+  return Number(text);
+}
+
+/** enabled: CHECKS (or the default check) run; disabled: never; skip-next: not on the next deploy only. */
+export type ChecksState = 'enabled' | 'disabled' | 'skip-next';
+
+export const DEFAULT_LOG_LINES = 100;
+export const MAX_LOG_LINES = 10_000;
+
+export function checkLogLines(lines: number): number {
+  if (!Number.isInteger(lines) || lines < 0 || lines > MAX_LOG_LINES) throw new InputError(`lines must be a whole number from 0 to ${MAX_LOG_LINES}`);
+  return lines;
+}

@@ -1,0 +1,110 @@
+import type { Readable } from 'node:stream';
+import type { ContainerRecord } from '../store/store.js';
+import type { ListeningSocket } from './listening.js';
+
+/**
+ * Everything berth asks of the container engine, for one berth instance on its own network. The
+ * deploy pipeline, the reconciler and the app operations see only this, so their unit tests can
+ * run them against a fake engine that fails wherever a test wants; DockerRuntime is the real one.
+ */
+export interface Runtime {
+  /** The engine's version, or undefined when it does not answer. */
+  version(): Promise<string | undefined>;
+  /** Whether restarting the engine leaves the containers running (Docker's live-restore). */
+  keepsContainersOnRestart(): Promise<boolean>;
+  /** Calls `listener` soon after a container starts or joins a network; only says "look now". */
+  onContainerChange(listener: () => void): { stop(): void };
+
+  /** Builds and tags an image; rejects with an ImageBuildError that says whether the engine refused or the build failed. */
+  buildImage(build: ImageBuild): Promise<void>;
+  imageExists(tag: string): Promise<boolean>;
+  /** Removes one tag (the image goes with its last tag); rejects when the engine will not. */
+  removeImage(tag: string): Promise<void>;
+  /** Every tag of the app's images, `INSTANCE/APP:RELEASE`. */
+  appImageTags(app: string): Promise<string[]>;
+  /** Removes every image of the app, in use or not; resolves with how many there were. */
+  removeAppImages(app: string): Promise<number>;
+
+  /** Starts a container beside whatever runs; a leftover of the same name (an interrupted deploy) is replaced. */
+  startContainer(spec: ContainerSpec): Promise<ContainerRecord>;
+  containerState(id: string): Promise<ContainerState>;
+  /** Starts a container that exists but is stopped. */
+  restartContainer(id: string): Promise<void>;
+  containerHealth(id: string): Promise<ContainerHealth>;
+  /** What listens inside the container; undefined when berth cannot see it. */
+  listeningSockets(id: string): Promise<ListeningSocket[] | undefined>;
+  /** SIGTERM, then SIGKILL after timeoutSeconds; a stopped or missing container is fine. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Removes it, running or not; a missing one is fine. */
+  removeContainer(idOrName: string): Promise<void>;
+  /** The app's containers, running or not, by name. */
+  appContainers(app: string): Promise<ContainerSummary[]>;
+  /** Every container of this berth instance, of any app. */
+  instanceContainers(): Promise<ContainerSummary[]>;
+
+  /** The last lines the container printed, stdout and stderr as the engine stored them. */
+  logTail(id: string, lines: number): Promise<string[]>;
+  /** The last `lines` lines, then every new one, until the container stops or the signal fires. */
+  followLogs(id: string, lines: number, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+}
+
+export interface ImageBuild {
+  /** A tar of the build context, with the Dockerfile at its root. */
+  context: Readable;
+  tag: string;
+  labels: Record<string, string>;
+  signal: AbortSignal;
+  /** Each line the build prints, as it prints it. */
+  onLine(line: string): void;
+}
+
+/** refused: the engine would not start the build (a bad Dockerfile); failed: a step failed. */
+export class ImageBuildError extends Error {
+  constructor(
+    readonly kind: 'refused' | 'failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageBuildError';
+  }
+}
+
+export interface ContainerSpec {
+  app: string;
+  release: number;
+  image: string;
+  processType: string;
+  /** 1 for the first container of a process type, 2 for the second... */
+  index: number;
+  /** Overrides the image's command (a Procfile entry); run with /bin/sh -c. */
+  command: string | undefined;
+  port: number;
+  env: Record<string, string>;
+}
+
+/**
+ * Where a container is now: gone, stopped (nothing will start it), being restarted by its restart
+ * policy, or running at an address on berth's network (which an engine restart may change).
+ */
+export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'restarting' } | { kind: 'running'; ip: string };
+
+export interface ContainerHealth {
+  running: boolean;
+  restartCount: number;
+  exitCode: number;
+  oomKilled: boolean;
+  error: string;
+}
+
+/** A container as a listing shows it, with what its labels say. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  app: string;
+  release: number;
+  process: string;
+  /** running, exited, restarting... as the engine says. */
+  state: string;
+  /** On berth's network; empty when it has no address there. */
+  ip: string;
+}
