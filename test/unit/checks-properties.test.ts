@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import fc from 'fast-check';
 import { CHECKS_LIMITS, ChecksParseError, parseChecks, type ChecksFile } from '../../src/checks/parser.js';
-import { forAllCases, propertySeed, type Random } from '../support/random.js';
+import { arrayOf, boundsOrBetween, joined, percentOf, propertyParameters, stringOf } from '../support/properties.js';
 
-const CASES = 300;
-const LINE_CASES = 5000;
+const CASES = 1000;
+const LINE_CASES = 20000;
 const DEFAULT_SEED = 0x5eed;
 const BOM = '\ufeff';
 
@@ -26,102 +27,115 @@ const SPACE = ['', ' ', '\t', ' \t '];
 // Everything a CHECKS line must cope with: syntax, controls (but no line feed), unicode, lone surrogates.
 const GARBAGE_CHARACTERS = [...'abcXYZ019/:=#?.-_@[] ', '\t', '\r', '\0', '\u0001', '\u001f', '\u007f', '\u0085', 'é', '\u00a0', '\u2028', BOM, '👋', '\ud800', '\udfff'];
 
-function validCheckLine(random: Random): string {
-  const target = random.oneOf([
-    () => `/${random.pick(VALID_PATHS).replace(/^\//, '')}`,
-    () => `//${random.pick(VALID_HOSTS)}${random.pick(VALID_PATHS)}`,
-    () => `${random.pick(['http', 'https', 'HTTPS'])}://${random.pick(VALID_HOSTS)}${random.pick(VALID_PATHS)}`,
-  ]);
-  return random.pick(SPACE) + target + random.pick(VALID_EXPECTED) + random.pick(SPACE);
-}
+const space = fc.constantFrom(...SPACE);
+const validHost = fc.constantFrom(...VALID_HOSTS);
+const validPath = fc.constantFrom(...VALID_PATHS);
+
+const validCheckLine = joined(
+  space,
+  fc.oneof(
+    validPath.map((path) => `/${path.replace(/^\//, '')}`),
+    joined('//', validHost, validPath),
+    joined(fc.constantFrom('http', 'https', 'HTTPS'), '://', validHost, validPath),
+  ),
+  fc.constantFrom(...VALID_EXPECTED),
+  space,
+);
 
 /** A check line with one part spoilt, or of an unsupported form. */
-function invalidCheckLine(random: Random): string {
-  return random.oneOf([
-    () => `//${random.pick(INVALID_HOSTS)}${random.pick(VALID_PATHS)}`,
-    () => `https://${random.pick(VALID_HOSTS)}${random.pick(INVALID_PATHS)}`,
-    () => `/${random.pick(INVALID_PATHS)}`,
-    () => `/ok${random.pick(INVALID_EXPECTED)}`,
-    () => `${random.pick(['ftp', 'h', 'file'])}://${random.pick(VALID_HOSTS)}/`,
-    () => random.pick(['health', './health', 'www.example.com/health', '=5']),
-  ]);
+const invalidCheckLine = fc.oneof(
+  joined('//', fc.constantFrom(...INVALID_HOSTS), validPath),
+  joined('https://', validHost, fc.constantFrom(...INVALID_PATHS)),
+  joined('/', fc.constantFrom(...INVALID_PATHS)),
+  joined('/ok', fc.constantFrom(...INVALID_EXPECTED)),
+  joined(fc.constantFrom('ftp', 'h', 'file'), '://', validHost, '/'),
+  fc.constantFrom('health', './health', 'www.example.com/health', '=5'),
+);
+
+function directiveLine(names: readonly string[], value: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  return joined(space, fc.constantFrom(...names), space, '=', space, value, space);
 }
 
-function directiveLine(random: Random, names: readonly string[], value: string): string {
-  return `${random.pick(SPACE)}${random.pick(names)}${random.pick(SPACE)}=${random.pick(SPACE)}${value}${random.pick(SPACE)}`;
-}
-
-function validDirectiveLine(random: Random): string {
-  const [name, min, max] = random.pick([
-    ['WAIT', 0, CHECKS_LIMITS.maxWaitSeconds],
-    ['TIMEOUT', 1, CHECKS_LIMITS.maxTimeoutSeconds],
-    ['ATTEMPTS', 1, CHECKS_LIMITS.maxAttempts],
-  ] as const);
-  return directiveLine(random, [name], String(random.pick([min, max, random.int(min, max)])));
-}
+const validDirectiveLine = fc.oneof(
+  directiveLine(['WAIT'], boundsOrBetween(0, CHECKS_LIMITS.maxWaitSeconds).map(String)),
+  directiveLine(['TIMEOUT'], boundsOrBetween(1, CHECKS_LIMITS.maxTimeoutSeconds).map(String)),
+  directiveLine(['ATTEMPTS'], boundsOrBetween(1, CHECKS_LIMITS.maxAttempts).map(String)),
+);
 
 /** Known directives with values in and out of range, and unknown directives. */
-function riskyDirectiveLine(random: Random): string {
-  return random.oneOf([
-    () => directiveLine(random, DIRECTIVE_NAMES, random.pick(DIRECTIVE_VALUES)),
-    () => directiveLine(random, UNKNOWN_DIRECTIVE_NAMES, String(random.int(0, 1000))),
-  ]);
+const riskyDirectiveLine = fc.oneof(
+  directiveLine(DIRECTIVE_NAMES, fc.constantFrom(...DIRECTIVE_VALUES)),
+  directiveLine(UNKNOWN_DIRECTIVE_NAMES, fc.integer({ min: 0, max: 1000 }).map(String)),
+);
+
+function garbage(minLength: number, maxLength: number): fc.Arbitrary<string> {
+  return stringOf(GARBAGE_CHARACTERS, minLength, maxLength);
 }
 
-function commentOrBlankLine(random: Random): string {
-  return random.oneOf([() => random.pick(SPACE), () => `${random.pick(SPACE)}#${garbage(random, random.int(0, 40))}`]);
-}
-
-function garbage(random: Random, length: number): string {
-  return random.string(GARBAGE_CHARACTERS, length);
-}
+const commentOrBlankLine = fc.oneof(space, joined(space, '#', garbage(0, 40)));
 
 /** Random bytes read as a pushed file is read (invalid UTF-8 becomes U+FFFD); they may hold line feeds. */
-function binaryLine(random: Random): string {
-  return Buffer.from(random.array(random.int(1, 40), () => random.int(0, 255))).toString('utf8');
-}
+const binaryLine = fc.uint8Array({ minLength: 1, maxLength: 40, size: 'max' }).map((bytes) => Buffer.from(bytes).toString('utf8'));
 
-function longLine(random: Random): string {
-  const length = random.int(1_000, 2 * CHECKS_LIMITS.maxBytes);
-  return random.oneOf([() => `/${'a'.repeat(length)} ok`, () => `# ${'é'.repeat(Math.floor(length / 2))}`, () => `/ ${garbage(random, length)}`]);
-}
+const longLineLength = fc.integer({ min: 1_000, max: 2 * CHECKS_LIMITS.maxBytes });
 
-function validLine(random: Random): string {
-  return random.pick([validCheckLine, validCheckLine, validDirectiveLine, commentOrBlankLine])(random);
-}
+/** fast-check draws a string one character at a time, over a microsecond each, so long garbage repeats a short draw. */
+const longGarbage = fc.tuple(longLineLength, garbage(1, 100)).map(([length, piece]) => piece.repeat(Math.ceil(length / piece.length)).slice(0, length));
 
-function riskyLine(random: Random): string {
-  return random.pick([invalidCheckLine, riskyDirectiveLine, (r: Random) => garbage(r, r.int(0, 30)), binaryLine, longLine])(random);
+const longLine = fc.oneof(
+  longLineLength.map((length) => `/${'a'.repeat(length)} ok`),
+  longLineLength.map((length) => `# ${'é'.repeat(Math.floor(length / 2))}`),
+  joined('/ ', longGarbage),
+);
+
+const validLine = fc.oneof({ arbitrary: validCheckLine, weight: 2 }, validDirectiveLine, commentOrBlankLine);
+
+const riskyLine = fc.oneof(invalidCheckLine, riskyDirectiveLine, garbage(0, 30), binaryLine, longLine);
+
+/** Lines of which `riskPercent` in a hundred are risky. */
+function linesAtRisk(riskPercent: number): fc.Arbitrary<string[]> {
+  const line = percentOf(riskPercent, riskyLine, validLine);
+  return fc.oneof(
+    arrayOf(line, 0, 12),
+    arrayOf(line, 0, 150),
+    // Around the limit on the number of checks.
+    arrayOf(percentOf(97, fc.integer({ min: 0, max: 999 }).map((n) => `/${n}`), line), CHECKS_LIMITS.maxChecks - 3, CHECKS_LIMITS.maxChecks + 3),
+  );
 }
 
 /** Mostly valid lines with a few risky ones, so that files of every length parse now and then. */
-function generateLines(random: Random): string[] {
-  const risk = random.pick([0, 0.01, 0.05, 0.3]);
-  const line = () => (random.chance(risk) ? riskyLine(random) : validLine(random));
-  return random.oneOf([
-    () => random.array(random.int(0, 12), line),
-    () => random.array(random.int(0, 150), line),
-    // Around the limit on the number of checks.
-    () => random.array(CHECKS_LIMITS.maxChecks + random.int(-3, 3), () => (random.chance(0.97) ? `/${random.int(0, 999)}` : line())),
-  ]);
-}
+const fileLines = fc.oneof(...[0, 1, 5, 30].map(linesAtRisk));
 
 // ---- files
 
 const LINE_ENDS = { lf: ['\n'], crlf: ['\r\n'], mixed: ['\n', '\r\n', '\r'] };
 
-function generateFile(random: Random): string {
-  const lines = generateLines(random);
-  const ends = LINE_ENDS[random.pick(['lf', 'crlf', 'mixed'] as const)];
-  let text = lines.map((line) => line + random.pick(ends)).join('');
-  if (random.chance(0.1)) text = BOM + text;
-  if (random.chance(0.2)) text = padToBytes(text, CHECKS_LIMITS.maxBytes + random.int(-3, 3), random.pick(['x', 'é']));
-  return text;
+/** The lines, each ended with one of the file's kind of line ends. */
+const endedLines = fc
+  .tuple(fileLines, fc.constantFrom(...Object.values(LINE_ENDS)))
+  .chain(([content, ends]) => arrayOf(fc.constantFrom(...ends), content.length, content.length).map((chosen) => content.map((line, index) => line + chosen[index]).join('')));
+
+interface Padding {
+  bytes: number;
+  filler: 'x' | 'é';
 }
 
-/** Adds a comment line that brings the file to `target` UTF-8 bytes (or leaves a file already larger). */
-function padToBytes(text: string, target: number, filler: 'x' | 'é'): string {
-  const room = target - Buffer.byteLength(text) - '#\n'.length;
+const paddingNearLimit = fc.record({ bytes: fc.integer({ min: CHECKS_LIMITS.maxBytes - 3, max: CHECKS_LIMITS.maxBytes + 3 }), filler: fc.constantFrom<'x' | 'é'>('x', 'é') });
+
+const fileText = fc
+  .record({
+    text: endedLines,
+    bom: percentOf(10, fc.constant(true), fc.constant(false)),
+    padding: percentOf<Padding | undefined>(20, paddingNearLimit, fc.constant(undefined)),
+  })
+  .map(({ text, bom, padding }) => {
+    const marked = bom ? BOM + text : text;
+    return padding ? padToBytes(marked, padding) : marked;
+  });
+
+/** Adds a comment line that brings the file to `bytes` UTF-8 bytes (or leaves a file already larger). */
+function padToBytes(text: string, { bytes, filler }: Padding): string {
+  const room = bytes - Buffer.byteLength(text) - '#\n'.length;
   if (room < 0) return text;
   const fillerBytes = Buffer.byteLength(filler);
   return `${text}#${filler.repeat(Math.floor(room / fillerBytes))}${'x'.repeat(room % fillerBytes)}\n`;
@@ -214,46 +228,58 @@ function assertBalanced(parsed: number, cases: number, seed: number): void {
   assert.ok(parsed >= cases * 0.1 && parsed <= cases * 0.9, `${parsed} of ${cases} parsed (seed ${seed}): the generator needs rebalancing`);
 }
 
-test(`${CASES} random files parse into well-formed checks or throw ChecksParseError at the first bad line`, async (t) => {
-  const seed = propertySeed(DEFAULT_SEED);
+test(`${CASES} random files parse into well-formed checks or throw ChecksParseError at the first bad line`, (t) => {
+  const parameters = propertyParameters(CASES, DEFAULT_SEED);
   let parsed = 0;
-  await forAllCases({ seed, cases: CASES }, generateFile, (text) => {
-    if (assertWellFormedOrFirstBadLine(text)) parsed++;
-  });
-  t.diagnostic(`seed ${seed}; ${parsed} of ${CASES} files parsed`);
-  assertBalanced(parsed, CASES, seed);
+  fc.assert(
+    fc.property(fileText, (text) => {
+      if (assertWellFormedOrFirstBadLine(text)) parsed++;
+    }),
+    parameters,
+  );
+  t.diagnostic(`seed ${parameters.seed}; ${parsed} of ${CASES} files parsed`);
+  assertBalanced(parsed, CASES, parameters.seed);
 });
 
 // In a file the first bad line hides the rest, so single lines get many more cases of their own.
-test(`${LINE_CASES} random single lines parse into well-formed checks or throw ChecksParseError`, async (t) => {
-  const seed = propertySeed(DEFAULT_SEED);
+test(`${LINE_CASES} random single lines parse into well-formed checks or throw ChecksParseError`, (t) => {
+  const parameters = propertyParameters(LINE_CASES, DEFAULT_SEED);
   let parsed = 0;
-  await forAllCases({ seed, cases: LINE_CASES }, (random) => (random.chance(0.5) ? riskyLine(random) : validLine(random)), (line) => {
-    if (assertWellFormedOrFirstBadLine(line)) parsed++;
-  });
-  t.diagnostic(`seed ${seed}; ${parsed} of ${LINE_CASES} lines parsed`);
-  assertBalanced(parsed, LINE_CASES, seed);
+  fc.assert(
+    fc.property(fc.oneof(riskyLine, validLine), (line) => {
+      if (assertWellFormedOrFirstBadLine(line)) parsed++;
+    }),
+    parameters,
+  );
+  t.diagnostic(`seed ${parameters.seed}; ${parsed} of ${LINE_CASES} lines parsed`);
+  assertBalanced(parsed, LINE_CASES, parameters.seed);
 });
 
-test(`${CASES} random files parse the same with LF and with CRLF line ends`, async () => {
-  const seed = propertySeed(DEFAULT_SEED);
-  // In an LF file a line that itself ends in CR reads as a CRLF line, so such lines are left out.
-  const generateContent = (random: Random) => generateLines(random).flatMap((line) => line.split('\n')).map((line) => line.replace(/\r+$/, ''));
-  await forAllCases({ seed, cases: CASES }, generateContent, (lines) => {
-    const crlf = lines.join('\r\n');
-    // CRLF adds a byte per line, which may take a file over the size limit.
-    if (Buffer.byteLength(crlf) > CHECKS_LIMITS.maxBytes) return;
-    assert.deepEqual(parseOutcome(crlf), parseOutcome(lines.join('\n')));
-  });
+// In an LF file a line that itself ends in CR reads as a CRLF line, so such lines are left out.
+const linesWithoutEnds = fileLines.map((content) => content.flatMap((line) => line.split('\n')).map((line) => line.replace(/\r+$/, '')));
+
+test(`${CASES} random files parse the same with LF and with CRLF line ends`, () => {
+  fc.assert(
+    fc.property(linesWithoutEnds, (content) => {
+      const crlf = content.join('\r\n');
+      // CRLF adds a byte per line, which may take a file over the size limit.
+      fc.pre(Buffer.byteLength(crlf) <= CHECKS_LIMITS.maxBytes);
+      assert.deepEqual(parseOutcome(crlf), parseOutcome(content.join('\n')));
+    }),
+    propertyParameters(CASES, DEFAULT_SEED),
+  );
 });
 
-test(`${CASES} random files parse the same with and without a leading byte order mark`, async () => {
-  const seed = propertySeed(DEFAULT_SEED);
-  // Only one mark is skipped, so content that starts with one of its own is left out.
-  const generateContent = (random: Random) => generateLines(random).join('\n').replace(/^\ufeff+/, '');
-  await forAllCases({ seed, cases: CASES }, generateContent, (text) => {
-    // The mark adds 3 bytes, which may take a file over the size limit.
-    if (Buffer.byteLength(BOM + text) > CHECKS_LIMITS.maxBytes) return;
-    assert.deepEqual(parseOutcome(BOM + text), parseOutcome(text));
-  });
+// Only one mark is skipped, so content that starts with one of its own is left out.
+const textWithoutMark = fileLines.map((content) => content.join('\n').replace(/^\ufeff+/, ''));
+
+test(`${CASES} random files parse the same with and without a leading byte order mark`, () => {
+  fc.assert(
+    fc.property(textWithoutMark, (text) => {
+      // The mark adds 3 bytes, which may take a file over the size limit.
+      fc.pre(Buffer.byteLength(BOM + text) <= CHECKS_LIMITS.maxBytes);
+      assert.deepEqual(parseOutcome(BOM + text), parseOutcome(text));
+    }),
+    propertyParameters(CASES, DEFAULT_SEED),
+  );
 });

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { streamModuleDirective } from '../../src/proxy/modules.js';
 import { ProxyConfigError, renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, type Upstream } from '../../src/proxy/render.js';
 import { assertNginxAccepts, createNginxPrefix, nginxOutline } from '../support/nginx.js';
-import { forAllCases, propertySeed, type Random } from '../support/random.js';
+import { arrayOf, joined, percentOf, propertyParameters, stringOf } from '../support/properties.js';
 
 const CASES = 300;
 const OUTLINE_CASES = 3000;
@@ -59,146 +60,129 @@ const SEGMENT_CHARACTERS = [...'abcXYZ019._-*'];
 const NGINX_SYNTAX_CHARACTERS = [...';{}$"\'\\# \t\n\r'];
 const INJECTIONS = ['; return 200 injected', '\nserver { listen 1; }', ' } server {', '$host', '${host}', ' # ', '\r\n', 'é', '\0', ' default_server', ';include /etc/passwd'];
 
-function replaceOne<T>(random: Random, items: T[], replace: (item: T) => T): T[] {
-  const chosen = random.int(0, items.length - 1);
-  return items.map((item, index) => (index === chosen ? replace(item) : item));
+/** The items with one of them, any one, replaced. */
+function replaceOne<T, R>(items: fc.Arbitrary<T[]>, replacement: fc.Arbitrary<R>, replace: (item: T, replacement: R) => T): fc.Arbitrary<T[]> {
+  return fc.tuple(items, replacement, fc.nat()).map(([drawn, value, chosen]) => drawn.map((item, index) => (index === chosen % drawn.length ? replace(item, value) : item)));
 }
 
-function adversarialString(random: Random): string {
-  const characters = [...ADVERSARIAL_CHARACTERS, ...PATH_CHARACTERS, ':'];
-  return random.oneOf([
-    () => '',
-    () => random.string(characters, random.int(1, 16)),
-    () => random.string(characters, random.int(200, 5000)),
-  ]);
+/** Strings of `min` and of `max` characters as often as strings of any length between. A failure shrinks towards `min`. */
+function stringAtBoundsOrBetween(alphabet: readonly string[], min: number, max: number): fc.Arbitrary<string> {
+  return fc.oneof({ withCrossShrink: true }, stringOf(alphabet, min, min), stringOf(alphabet, max, max), stringOf(alphabet, min, max));
 }
+
+const ADVERSARIAL_STRING_CHARACTERS = [...ADVERSARIAL_CHARACTERS, ...PATH_CHARACTERS, ':'];
+const adversarialString = fc.oneof(fc.constant(''), stringOf(ADVERSARIAL_STRING_CHARACTERS, 1, 16), stringOf(ADVERSARIAL_STRING_CHARACTERS, 200, 5000));
 
 /** A valid value with something nginx would read as syntax put somewhere in it. */
-function spoiled(random: Random, valid: string): string {
-  const at = random.int(0, valid.length);
-  return valid.slice(0, at) + random.pick(random.pick([NGINX_SYNTAX_CHARACTERS, INJECTIONS])) + valid.slice(at);
+function spoiled(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const syntax = fc.oneof(fc.constantFrom(...NGINX_SYNTAX_CHARACTERS), fc.constantFrom(...INJECTIONS));
+  return fc.tuple(valid, syntax, fc.nat()).map(([text, inserted, position]) => {
+    const at = position % (text.length + 1);
+    return text.slice(0, at) + inserted + text.slice(at);
+  });
 }
 
-function adversarialText(random: Random, valid: () => string, nearMisses: readonly string[]): string {
-  return random.oneOf([() => adversarialString(random), () => spoiled(random, valid()), () => spoiled(random, valid()), () => random.pick(nearMisses)]);
+function adversarialText(valid: fc.Arbitrary<string>, nearMisses: readonly string[]): fc.Arbitrary<string> {
+  return fc.oneof(adversarialString, { arbitrary: spoiled(valid), weight: 2 }, fc.constantFrom(...nearMisses));
 }
 
-function validAppName(random: Random): string {
-  return random.pick(LETTERS) + random.string(NAME_CHARACTERS, random.pick([0, 62, random.int(0, 62)]));
+const validAppName = joined(fc.constantFrom(...LETTERS), stringAtBoundsOrBetween(NAME_CHARACTERS, 0, 62));
+
+/** A host name label of `length` characters. */
+function validLabel(length: number): fc.Arbitrary<string> {
+  const edge = fc.constantFrom(...LABEL_EDGE_CHARACTERS);
+  return length === 1 ? edge : joined(edge, stringOf(NAME_CHARACTERS, length - 2, length - 2), edge);
 }
 
-function validLabel(random: Random, length: number): string {
-  if (length === 1) return random.pick(LABEL_EDGE_CHARACTERS);
-  return random.pick(LABEL_EDGE_CHARACTERS) + random.string(NAME_CHARACTERS, length - 2) + random.pick(LABEL_EDGE_CHARACTERS);
-}
-
-function validDomain(random: Random): string {
-  return random.oneOf([
-    () => random.array(random.int(1, 4), () => validLabel(random, random.int(1, 20))).join('.'),
-    () => validLabel(random, 63),
-    // 253 characters, the longest a host name may be.
-    () => [...random.array(3, () => validLabel(random, 63)), validLabel(random, 61)].join('.'),
-  ]);
-}
+const validDomain = fc.oneof(
+  { withCrossShrink: true },
+  arrayOf(fc.integer({ min: 1, max: 20 }).chain(validLabel), 1, 4).map((labels) => labels.join('.')),
+  validLabel(63),
+  // 253 characters, the longest a host name may be.
+  joined(validLabel(63), '.', validLabel(63), '.', validLabel(63), '.', validLabel(61)),
+);
 
 const NEAR_MISS_DOMAINS = ['', 'a..b', '-a.com', 'a-.com', 'A.com', 'a_b.com', 'a.com.', '.a.com', '*.a.com', '~^a$', 'a'.repeat(64), `${'a'.repeat(63)}.`.repeat(3) + 'a'.repeat(62), 'xn--bcher-kva.example', 'bücher.example'];
 
-function adversarialDomain(random: Random): string {
-  return adversarialText(random, () => validDomain(random), NEAR_MISS_DOMAINS);
-}
+const adversarialDomain = adversarialText(validDomain, NEAR_MISS_DOMAINS);
 
 /**
  * In the case's folder, since `nginx -t` binds the switch tier's socket (and removes it again),
  * and apart from the prefixes, since bind() fails on a path that is a folder.
  */
-function validSocket(random: Random, caseDir: string): string {
+function validSocket(caseDir: string): fc.Arbitrary<string> {
   const folder = path.join(caseDir, 'sockets');
   // sockaddr_un holds 107 characters and a terminator.
   const room = 107 - folder.length - 1;
-  return `${folder}/${random.string(PATH_CHARACTERS, random.pick([1, room, random.int(1, room)]))}`;
+  return joined(`${folder}/`, stringAtBoundsOrBetween(PATH_CHARACTERS, 1, room));
 }
 
-function validIpv4(random: Random): string {
-  return random.array(4, () => random.pick([0, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255, random.int(0, 255)])).join('.');
-}
+const validIpv4 = arrayOf(fc.oneof(fc.constantFrom(0, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255), fc.integer({ min: 0, max: 255 })), 4, 4).map((octets) => octets.join('.'));
 
 const NEAR_MISS_HOSTS = ['::1', '[::1]', '2001:db8::1', '::ffff:10.0.0.1', 'fe80::1%eth0', '256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.4:80', 'localhost', 'unix:/tmp/x.sock', '١.٢.٣.٤'];
 
-function validPort(random: Random): number {
-  return random.pick([1, 80, 65535, random.int(1, 65535)]);
+const validPort = fc.oneof(fc.constantFrom(1, 80, 65535), fc.integer({ min: 1, max: 65535 }));
+
+const adversarialPort = fc.oneof(fc.integer({ min: 0, max: 70000 }), fc.constantFrom(0, 65536, 70000, -1, -0, NaN, Infinity, -Infinity, 80.5, 1e21));
+
+const validWholeNumber = fc.oneof(fc.constantFrom(1, 30, 200, 2 ** 31, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: 1_000_000 }));
+
+const adversarialWholeNumber = fc.constantFrom(0, -1, -0, NaN, Infinity, -Infinity, 0.5, 2 ** 53, 1e19, 2 ** 64, 1e21, Number.MAX_VALUE);
+
+const validUpstreams = arrayOf(fc.record({ host: validIpv4, port: validPort }), 1, 6);
+
+const adversarialUpstreams = fc.oneof(
+  fc.constant<Upstream[]>([]),
+  replaceOne(validUpstreams, adversarialText(validIpv4, NEAR_MISS_HOSTS), (upstream, host) => ({ ...upstream, host })),
+  replaceOne(validUpstreams, adversarialPort, (upstream, port) => ({ ...upstream, port })),
+);
+
+function validNginxDir(caseDir: string): fc.Arbitrary<string> {
+  return arrayOf(stringOf(SEGMENT_CHARACTERS, 1, 30), 1, 2).map((segments) => path.join(caseDir, 'nginx', ...segments));
 }
 
-function adversarialPort(random: Random): number {
-  return random.oneOf([() => random.int(0, 70000), () => random.pick([0, 65536, 70000, -1, -0, NaN, Infinity, -Infinity, 80.5, 1e21])]);
-}
+const validServerNames = arrayOf(validDomain, 1, 8);
 
-function validWholeNumber(random: Random): number {
-  return random.pick([1, 30, 200, random.int(1, 1_000_000), 2 ** 31, Number.MAX_SAFE_INTEGER]);
-}
-
-function adversarialWholeNumber(random: Random): number {
-  return random.pick([0, -1, -0, NaN, Infinity, -Infinity, 0.5, 2 ** 53, 1e19, 2 ** 64, 1e21, Number.MAX_VALUE]);
-}
-
-function validUpstreams(random: Random): Upstream[] {
-  return random.array(random.int(1, 6), () => ({ host: validIpv4(random), port: validPort(random) }));
-}
-
-function adversarialUpstreams(random: Random): Upstream[] {
-  return random.oneOf([
-    () => [],
-    () => replaceOne(random, validUpstreams(random), (upstream) => ({ ...upstream, host: adversarialText(random, () => validIpv4(random), NEAR_MISS_HOSTS) })),
-    () => replaceOne(random, validUpstreams(random), (upstream) => ({ ...upstream, port: adversarialPort(random) })),
-  ]);
-}
-
-function validNginxDir(random: Random, caseDir: string): string {
-  return path.join(caseDir, 'nginx', ...random.array(random.int(1, 2), () => random.string(SEGMENT_CHARACTERS, random.int(1, 30))));
-}
-
-type Generator<T> = (random: Random, caseDir: string) => T;
-
-/** How to draw each field of a case: a value the renderer should take, and one it may have to refuse. */
-const FIELDS: { [K in keyof Case]: { valid: Generator<Case[K]>; adversarial: Generator<Case[K]> } } = {
-  app: {
-    valid: validAppName,
-    adversarial: (random) => adversarialText(random, () => validAppName(random), ['', '1app', '-app', 'MyApp', 'a'.repeat(64), 'app_1', 'app.1']),
-  },
-  httpPort: { valid: validPort, adversarial: adversarialPort },
-  serverNames: {
-    valid: (random) => random.array(random.int(1, 8), () => validDomain(random)),
-    adversarial: (random) => {
-      if (random.chance(0.2)) return [];
-      return replaceOne(random, random.array(random.int(1, 8), () => validDomain(random)), () => adversarialDomain(random));
+/** How to draw each field of the case in `caseDir`: a value the renderer should take, and one it may have to refuse. */
+function fieldValues(caseDir: string): { [K in keyof Case]: { valid: fc.Arbitrary<Case[K]>; adversarial: fc.Arbitrary<Case[K]> } } {
+  return {
+    app: {
+      valid: validAppName,
+      adversarial: adversarialText(validAppName, ['', '1app', '-app', 'MyApp', 'a'.repeat(64), 'app_1', 'app.1']),
     },
-  },
-  socket: {
-    valid: validSocket,
-    adversarial: (random, caseDir) => adversarialText(random, () => validSocket(random, caseDir), ['', 'relative/app.sock', `/${'a'.repeat(107)}`, '/a b.sock', '/a\n.sock']),
-  },
-  connectionLifetimeMs: { valid: validWholeNumber, adversarial: adversarialWholeNumber },
-  release: { valid: validWholeNumber, adversarial: adversarialWholeNumber },
-  upstreams: { valid: validUpstreams, adversarial: adversarialUpstreams },
-  nginxDir: {
-    valid: validNginxDir,
-    adversarial: (random, caseDir) =>
-      random.oneOf([
-        () => path.join(caseDir, adversarialString(random)),
-        () => spoiled(random, validNginxDir(random, caseDir)),
-        () => adversarialString(random),
-      ]),
-  },
-  domain: { valid: validDomain, adversarial: adversarialDomain },
-  drainTimeoutSeconds: { valid: validWholeNumber, adversarial: adversarialWholeNumber },
-};
+    httpPort: { valid: validPort, adversarial: adversarialPort },
+    serverNames: {
+      valid: validServerNames,
+      adversarial: percentOf(20, fc.constant([]), replaceOne(validServerNames, adversarialDomain, (_, domain) => domain)),
+    },
+    socket: {
+      valid: validSocket(caseDir),
+      adversarial: adversarialText(validSocket(caseDir), ['', 'relative/app.sock', `/${'a'.repeat(107)}`, '/a b.sock', '/a\n.sock']),
+    },
+    connectionLifetimeMs: { valid: validWholeNumber, adversarial: adversarialWholeNumber },
+    release: { valid: validWholeNumber, adversarial: adversarialWholeNumber },
+    upstreams: { valid: validUpstreams, adversarial: adversarialUpstreams },
+    nginxDir: {
+      valid: validNginxDir(caseDir),
+      adversarial: fc.oneof(adversarialString.map((name) => path.join(caseDir, name)), spoiled(validNginxDir(caseDir)), adversarialString),
+    },
+    domain: { valid: validDomain, adversarial: adversarialDomain },
+    drainTimeoutSeconds: { valid: validWholeNumber, adversarial: adversarialWholeNumber },
+  };
+}
 
-/** Mostly valid cases with a few fields spoilt, so that both outcomes are common. */
-function generateCase(random: Random, caseDir: string): CaseInput {
-  const fieldNames = Object.keys(FIELDS) as Array<keyof Case>;
-  const spoilt = new Set(random.sample(fieldNames, random.pick([0, 0, 1, 1, 1, 2, 3])));
-  const field = <K extends keyof Case>(name: K): Case[K] => (spoilt.has(name) ? FIELDS[name].adversarial : FIELDS[name].valid)(random, caseDir);
-  const drawn = Object.fromEntries(fieldNames.map((name) => [name, field(name)])) as unknown as Case;
-  return { ...drawn, caseDir };
+/**
+ * Mostly valid cases with a few fields spoilt, so that both outcomes are common: each field is
+ * spoilt one time in eight, so about a quarter of the cases are all valid and most others spoil
+ * one or two fields. A failing case shrinks towards valid fields, leaving spoilt only those the
+ * failure needs.
+ */
+function caseInput(caseDir: string): fc.Arbitrary<CaseInput> {
+  const values = fieldValues(caseDir);
+  const field = <K extends keyof Case>(name: K): fc.Arbitrary<Case[K]> =>
+    fc.oneof({ withCrossShrink: true }, { arbitrary: values[name].valid, weight: 7 }, { arbitrary: values[name].adversarial, weight: 1 });
+  const fields = Object.fromEntries(Object.keys(values).map((name) => [name, field(name as keyof Case)])) as { [K in keyof Case]: fc.Arbitrary<Case[K]> };
+  return fc.record(fields).map((drawn) => ({ ...drawn, caseDir }));
 }
 
 /** The known-good case with as many host names and containers as `input`, whose files have the outline `input`'s must have. */
@@ -345,42 +329,43 @@ async function allTiers(): Promise<Tier[]> {
 }
 
 test(`${CASES} random inputs: each is refused with ProxyConfigError, or renders files nginx -t accepts with no directive the input added`, async (t) => {
-  const seed = propertySeed(DEFAULT_SEED);
+  const parameters = propertyParameters(CASES, DEFAULT_SEED);
   const tiers = await allTiers();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-props-'));
+  const caseDir = path.join(root, 'case');
   const tally = new Tally();
   try {
-    await forAllCases(
-      { seed, cases: CASES },
-      (random, index) => generateCase(random, path.join(root, `c${index}`)),
-      (input) => {
+    fc.assert(
+      fc.property(caseInput(caseDir), (input) => {
+        // Each case, and each smaller one tried while shrinking a failure, starts with nothing on disk.
+        fs.rmSync(caseDir, { recursive: true, force: true });
         for (const tier of tiers) {
           const files = renderTier(tier, input);
           tally.addAccepted(tier.name, files);
           tally.add(tier.name, assertNginxAcceptsTier(tier, input, files));
         }
-      },
+      }),
+      parameters,
     );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  t.diagnostic(`seed ${seed}; ${tally.summary()}`);
-  tally.assertBalanced(tiers, CASES, seed);
+  t.diagnostic(`seed ${parameters.seed}; ${tally.summary()}`);
+  tally.assertBalanced(tiers, CASES, parameters.seed);
 });
 
 // Rendering takes microseconds and nginx -t milliseconds, so the check for injected directives
-// alone gets many more cases. Nothing is written: the case folders are never created.
+// alone gets many more cases. Nothing is written: the case folder is never created.
 test(`${OUTLINE_CASES} more random inputs: each is refused with ProxyConfigError, or renders files with no directive the input added`, async (t) => {
-  const seed = propertySeed(DEFAULT_SEED);
+  const parameters = propertyParameters(OUTLINE_CASES, DEFAULT_SEED);
   const tiers = await allTiers();
   const tally = new Tally();
-  await forAllCases(
-    { seed, cases: OUTLINE_CASES },
-    (random, index) => generateCase(random, `/var/lib/berth-property-test/c${index}`),
-    (input) => {
+  fc.assert(
+    fc.property(caseInput('/var/lib/berth-property-test/case'), (input) => {
       for (const tier of tiers) tally.addAccepted(tier.name, renderTier(tier, input));
-    },
+    }),
+    parameters,
   );
-  t.diagnostic(`seed ${seed}; ${tally.summary()}`);
-  tally.assertBalanced(tiers, OUTLINE_CASES, seed);
+  t.diagnostic(`seed ${parameters.seed}; ${tally.summary()}`);
+  tally.assertBalanced(tiers, OUTLINE_CASES, parameters.seed);
 });
