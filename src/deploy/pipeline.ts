@@ -1,10 +1,10 @@
 import type { ServeOptions } from '../server/options.js';
 import { BerthError, describe, throwIfStopped, timeLimit } from '../errors.js';
-import { CommitTree } from '../git/tree.js';
+import { CommitTree, type CommitReader } from '../git/tree.js';
 import { buildImage } from '../build/builder.js';
 import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
-import type { DataPlane } from '../proxy/data-plane.js';
+import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import { fireTrigger } from '../plugins/triggers.js';
 import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
 import { appHostNames, appPort, defaultHostName, WEB_PROCESS } from '../model/app.js';
@@ -18,12 +18,12 @@ export interface PipelineDeps {
   options: ServeOptions;
   runtime: Runtime;
   store: Store;
-  proxy: DataPlane;
+  proxy: ReverseProxy;
   plugins: Plugin[];
 }
 
 /** A push builds its commit; everything else (config, scale, restart, rollback) reuses a built image. */
-export type ReleaseSource = { kind: 'push'; tree: CommitTree } | { kind: 'image'; image: string; tree: CommitTree };
+export type ReleaseSource = { kind: 'push'; tree: CommitReader } | { kind: 'image'; image: string; tree: CommitReader };
 
 export interface DeployRequest {
   app: string;
@@ -43,7 +43,7 @@ const PROCFILE_MAX_BYTES = 64 * 1024;
 interface DeployRun {
   app: AppRecord;
   release: ReleaseRecord;
-  tree: CommitTree;
+  tree: CommitReader;
   output: DeployOutput;
   signal: AbortSignal;
   stage: Stage;
@@ -325,7 +325,7 @@ export class DeployPipeline {
 
   private context(
     trigger: Trigger,
-    parts: Pick<TriggerContext, 'app' | 'release' | 'commit' | 'image' | 'container' | 'previous' | 'failure' | 'signal'> & { tree: CommitTree; output: DeployOutput },
+    parts: Pick<TriggerContext, 'app' | 'release' | 'commit' | 'image' | 'container' | 'previous' | 'failure' | 'signal'> & { tree: CommitReader; output: DeployOutput },
   ): TriggerContext {
     const { options } = this.deps;
     const { tree, output, ...rest } = parts;

@@ -1,7 +1,7 @@
 import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
 import { formatDuration, type Logger } from '../log/output.js';
-import type { DataPlane } from '../proxy/data-plane.js';
+import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerRecord, Store } from '../store/store.js';
 
@@ -16,7 +16,7 @@ export interface RetiringRelease {
 export interface RetireRequest {
   options: ServeOptions;
   runtime: Runtime;
-  proxy: DataPlane;
+  proxy: ReverseProxy;
   store: Store;
   app: string;
   /** A rollback runs an older release's image: that tag must stay. */
