@@ -30,7 +30,7 @@ export interface Harness {
 export async function harness(t: TestContext): Promise<Harness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-unit-'));
   t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
-  const options: ServeOptions = { ...DEFAULTS, dataDir, instance: INSTANCE, domain: 'example.test', httpPort: 8080, drainTimeoutSeconds: 1, stopTimeoutSeconds: 1 };
+  const options: ServeOptions = { ...DEFAULTS, dataDir, instance: INSTANCE, domain: 'example.test', drainTimeoutSeconds: 1 };
   const store = new Store(dataDir);
   await store.createApp(APP);
   const runtime = new FakeRuntime(INSTANCE);
