@@ -1,11 +1,11 @@
 import { BerthError, throwIfStopped } from '../errors.js';
-import type { CommitTree } from '../git/tree.js';
+import type { CommitReader } from '../git/tree.js';
 import type { Logger } from '../log/output.js';
 import { ImageBuildError, type Runtime } from '../runtime/runtime.js';
 
 export interface BuildRequest {
   runtime: Runtime;
-  tree: CommitTree;
+  tree: CommitReader;
   image: string;
   labels: Record<string, string>;
   logger: Logger;

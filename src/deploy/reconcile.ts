@@ -1,6 +1,6 @@
 import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
-import type { DataPlane } from '../proxy/data-plane.js';
+import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
@@ -11,7 +11,7 @@ export interface ReconcilerDeps {
   options: ServeOptions;
   runtime: Runtime;
   store: Store;
-  proxy: DataPlane;
+  proxy: ReverseProxy;
   locks: AppLocks;
   log(line: string): void;
 }

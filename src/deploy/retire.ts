@@ -1,9 +1,11 @@
 import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
 import { formatDuration, type Logger } from '../log/output.js';
-import type { DataPlane } from '../proxy/data-plane.js';
+import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerRecord, Store } from '../store/store.js';
+import type { DeployRun, PipelineDeps } from './run.js';
+import { Stage } from './stages.js';
 
 /** What served before the switch and now has to drain and go. */
 export interface RetiringRelease {
@@ -13,10 +15,10 @@ export interface RetiringRelease {
   workers: number[];
 }
 
-export interface RetireRequest {
+interface RetireRequest {
   options: ServeOptions;
   runtime: Runtime;
-  proxy: DataPlane;
+  proxy: ReverseProxy;
   store: Store;
   app: string;
   /** A rollback runs an older release's image: that tag must stay. */
@@ -25,12 +27,32 @@ export interface RetireRequest {
   logger: Logger;
 }
 
+/** After the switch a retirement problem is reported but never undoes the deploy. */
+export class RetireStep {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async run(run: DeployRun, retiring: RetiringRelease | undefined): Promise<void> {
+    await run.timed(Stage.Retire, async () => {
+      try {
+        if (retiring) await run.fire('pre-retire');
+        await retireRelease({ ...this.deps, app: run.app.name, liveImage: run.release.image!, retiring, logger: run.output });
+        if (retiring) {
+          const old = await this.deps.store.getRelease(run.app.name, retiring.release);
+          if (old) await this.deps.store.saveRelease(run.app.name, { ...old, status: 'retired' });
+        }
+      } catch (error) {
+        run.output.warn(`Retiring the previous release did not finish: ${describe(error)}. The new release is live; berth will clean up on the next deploy.`);
+      }
+    });
+  }
+}
+
 /**
  * The old release drains first: the switch tier's old workers finish the connections they hold
  * (requests in flight, websockets) and exit, and nothing holds a connection to the old container
  * any more; worker_shutdown_timeout bounds this to the drain timeout. Only then is it stopped.
  */
-export async function retireRelease(request: RetireRequest): Promise<void> {
+async function retireRelease(request: RetireRequest): Promise<void> {
   const { options, runtime, proxy, retiring, logger } = request;
   if (retiring) {
     logger.section(`Retiring ${request.app} release ${retiring.release}`);

@@ -9,8 +9,21 @@ export const QUARANTINE_ENV_KEYS = ['GIT_QUARANTINE_PATH', 'GIT_OBJECT_DIRECTORY
 
 export type QuarantineEnv = Partial<Record<(typeof QUARANTINE_ENV_KEYS)[number], string>>;
 
+/**
+ * What a deploy reads of one commit: its Dockerfile, Procfile and CHECKS, and its whole tree as
+ * the build context. The pipeline sees only this, so its unit tests need no git repository.
+ */
+export interface CommitReader {
+  readonly commit: string;
+  exists(file: string): Promise<boolean>;
+  /** The file's bytes up to maxBytes (undefined when the commit has no such file); `truncated` says it was longer. */
+  readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined>;
+  /** A tar of the commit's tree; `done` rejects when it could not be written whole. */
+  archive(): { stream: Readable; done: Promise<void> };
+}
+
 /** Read access to one pushed commit of an app's bare repository. */
-export class CommitTree {
+export class CommitTree implements CommitReader {
   constructor(
     readonly repoDir: string,
     readonly commit: string,
@@ -31,14 +44,12 @@ export class CommitTree {
     return code === 0;
   }
 
-  /** The file's bytes up to maxBytes (undefined when the commit has no such file); `truncated` says it was longer. */
   async readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
     if (!(await this.exists(file))) return undefined;
     const { stdout, truncated } = await this.git(['cat-file', 'blob', `${this.commit}:${file}`], maxBytes);
     return { content: stdout, truncated };
   }
 
-  /** A tar of the commit's tree, for the image build context. */
   archive(): { stream: Readable; done: Promise<void> } {
     const child = spawn('git', ['archive', '--format=tar', this.commit], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

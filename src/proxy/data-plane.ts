@@ -5,7 +5,8 @@ import { establishedConnectionsTo } from './connections.js';
 import { streamModuleDirective } from './modules.js';
 import { NginxInstance } from './nginx.js';
 import { sleep } from '../time.js';
-import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, type Upstream } from './render.js';
+import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain } from './render.js';
+import type { DrainResult, Retiring, ReverseProxy, SwitchRequest } from './reverse-proxy.js';
 
 export interface ProxyOptions {
   bin: string;
@@ -14,25 +15,6 @@ export interface ProxyOptions {
   httpPort: number;
   domain: string;
   drainTimeoutSeconds: number;
-}
-
-export interface SwitchRequest {
-  app: string;
-  release: number;
-  serverNames: string[];
-  upstreams: Upstream[];
-}
-
-/** What still serves the previous release right after a switch. */
-export interface Retiring {
-  workers: number[];
-  upstreams: Upstream[];
-}
-
-export interface DrainResult {
-  waitedMs: number;
-  workersLeft: number;
-  connectionsLeft: number;
 }
 
 /**
@@ -59,7 +41,7 @@ async function assertReachableByWorkers(dir: string): Promise<void> {
   }
 }
 
-export class DataPlane {
+export class DataPlane implements ReverseProxy {
   private constructor(
     private readonly options: ProxyOptions,
     readonly edge: NginxInstance,

@@ -1,0 +1,54 @@
+import { BerthError } from '../errors.js';
+import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
+import { appPort, WEB_PROCESS } from '../model/app.js';
+import { containerHandle, type DeployRun, type PipelineDeps } from './run.js';
+import { Stage } from './stages.js';
+
+const PROCFILE = 'Procfile';
+const PROCFILE_MAX_BYTES = 64 * 1024;
+
+/** One container per unit of the app's formation, beside what runs; `web` runs the image's command unless the Procfile names one. */
+export class StartStep {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async run(run: DeployRun): Promise<void> {
+    const { runtime } = this.deps;
+    await run.setStatus('starting');
+    await run.timed(Stage.Start, async () => {
+      const procfile = await this.readProcfile(run);
+      const formation = Object.entries(run.app.formation).filter(([, count]) => count > 0);
+      for (const [type] of formation) {
+        if (type !== WEB_PROCESS && !procfile[type]) throw new BerthError(`the app is scaled to run "${type}" but its Procfile has no ${type} line`, `add "${type}: COMMAND" to the Procfile, or berth ps:scale ${run.app.name} ${type}=0`);
+      }
+      for (const [type, count] of formation) {
+        for (let index = 1; index <= count; index++) {
+          run.output.section(`Starting ${run.app.name} ${type}${count > 1 ? `.${index}` : ''} (release ${run.release.id})`);
+          const record = await runtime.startContainer({
+            app: run.app.name,
+            release: run.release.id,
+            image: run.release.image!,
+            processType: type,
+            index,
+            command: procfile[type],
+            port: appPort(run.app.config),
+            env: run.app.config,
+          });
+          run.containers.push(containerHandle(runtime, record));
+          run.output.info(type === WEB_PROCESS ? `Container ${record.name} at ${record.ip}:${record.port}` : `Container ${record.name} (no proxy)`);
+        }
+      }
+      for (const container of run.containers) await run.fire('pre-deploy', container);
+    });
+  }
+
+  private async readProcfile(run: DeployRun): Promise<Procfile> {
+    const file = await run.tree.readFile(PROCFILE, PROCFILE_MAX_BYTES);
+    if (!file) return {};
+    try {
+      return parseProcfile(file.content.toString('utf8'));
+    } catch (error) {
+      if (error instanceof ProcfileError) throw new BerthError(error.message, 'fix the Procfile and push again');
+      throw error;
+    }
+  }
+}

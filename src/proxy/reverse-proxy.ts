@@ -1,0 +1,38 @@
+import type { Upstream } from './render.js';
+
+export interface SwitchRequest {
+  app: string;
+  release: number;
+  serverNames: string[];
+  upstreams: Upstream[];
+}
+
+/** What still serves the previous release right after a switch. */
+export interface Retiring {
+  workers: number[];
+  upstreams: Upstream[];
+}
+
+export interface DrainResult {
+  waitedMs: number;
+  workersLeft: number;
+  connectionsLeft: number;
+}
+
+/**
+ * What the deploy pipeline, retirement and the reconciler ask of the proxy in front of the apps.
+ * They see only this, so their unit tests can run against a fake that records what it was told;
+ * DataPlane (the two nginx tiers) is the real one.
+ */
+export interface ReverseProxy {
+  /** Sends every new request for the app to these upstreams; resolves with the workers that still serve the previous ones. */
+  switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }>;
+  /** Resolves once no connection opened before the switch can take a new request. */
+  settle(retiringWorkers: number[]): Promise<void>;
+  /** Resolves once nothing serves the retiring release any more, or after timeoutMs. */
+  drain(retiring: Retiring, timeoutMs: number): Promise<DrainResult>;
+  /** The app gets no more requests and its route goes. */
+  removeApp(app: string): Promise<void>;
+  isRunning(): Promise<boolean>;
+  ensureRunning(): Promise<void>;
+}

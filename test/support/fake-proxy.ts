@@ -1,0 +1,44 @@
+import type { DrainResult, Retiring, ReverseProxy, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
+import { Fake } from './fake.js';
+
+/** A proxy in memory: where each app's requests go now, and which old workers a switch left serving. */
+export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy {
+  /** Each app's route as the last successful switch left it. */
+  readonly routes = new Map<string, SwitchRequest>();
+  running = true;
+  private workers = 0;
+
+  async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
+    this.enter('switchApp', request);
+    const previous = this.routes.get(request.app);
+    this.routes.set(request.app, structuredClone(request));
+    // Like nginx: a route that changes leaves the previous config's worker serving what it holds.
+    if (!previous || JSON.stringify(previous) === JSON.stringify(request)) return { retiringWorkers: [] };
+    this.workers += 1;
+    return { retiringWorkers: [this.workers] };
+  }
+
+  async settle(retiringWorkers: number[]): Promise<void> {
+    this.enter('settle', retiringWorkers);
+  }
+
+  async drain(retiring: Retiring, timeoutMs: number): Promise<DrainResult> {
+    this.enter('drain', retiring, timeoutMs);
+    return { waitedMs: 0, workersLeft: 0, connectionsLeft: 0 };
+  }
+
+  async removeApp(app: string): Promise<void> {
+    this.enter('removeApp', app);
+    this.routes.delete(app);
+  }
+
+  async isRunning(): Promise<boolean> {
+    this.enter('isRunning');
+    return this.running;
+  }
+
+  async ensureRunning(): Promise<void> {
+    this.enter('ensureRunning');
+    this.running = true;
+  }
+}

@@ -1,0 +1,169 @@
+import { containerName, imageRepository } from '../../src/model/naming.js';
+import type { ListeningSocket } from '../../src/runtime/listening.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from '../../src/runtime/runtime.js';
+import type { ContainerRecord } from '../../src/store/store.js';
+import { Fake } from './fake.js';
+
+export interface FakeContainer extends ContainerSummary {
+  image: string;
+  port: number;
+  logs: string[];
+}
+
+/** An engine in memory: image tags, containers with their state, address and output. */
+export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
+  readonly images = new Set<string>();
+  readonly containers = new Map<string, FakeContainer>();
+  private readonly listeners = new Set<() => void>();
+  private created = 0;
+
+  constructor(readonly instance: string) {
+    super();
+  }
+
+  /** The container named so, if it exists. */
+  named(name: string): FakeContainer | undefined {
+    return [...this.containers.values()].find((c) => c.name === name);
+  }
+
+  print(id: string, ...lines: string[]): void {
+    this.existing(id).logs.push(...lines);
+  }
+
+  /** What an engine restart can do: the container runs on at another address. */
+  move(id: string, ip: string): void {
+    this.existing(id).ip = ip;
+  }
+
+  /** The container stops and nothing will start it again (docker stop, an engine restart without live-restore). */
+  halt(id: string): void {
+    this.existing(id).state = 'exited';
+  }
+
+  /** What the engine's start and connect events do: tells every listener to look now. */
+  announceChange(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  async version(): Promise<string | undefined> {
+    this.enter('version');
+    return 'fake';
+  }
+
+  async keepsContainersOnRestart(): Promise<boolean> {
+    this.enter('keepsContainersOnRestart');
+    return true;
+  }
+
+  onContainerChange(listener: () => void): { stop(): void } {
+    this.enter('onContainerChange');
+    this.listeners.add(listener);
+    return { stop: () => this.listeners.delete(listener) };
+  }
+
+  async buildImage(build: ImageBuild): Promise<void> {
+    this.enter('buildImage', build.tag);
+    for await (const chunk of build.context) build.onLine(`Step: ADD ${String(chunk).split('\n')[0]}`);
+    this.images.add(build.tag);
+  }
+
+  async imageExists(tag: string): Promise<boolean> {
+    this.enter('imageExists', tag);
+    return this.images.has(tag);
+  }
+
+  async removeImage(tag: string): Promise<void> {
+    this.enter('removeImage', tag);
+    if (!this.images.delete(tag)) throw new Error(`No such image: ${tag}`);
+  }
+
+  async appImageTags(app: string): Promise<string[]> {
+    this.enter('appImageTags', app);
+    return [...this.images].filter((tag) => tag.startsWith(`${imageRepository(this.instance, app)}:`));
+  }
+
+  async removeAppImages(app: string): Promise<number> {
+    this.enter('removeAppImages', app);
+    const tags = [...this.images].filter((tag) => tag.startsWith(`${imageRepository(this.instance, app)}:`));
+    for (const tag of tags) this.images.delete(tag);
+    return tags.length;
+  }
+
+  async startContainer(spec: ContainerSpec): Promise<ContainerRecord> {
+    this.enter('startContainer', spec);
+    if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
+    const name = containerName(this.instance, spec.app, spec.processType, spec.release, spec.index);
+    const leftover = this.named(name);
+    if (leftover) this.containers.delete(leftover.id);
+    this.created += 1;
+    const container = { id: `c${this.created}`, name, app: spec.app, release: spec.release, process: spec.processType, state: 'running', ip: `172.20.0.${this.created + 1}`, image: spec.image, port: spec.port, logs: [] };
+    this.containers.set(container.id, container);
+    return { id: container.id, name, process: container.process, ip: container.ip, port: spec.port };
+  }
+
+  async containerState(id: string): Promise<ContainerState> {
+    this.enter('containerState', id);
+    const container = this.containers.get(id);
+    if (!container) return { kind: 'gone' };
+    if (container.state === 'restarting') return { kind: 'restarting' };
+    return container.state === 'running' ? { kind: 'running', ip: container.ip } : { kind: 'stopped' };
+  }
+
+  async restartContainer(id: string): Promise<void> {
+    this.enter('restartContainer', id);
+    this.existing(id).state = 'running';
+  }
+
+  async containerHealth(id: string): Promise<ContainerHealth> {
+    this.enter('containerHealth', id);
+    const running = this.containers.get(id)?.state === 'running';
+    return { running, restartCount: 0, exitCode: running ? 0 : 1, oomKilled: false, error: '' };
+  }
+
+  async listeningSockets(id: string): Promise<ListeningSocket[] | undefined> {
+    this.enter('listeningSockets', id);
+    const container = this.containers.get(id);
+    return container && [{ address: '0.0.0.0', port: container.port }];
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    this.enter('stopContainer', id, timeoutSeconds);
+    const container = this.containers.get(id);
+    if (container) container.state = 'exited';
+  }
+
+  async removeContainer(idOrName: string): Promise<void> {
+    this.enter('removeContainer', idOrName);
+    this.containers.delete(this.named(idOrName)?.id ?? idOrName);
+  }
+
+  async appContainers(app: string): Promise<ContainerSummary[]> {
+    this.enter('appContainers', app);
+    return this.summaries().filter((c) => c.app === app);
+  }
+
+  async instanceContainers(): Promise<ContainerSummary[]> {
+    this.enter('instanceContainers');
+    return this.summaries();
+  }
+
+  async logTail(id: string, lines: number): Promise<string[]> {
+    this.enter('logTail', id, lines);
+    return this.containers.get(id)?.logs.slice(-lines) ?? [];
+  }
+
+  async followLogs(id: string, lines: number, onLine: (line: string) => void): Promise<void> {
+    this.enter('followLogs', id, lines);
+    for (const line of this.containers.get(id)?.logs.slice(-lines) ?? []) onLine(line);
+  }
+
+  private existing(id: string): FakeContainer {
+    const container = this.containers.get(id);
+    if (!container) throw new Error(`No such container: ${id}`);
+    return container;
+  }
+
+  private summaries(): ContainerSummary[] {
+    return [...this.containers.values()].map(({ id, name, app, release, process, state, ip }) => ({ id, name, app, release, process, state, ip })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
