@@ -10,8 +10,8 @@ import {
   parseReleaseNumber as parseModelReleaseNumber,
   type ChecksState,
 } from '../model/app.js';
-import { STAGES, type AppInfo, type AppSummary, type ContainerInfo, type DomainsInfo, type NginxState, type ReleaseInfo, type StatusInfo } from '../model/api.js';
-import { CliError, Client, DEFAULT_URL, EXIT, resolveConnection } from './client.js';
+import { API, STAGES, type AnyEndpoint, type AppInfo, type ContainerInfo, type DomainsInfo, type LogsQuery, type NginxState, type ReleaseInfo, type RequestOf, type ResponseOf, type StatusInfo } from '../model/api.js';
+import { CliError, Client, DEFAULT_URL, EXIT, resolveConnection, type ParamsOf } from './client.js';
 import { formatFormation, formatKeyValues, formatList, formatMinute, formatSeconds, formatTable, formatUptime, orDash, shortCommit } from './format.js';
 
 // ---- Command definitions ----
@@ -68,12 +68,8 @@ function show<T>(invocation: Invocation, result: T, render: (result: T) => strin
 }
 
 /** berth's lines go to stdout as they arrive (not with --json); resolves with the final result. */
-function streamed<T>(invocation: Invocation, path: string, body: unknown): Promise<T> {
-  return invocation.client().stream<T>('POST', path, body, invocation.json ? () => undefined : print);
-}
-
-function appPath(app: string, ...segments: string[]): string {
-  return ['/apps', ...[app, ...segments].map(encodeURIComponent)].join('/');
+function streamed<E extends AnyEndpoint>(invocation: Invocation, endpoint: E, params: ParamsOf<E>, request: RequestOf<E>): Promise<ResponseOf<E>> {
+  return invocation.client().stream(endpoint, params, request, invocation.json ? () => undefined : print);
 }
 
 // ---- Argument parsing (pure, exported for the unit tests) ----
@@ -323,6 +319,8 @@ function configOutcome(verb: string, keys: string[], app: string, release: numbe
   return `${done}; it applies from the first deploy`;
 }
 
+const CHECKS_ENDPOINTS = { disable: API.disableChecks, enable: API.enableChecks, skip: API.skipChecks };
+
 const CHECKS_MEANING: Record<ChecksState, string> = {
   enabled: 'every deploy runs CHECKS before the switch',
   disabled: 'deploys skip CHECKS until berth checks:enable APP',
@@ -358,7 +356,7 @@ function processCommand(action: 'restart' | 'stop' | 'start', done: string, summ
     example: `berth ps:${action} myapp`,
     async run(invocation) {
       const [app] = invocation.args;
-      const result = await streamed<{ release: number | null }>(invocation, appPath(app, 'ps', action), {});
+      const result = await streamed(invocation, API[action], { app }, undefined);
       show(invocation, result, ({ release }) => `${done} ${app}${release === null ? '' : ` (release ${release})`}`);
     },
   };
@@ -373,13 +371,15 @@ function checksCommand(action: 'disable' | 'enable' | 'skip', summary: string): 
     example: `berth checks:${action} myapp`,
     async run(invocation) {
       const [app] = invocation.args;
-      const result = await invocation.client().sendJson<{ checks: ChecksState }>('POST', appPath(app, 'checks', action), {});
+      const result = await invocation.client().call(CHECKS_ENDPOINTS[action], { app });
       show(invocation, result, ({ checks }) => `Checks of ${app}: ${checks} (${CHECKS_MEANING[checks].replace('APP', app)})`);
     },
   };
 }
 
-function domainsCommand(action: 'add' | 'remove', method: 'POST' | 'DELETE', done: (domain: string, app: string) => string, summary: string): Command {
+type DomainChange = (client: Client, app: string, domain: string) => Promise<DomainsInfo>;
+
+function domainsCommand(action: 'add' | 'remove', change: DomainChange, done: (domain: string, app: string) => string, summary: string): Command {
   return {
     name: `domains:${action}`,
     group: 'domains',
@@ -388,11 +388,7 @@ function domainsCommand(action: 'add' | 'remove', method: 'POST' | 'DELETE', don
     example: `berth domains:${action} myapp www.example.com`,
     async run(invocation) {
       const [app, domain] = invocation.args;
-      const client = invocation.client();
-      const result =
-        method === 'POST'
-          ? await client.sendJson<DomainsInfo>('POST', appPath(app, 'domains'), { domain })
-          : await client.sendJson<DomainsInfo>('DELETE', appPath(app, 'domains', domain));
+      const result = await change(invocation.client(), app, domain);
       show(invocation, result, (domains) => `${done(domain, app)}\n\n${renderDomains(domains)}`);
     },
   };
@@ -406,7 +402,7 @@ export const COMMANDS: Command[] = [
     summary: 'list the apps with their live release',
     example: 'berth apps:list',
     async run(invocation) {
-      const result = await invocation.client().getJson<{ apps: AppSummary[] }>('/apps');
+      const result = await invocation.client().call(API.listApps, {});
       show(invocation, result, ({ apps }) =>
         apps.length === 0
           ? 'No apps yet: create one with berth apps:create NAME, or git push to a new one'
@@ -426,7 +422,7 @@ export const COMMANDS: Command[] = [
     async run(invocation) {
       const name = checkAppName(invocation.args[0]);
       const client = invocation.client();
-      const result = await client.sendJson<{ app: AppInfo }>('POST', '/apps', { name });
+      const result = await client.call(API.createApp, {}, { name });
       const remote = gitRemote(client.connection.url, name);
       show(invocation, result, () => `Created ${name}. Deploy it with:\n  git remote add berth ${remote}\n  git push berth main`);
     },
@@ -438,7 +434,7 @@ export const COMMANDS: Command[] = [
     summary: 'show the release, processes, checks, domains, config keys and containers of an app',
     example: 'berth apps:info myapp',
     async run(invocation) {
-      const result = await invocation.client().getJson<{ app: AppInfo }>(appPath(invocation.args[0]));
+      const result = await invocation.client().call(API.appInfo, { app: invocation.args[0] });
       show(invocation, result, ({ app }) => renderAppInfo(app));
     },
   },
@@ -452,7 +448,7 @@ export const COMMANDS: Command[] = [
     async run(invocation) {
       const [app] = invocation.args;
       if (!invocation.flags.has('--force')) await confirmDestroy(app);
-      const result = await invocation.client().sendJson<{ containers: number; images: number }>('DELETE', appPath(app), { confirm: app });
+      const result = await invocation.client().call(API.destroyApp, { app }, { confirm: app });
       show(invocation, result, ({ containers, images }) => `Destroyed ${app}: removed ${containers} container(s) and ${images} image(s)`);
     },
   },
@@ -464,7 +460,7 @@ export const COMMANDS: Command[] = [
     example: 'berth config:show myapp',
     async run(invocation) {
       const [app] = invocation.args;
-      const result = await invocation.client().getJson<{ config: Record<string, string> }>(appPath(app, 'config'));
+      const result = await invocation.client().call(API.showConfig, { app });
       show(invocation, result, ({ config }) => {
         const entries = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
         return entries.length === 0 ? `${app} has no config vars` : formatKeyValues(entries);
@@ -479,7 +475,7 @@ export const COMMANDS: Command[] = [
     example: 'DATABASE_URL=$(berth config:get myapp DATABASE_URL)',
     async run(invocation) {
       const [app, key] = invocation.args;
-      const { config } = await invocation.client().getJson<{ config: Record<string, string> }>(appPath(app, 'config'));
+      const { config } = await invocation.client().call(API.showConfig, { app });
       if (!Object.hasOwn(config, key)) throw new CliError(`${key} is not set on ${app}`, EXIT.notFound, `berth config:show ${app} lists what is set`);
       show(invocation, config[key], (value) => value);
     },
@@ -495,7 +491,7 @@ export const COMMANDS: Command[] = [
       const [app, ...assignments] = invocation.args;
       const set = parseConfigAssignments(assignments);
       const restart = !invocation.flags.has('--no-restart');
-      const result = await streamed<{ config: Record<string, string>; release: number | null }>(invocation, appPath(app, 'config'), { set, restart });
+      const result = await streamed(invocation, API.changeConfig, { app }, { set, restart });
       show(invocation, result, ({ release }) => configOutcome('Set', Object.keys(set), app, release, restart));
     },
   },
@@ -510,7 +506,7 @@ export const COMMANDS: Command[] = [
       const [app, ...keys] = invocation.args;
       const unset = parseConfigKeys(keys);
       const restart = !invocation.flags.has('--no-restart');
-      const result = await streamed<{ config: Record<string, string>; release: number | null }>(invocation, appPath(app, 'config'), { unset, restart });
+      const result = await streamed(invocation, API.changeConfig, { app }, { unset, restart });
       show(invocation, result, ({ release }) => configOutcome('Unset', unset, app, release, restart));
     },
   },
@@ -523,12 +519,12 @@ export const COMMANDS: Command[] = [
     async run(invocation) {
       const [app, ...counts] = invocation.args;
       if (counts.length === 0) {
-        const { app: info } = await invocation.client().getJson<{ app: AppInfo }>(appPath(app));
+        const { app: info } = await invocation.client().call(API.appInfo, { app });
         show(invocation, { formation: info.formation }, ({ formation }) => formatKeyValues(Object.entries(formation).map(([type, count]) => [type, String(count)])));
         return;
       }
       const formation = parseFormation(counts);
-      const result = await streamed<{ formation: Record<string, number>; release: number | null }>(invocation, appPath(app, 'scale'), { formation });
+      const result = await streamed(invocation, API.scale, { app }, { formation });
       show(invocation, result, (scaled) => `Scaled ${app} to ${formatFormation(scaled.formation)}${scaled.release === null ? '' : ` (release ${scaled.release})`}`);
     },
   },
@@ -543,7 +539,7 @@ export const COMMANDS: Command[] = [
     example: 'berth releases myapp',
     async run(invocation) {
       const [app] = invocation.args;
-      const result = await invocation.client().getJson<{ releases: ReleaseInfo[] }>(appPath(app, 'releases'));
+      const result = await invocation.client().call(API.releases, { app });
       show(invocation, result, ({ releases }) => renderReleases(app, releases));
     },
   },
@@ -556,7 +552,7 @@ export const COMMANDS: Command[] = [
     async run(invocation) {
       const [app, rawRelease] = invocation.args;
       const body = rawRelease === undefined ? {} : { release: parseReleaseNumber(rawRelease) };
-      const result = await streamed<{ release: number; from: number }>(invocation, appPath(app, 'rollback'), body);
+      const result = await streamed(invocation, API.rollback, { app }, body);
       show(invocation, result, ({ release, from }) => `Rolled back ${app}: release ${release} is live (was release ${from})`);
     },
   },
@@ -571,7 +567,7 @@ export const COMMANDS: Command[] = [
     example: 'berth checks:run myapp',
     async run(invocation) {
       const [app] = invocation.args;
-      const result = await streamed<{ passed: boolean }>(invocation, appPath(app, 'checks', 'run'), {});
+      const result = await streamed(invocation, API.runChecks, { app }, undefined);
       if (!result.passed && !invocation.json) {
         throw new CliError(`CHECKS failed against ${app}`, EXIT.failed, 'the lines above show which check failed; nothing was changed');
       }
@@ -587,12 +583,22 @@ export const COMMANDS: Command[] = [
     summary: 'list the host names an app answers to',
     example: 'berth domains:list myapp',
     async run(invocation) {
-      const result = await invocation.client().getJson<DomainsInfo>(appPath(invocation.args[0], 'domains'));
+      const result = await invocation.client().call(API.domains, { app: invocation.args[0] });
       show(invocation, result, renderDomains);
     },
   },
-  domainsCommand('add', 'POST', (domain, app) => `Added ${domain} to ${app}`, 'make an app answer to one more host name'),
-  domainsCommand('remove', 'DELETE', (domain, app) => `Removed ${domain} from ${app}`, 'stop an app answering to a host name it was given'),
+  domainsCommand(
+    'add',
+    (client, app, domain) => client.call(API.addDomain, { app }, { domain }),
+    (domain, app) => `Added ${domain} to ${app}`,
+    'make an app answer to one more host name',
+  ),
+  domainsCommand(
+    'remove',
+    (client, app, domain) => client.call(API.removeDomain, { app, domain }),
+    (domain, app) => `Removed ${domain} from ${app}`,
+    'stop an app answering to a host name it was given',
+  ),
   {
     name: 'logs',
     group: 'logs',
@@ -610,12 +616,8 @@ export const COMMANDS: Command[] = [
       // Following ends only with Ctrl-C, which is how the user says they are done: not a failure.
       if (follow) process.once('SIGINT', () => process.exit(0));
       const onLine = invocation.json ? (line: string) => print(JSON.stringify({ line })) : print;
-      await invocation.client().stream(
-        'GET',
-        `${appPath(app, 'logs')}?lines=${lines}${follow ? '&follow=1' : ''}`,
-        undefined,
-        onLine,
-      );
+      const query: LogsQuery = { lines, follow };
+      await invocation.client().stream(API.logs, { app }, query, onLine);
     },
   },
   {
@@ -627,7 +629,7 @@ export const COMMANDS: Command[] = [
     async run(invocation) {
       const [app, rawRelease] = invocation.args;
       const release = rawRelease === undefined || rawRelease === 'latest' ? 'latest' : String(parseReleaseNumber(rawRelease));
-      const result = await invocation.client().getJson<{ release: number; log: string }>(appPath(app, 'deploys', release, 'log'));
+      const result = await invocation.client().call(API.deployLog, { app, release });
       show(invocation, result, ({ log }) => log || `release ${result.release} has an empty deploy log`);
     },
   },
@@ -638,7 +640,7 @@ export const COMMANDS: Command[] = [
     summary: 'show the state of berth, its nginx, Docker and every app',
     example: 'berth status',
     async run(invocation) {
-      const result = await invocation.client().getJson<StatusInfo>('/status');
+      const result = await invocation.client().call(API.status, {});
       show(invocation, result, renderStatus);
     },
   },
