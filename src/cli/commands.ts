@@ -567,13 +567,9 @@ export const COMMANDS: Command[] = [
     example: 'berth checks:run myapp',
     async run(invocation) {
       const [app] = invocation.args;
+      // A failed check ends the stream with {ok: false}, which streamed throws (exit 1): a result has passed.
       const result = await streamed(invocation, API.runChecks, { app }, undefined);
-      if (!result.passed && !invocation.json) {
-        throw new CliError(`CHECKS failed against ${app}`, EXIT.failed, 'the lines above show which check failed; nothing was changed');
-      }
       show(invocation, result, () => `CHECKS passed against ${app}`);
-      // With --json the result says passed: false; the exit status has to say it too.
-      if (!result.passed) process.exitCode = EXIT.failed;
     },
   },
   {
