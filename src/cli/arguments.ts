@@ -1,4 +1,5 @@
 /** A command line split into positional arguments and flags, checked against the command's usage. */
+import { readCommandLine, type OptionValues } from '../command-line.js';
 import { UsageError } from '../errors.js';
 import { Client, resolveConnection } from './client.js';
 import { GLOBAL_FLAGS, usageOf, type Command, type Invocation } from './command.js';
@@ -11,35 +12,19 @@ function isRepeated(arg: string): boolean {
   return /\.\.\.\]?$/.test(arg);
 }
 
-/** Splits argv into positional arguments and flags and checks both against the command's usage. */
+/**
+ * Splits argv into positional arguments and flags and checks both against the command's usage.
+ * Flags may come anywhere after the command; `--` ends them.
+ */
 export function parseArguments(command: Command, argv: string[]): { args: string[]; flags: Map<string, string | true> } {
-  const known = [...(command.flags ?? []), ...GLOBAL_FLAGS];
-  const args: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') {
-      args.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      args.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const flag = known.find((candidate) => candidate.name === name || candidate.short === name);
-    if (!flag) throw new UsageError(`unknown option ${name} for ${command.name} (see berth ${command.name} --help)`);
-    if (!flag.value) {
-      if (inline !== undefined) throw new UsageError(`${flag.name} takes no value`);
-      flags.set(flag.name, true);
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`${flag.name} needs a value (${flag.value})`);
-    flags.set(flag.name, value);
-  }
-  checkArity(command, args);
-  return { args, flags };
+  const { values, positionals } = readCommandLine(argv, { command: command.name, options: [...(command.flags ?? []), ...GLOBAL_FLAGS], allowPositionals: true });
+  checkArity(command, positionals);
+  return { args: positionals, flags: flagsByLongName(values) };
+}
+
+/** By long name with its dashes, in the order first given; a switch is true, a flag given twice keeps its last value. */
+function flagsByLongName(values: OptionValues): Map<string, string | true> {
+  return new Map(Object.entries(values).map(([name, value]) => [`--${name}`, typeof value === 'string' ? value : true]));
 }
 
 function checkArity(command: Command, args: string[]): void {

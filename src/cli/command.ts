@@ -1,11 +1,8 @@
 /** What a command of the berth client is: its usage, its help and what it runs. */
+import type { CommandLineOption } from '../command-line.js';
 import { DEFAULT_URL, type Client } from './client.js';
 
-export interface Flag {
-  name: string;
-  short?: string;
-  /** Names the flag's value in help; a flag without one is a switch. */
-  value?: string;
+export interface Flag extends CommandLineOption {
   help: string;
 }
 
@@ -27,7 +24,7 @@ export interface CommandGroup {
 
 export interface Invocation {
   args: string[];
-  /** Given flags by their long name; a switch maps to true. */
+  /** Given flags by their long name with its dashes (`--lines`); a switch maps to true. */
   flags: Map<string, string | true>;
   json: boolean;
   /** Made on first use, so --help and argument errors need no token. */
@@ -35,13 +32,18 @@ export interface Invocation {
 }
 
 export const GLOBAL_FLAGS: Flag[] = [
-  { name: '--url', value: 'URL', help: `berth server (env BERTH_URL; default ${DEFAULT_URL})` },
-  { name: '--token', value: 'TOKEN', help: 'admin token (env BERTH_TOKEN)' },
-  { name: '--json', help: 'print the raw JSON result instead of text' },
-  { name: '--help', short: '-h', help: 'show the usage of the command and an example' },
+  { name: 'url', value: 'URL', help: `berth server (env BERTH_URL; default ${DEFAULT_URL})` },
+  { name: 'token', value: 'TOKEN', help: 'admin token (env BERTH_TOKEN)' },
+  { name: 'json', help: 'print the raw JSON result instead of text' },
+  { name: 'help', short: 'h', help: 'show the usage of the command and an example' },
 ];
 
+/** `-n|--lines N` in a usage line, `-n, --lines N` in a list of options. */
+export function flagLabel(flag: Flag, betweenNames: '|' | ', '): string {
+  return `${flag.short ? `-${flag.short}${betweenNames}` : ''}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`;
+}
+
 export function usageOf(command: Command): string {
-  const flags = (command.flags ?? []).map((flag) => `[${flag.short ? `${flag.short}|` : ''}${flag.name}${flag.value ? ` ${flag.value}` : ''}]`);
+  const flags = (command.flags ?? []).map((flag) => `[${flagLabel(flag, '|')}]`);
   return [command.name, ...command.args, ...flags].join(' ');
 }

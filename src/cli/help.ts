@@ -1,5 +1,5 @@
 /** The text of `berth help` and `berth COMMAND --help`. */
-import { GLOBAL_FLAGS, usageOf, type Command, type Flag } from './command.js';
+import { flagLabel, GLOBAL_FLAGS, usageOf, type Command, type Flag } from './command.js';
 import { COMMAND_GROUPS } from './registry.js';
 
 /** serve, help and version are run by main.ts itself, but listed with the rest. */
@@ -13,7 +13,7 @@ const BUILT_IN = {
 };
 
 function flagLines(flags: Flag[]): string[] {
-  const labels = flags.map((flag) => `${flag.short ? `${flag.short}, ` : ''}${flag.name}${flag.value ? ` ${flag.value}` : ''}`);
+  const labels = flags.map((flag) => flagLabel(flag, ', '));
   const width = Math.max(...labels.map((label) => label.length));
   return flags.map((flag, i) => `  ${labels[i].padEnd(width)}  ${flag.help}`);
 }

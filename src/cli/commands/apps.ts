@@ -108,7 +108,7 @@ export const APPS: CommandGroup = {
     {
       name: 'apps:destroy',
       args: ['APP'],
-      flags: [{ name: '--force', help: 'do not ask to type the app name (needed when stdin is not a terminal)' }],
+      flags: [{ name: 'force', help: 'do not ask to type the app name (needed when stdin is not a terminal)' }],
       summary: 'remove an app with its containers, images, releases and config',
       example: 'berth apps:destroy myapp --force',
       async run(invocation) {

@@ -5,7 +5,7 @@ import type { CommandGroup, Flag } from '../command.js';
 import { formatKeyValues } from '../format.js';
 import { show, streamed } from '../output.js';
 
-const NO_RESTART: Flag = { name: '--no-restart', help: 'store the change only; running containers keep the old values until berth ps:restart APP' };
+const NO_RESTART: Flag = { name: 'no-restart', help: 'store the change only; running containers keep the old values until berth ps:restart APP' };
 
 function renderConfig(app: string, config: Record<string, string>): string {
   const entries = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));

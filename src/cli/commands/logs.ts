@@ -12,8 +12,8 @@ export const LOGS: CommandGroup = {
       name: 'logs',
       args: ['APP'],
       flags: [
-        { name: '--follow', short: '-f', help: 'keep printing new lines until Ctrl-C' },
-        { name: '--lines', short: '-n', value: 'N', help: `start with the last N lines of each container (default ${DEFAULT_LOG_LINES})` },
+        { name: 'follow', short: 'f', help: 'keep printing new lines until Ctrl-C' },
+        { name: 'lines', short: 'n', value: 'N', help: `start with the last N lines of each container (default ${DEFAULT_LOG_LINES})` },
       ],
       summary: 'print the output of the containers of an app',
       example: 'berth logs myapp -f -n 20',
