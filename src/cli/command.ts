@@ -38,6 +38,11 @@ export const GLOBAL_FLAGS: Flag[] = [
   { name: 'help', short: 'h', help: 'show the usage of the command and an example' },
 ];
 
+/** A command that takes the app alone, as most do: `berth NAME APP`. */
+export function appCommand(name: string, summary: string, run: (invocation: Invocation, app: string) => Promise<void>): Command {
+  return { name, args: ['APP'], summary, example: `berth ${name} myapp`, run: (invocation) => run(invocation, invocation.args[0]) };
+}
+
 /** `-n|--lines N` in a usage line, `-n, --lines N` in a list of options. */
 export function flagLabel(flag: Flag, betweenNames: '|' | ', '): string {
   return `${flag.short ? `-${flag.short}${betweenNames}` : ''}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`;

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { API, type AppInfo, type AppSummary, type ContainerInfo } from '../../model/api.js';
 import { checkAppName } from '../argument-values.js';
 import { CliError, EXIT } from '../client.js';
-import type { CommandGroup } from '../command.js';
+import { appCommand, type CommandGroup } from '../command.js';
 import { formatFormation, formatKeyValues, formatList, formatMinute, formatTable, orDash, shortCommit } from '../format.js';
 import { show } from '../output.js';
 
@@ -95,16 +95,10 @@ export const APPS: CommandGroup = {
         show(invocation, result, () => `Created ${name}. Deploy it with:\n  git remote add berth ${remote}\n  git push berth main`);
       },
     },
-    {
-      name: 'apps:info',
-      args: ['APP'],
-      summary: 'show the release, processes, checks, domains, config keys and containers of an app',
-      example: 'berth apps:info myapp',
-      async run(invocation) {
-        const result = await invocation.client().call(API.appInfo, { app: invocation.args[0] });
-        show(invocation, result, ({ app }) => renderAppInfo(app));
-      },
-    },
+    appCommand('apps:info', 'show the release, processes, checks, domains, config keys and containers of an app', async (invocation, app) => {
+      const result = await invocation.client().call(API.appInfo, { app });
+      show(invocation, result, (info) => renderAppInfo(info.app));
+    }),
     {
       name: 'apps:destroy',
       args: ['APP'],

@@ -1,6 +1,6 @@
 import { API } from '../../model/api.js';
 import type { ChecksState } from '../../model/app.js';
-import type { Command, CommandGroup } from '../command.js';
+import { appCommand, type Command, type CommandGroup } from '../command.js';
 import { show, streamed } from '../output.js';
 
 const CHECKS_ENDPOINTS = { disable: API.disableChecks, enable: API.enableChecks, skip: API.skipChecks };
@@ -12,31 +12,17 @@ const CHECKS_MEANING: Record<ChecksState, string> = {
 };
 
 function checksCommand(action: keyof typeof CHECKS_ENDPOINTS, summary: string): Command {
-  return {
-    name: `checks:${action}`,
-    args: ['APP'],
-    summary,
-    example: `berth checks:${action} myapp`,
-    async run(invocation) {
-      const [app] = invocation.args;
-      const result = await invocation.client().call(CHECKS_ENDPOINTS[action], { app });
-      show(invocation, result, ({ checks }) => `Checks of ${app}: ${checks} (${CHECKS_MEANING[checks].replace('APP', app)})`);
-    },
-  };
+  return appCommand(`checks:${action}`, summary, async (invocation, app) => {
+    const result = await invocation.client().call(CHECKS_ENDPOINTS[action], { app });
+    show(invocation, result, ({ checks }) => `Checks of ${app}: ${checks} (${CHECKS_MEANING[checks].replace('APP', app)})`);
+  });
 }
 
-const run: Command = {
-  name: 'checks:run',
-  args: ['APP'],
-  summary: 'run CHECKS now against the running containers (exit 1 when one fails)',
-  example: 'berth checks:run myapp',
-  async run(invocation) {
-    const [app] = invocation.args;
-    // A failed check ends the stream with {ok: false}, which streamed throws (exit 1): a result has passed.
-    const result = await streamed(invocation, API.runChecks, { app }, undefined);
-    show(invocation, result, () => `CHECKS passed against ${app}`);
-  },
-};
+const run = appCommand('checks:run', 'run CHECKS now against the running containers (exit 1 when one fails)', async (invocation, app) => {
+  // A failed check ends the stream with {ok: false}, which streamed throws (exit 1): a result has passed.
+  const result = await streamed(invocation, API.runChecks, { app }, undefined);
+  show(invocation, result, () => `CHECKS passed against ${app}`);
+});
 
 export const CHECKS: CommandGroup = {
   title: 'Checks',

@@ -1,7 +1,7 @@
-import { API, type NewRelease } from '../../model/api.js';
+import { API, type ConfigChange, type NewRelease } from '../../model/api.js';
 import { parseConfigAssignments, parseConfigKeys } from '../argument-values.js';
 import { CliError, EXIT } from '../client.js';
-import type { CommandGroup, Flag } from '../command.js';
+import { appCommand, type Command, type CommandGroup, type Flag } from '../command.js';
 import { formatKeyValues } from '../format.js';
 import { show, streamed } from '../output.js';
 
@@ -19,20 +19,34 @@ function configOutcome(verb: string, keys: string[], app: string, release: NewRe
   return `${done}; it applies from the first deploy`;
 }
 
+/** What config:set or config:unset asks berth to change, read from the arguments after APP. */
+interface RequestedChange {
+  keys: string[];
+  change: Pick<ConfigChange, 'set' | 'unset'>;
+}
+
+/** config:set and config:unset: the change, then a restart through the checks unless --no-restart. */
+function configChangeCommand(usage: Omit<Command, 'flags' | 'run'>, verb: 'Set' | 'Unset', requested: (args: string[]) => RequestedChange): Command {
+  return {
+    ...usage,
+    flags: [NO_RESTART],
+    async run(invocation) {
+      const [app, ...args] = invocation.args;
+      const { keys, change } = requested(args);
+      const restart = !invocation.flags.has('--no-restart');
+      const result = await streamed(invocation, API.changeConfig, { app }, { ...change, restart });
+      show(invocation, result, ({ release }) => configOutcome(verb, keys, app, release, restart));
+    },
+  };
+}
+
 export const CONFIG: CommandGroup = {
   title: 'Config',
   commands: [
-    {
-      name: 'config:show',
-      args: ['APP'],
-      summary: 'show the config vars of an app',
-      example: 'berth config:show myapp',
-      async run(invocation) {
-        const [app] = invocation.args;
-        const result = await invocation.client().call(API.showConfig, { app });
-        show(invocation, result, ({ config }) => renderConfig(app, config));
-      },
-    },
+    appCommand('config:show', 'show the config vars of an app', async (invocation, app) => {
+      const result = await invocation.client().call(API.showConfig, { app });
+      show(invocation, result, ({ config }) => renderConfig(app, config));
+    }),
     {
       name: 'config:get',
       args: ['APP', 'KEY'],
@@ -45,33 +59,31 @@ export const CONFIG: CommandGroup = {
         show(invocation, config[key], (value) => value);
       },
     },
-    {
-      name: 'config:set',
-      args: ['APP', 'KEY=VALUE...'],
-      flags: [NO_RESTART],
-      summary: 'set config vars and restart the app so its containers get them',
-      example: 'berth config:set myapp DATABASE_URL=postgres://db/myapp LOG_LEVEL=debug',
-      async run(invocation) {
-        const [app, ...assignments] = invocation.args;
+    configChangeCommand(
+      {
+        name: 'config:set',
+        args: ['APP', 'KEY=VALUE...'],
+        summary: 'set config vars and restart the app so its containers get them',
+        example: 'berth config:set myapp DATABASE_URL=postgres://db/myapp LOG_LEVEL=debug',
+      },
+      'Set',
+      (assignments) => {
         const set = parseConfigAssignments(assignments);
-        const restart = !invocation.flags.has('--no-restart');
-        const result = await streamed(invocation, API.changeConfig, { app }, { set, restart });
-        show(invocation, result, ({ release }) => configOutcome('Set', Object.keys(set), app, release, restart));
+        return { keys: Object.keys(set), change: { set } };
       },
-    },
-    {
-      name: 'config:unset',
-      args: ['APP', 'KEY...'],
-      flags: [NO_RESTART],
-      summary: 'remove config vars and restart the app without them',
-      example: 'berth config:unset myapp LOG_LEVEL',
-      async run(invocation) {
-        const [app, ...keys] = invocation.args;
+    ),
+    configChangeCommand(
+      {
+        name: 'config:unset',
+        args: ['APP', 'KEY...'],
+        summary: 'remove config vars and restart the app without them',
+        example: 'berth config:unset myapp LOG_LEVEL',
+      },
+      'Unset',
+      (keys) => {
         const unset = parseConfigKeys(keys);
-        const restart = !invocation.flags.has('--no-restart');
-        const result = await streamed(invocation, API.changeConfig, { app }, { unset, restart });
-        show(invocation, result, ({ release }) => configOutcome('Unset', unset, app, release, restart));
+        return { keys: unset, change: { unset } };
       },
-    },
+    ),
   ],
 };

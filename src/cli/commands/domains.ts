@@ -1,6 +1,6 @@
 import { API, type DomainsInfo } from '../../model/api.js';
 import type { Client } from '../client.js';
-import type { Command, CommandGroup } from '../command.js';
+import { appCommand, type Command, type CommandGroup } from '../command.js';
 import { show } from '../output.js';
 
 function renderDomains(result: DomainsInfo): string {
@@ -26,16 +26,10 @@ function domainsCommand(action: 'add' | 'remove', change: DomainChange, done: (d
 export const DOMAINS: CommandGroup = {
   title: 'Domains',
   commands: [
-    {
-      name: 'domains:list',
-      args: ['APP'],
-      summary: 'list the host names an app answers to',
-      example: 'berth domains:list myapp',
-      async run(invocation) {
-        const result = await invocation.client().call(API.domains, { app: invocation.args[0] });
-        show(invocation, result, renderDomains);
-      },
-    },
+    appCommand('domains:list', 'list the host names an app answers to', async (invocation, app) => {
+      const result = await invocation.client().call(API.domains, { app });
+      show(invocation, result, renderDomains);
+    }),
     domainsCommand(
       'add',
       (client, app, domain) => client.call(API.addDomain, { app }, { domain }),

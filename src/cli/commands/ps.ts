@@ -1,6 +1,6 @@
 import { API, type NewRelease } from '../../model/api.js';
 import { parseFormation } from '../argument-values.js';
-import type { Command, CommandGroup } from '../command.js';
+import { appCommand, type Command, type CommandGroup } from '../command.js';
 import { formatFormation, formatKeyValues } from '../format.js';
 import { show, streamed } from '../output.js';
 
@@ -9,17 +9,10 @@ function releaseNote(release: NewRelease): string {
 }
 
 function processCommand(action: 'restart' | 'stop' | 'start', done: string, summary: string): Command {
-  return {
-    name: `ps:${action}`,
-    args: ['APP'],
-    summary,
-    example: `berth ps:${action} myapp`,
-    async run(invocation) {
-      const [app] = invocation.args;
-      const result = await streamed(invocation, API[action], { app }, undefined);
-      show(invocation, result, ({ release }) => `${done} ${app}${releaseNote(release)}`);
-    },
-  };
+  return appCommand(`ps:${action}`, summary, async (invocation, app) => {
+    const result = await streamed(invocation, API[action], { app }, undefined);
+    show(invocation, result, ({ release }) => `${done} ${app}${releaseNote(release)}`);
+  });
 }
 
 const scale: Command = {

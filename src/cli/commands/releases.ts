@@ -1,6 +1,6 @@
 import { API, STAGES, type ReleaseInfo } from '../../model/api.js';
 import { parseReleaseNumber } from '../argument-values.js';
-import type { CommandGroup } from '../command.js';
+import { appCommand, type CommandGroup } from '../command.js';
 import { formatMinute, formatSeconds, formatTable, orDash, shortCommit } from '../format.js';
 import { show, streamed } from '../output.js';
 
@@ -23,17 +23,10 @@ function renderReleases(app: string, releases: ReleaseInfo[]): string {
 export const RELEASES: CommandGroup = {
   title: 'Releases',
   commands: [
-    {
-      name: 'releases',
-      args: ['APP'],
-      summary: 'list the releases of an app, newest first, with the time of each stage',
-      example: 'berth releases myapp',
-      async run(invocation) {
-        const [app] = invocation.args;
-        const result = await invocation.client().call(API.releases, { app });
-        show(invocation, result, ({ releases }) => renderReleases(app, releases));
-      },
-    },
+    appCommand('releases', 'list the releases of an app, newest first, with the time of each stage', async (invocation, app) => {
+      const result = await invocation.client().call(API.releases, { app });
+      show(invocation, result, ({ releases }) => renderReleases(app, releases));
+    }),
     {
       name: 'rollback',
       args: ['APP', '[RELEASE]'],
