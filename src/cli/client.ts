@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BerthError, describe, UsageError } from '../errors.js';
+import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type PathParams, type RequestOf, type ResponseOf } from '../model/api.js';
 
 /** What berth's exit status tells a script; listed in `berth help` and docs/cli.md. */
 export const EXIT = { failed: 1, usage: 2, unreachable: 3, notFound: 4 } as const;
@@ -69,32 +70,32 @@ function normalizeUrl(raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+/** The values of the `:name` parts of an endpoint's path, e.g. `{ app }` for `/apps/:app`. */
+export type ParamsOf<E> = E extends Endpoint<infer Path, unknown, unknown> ? Record<PathParams<Path>, string> : never;
 
-/** The final event of a stream: the operation's result, or why it failed. */
-type FinalEvent = { ok: true; result: unknown } | { ok: false; error: string; hint?: string };
+/** An endpoint that takes no request is called without one. */
+type RequestArgs<E> = undefined extends RequestOf<E> ? [request?: RequestOf<E>] : [request: RequestOf<E>];
 
+/** Calls the endpoints of API (src/model/api.ts), so each request and answer has the type the server's side has. */
 export class Client {
   constructor(readonly connection: Connection) {}
 
-  getJson<T>(path: string): Promise<T> {
-    return this.sendJson<T>('GET', path);
-  }
-
-  async sendJson<T>(method: Method, path: string, body?: unknown): Promise<T> {
-    const response = await this.send(method, path, body, {});
+  async call<E extends AnyEndpoint>(endpoint: E, params: ParamsOf<E>, ...[request]: RequestArgs<E>): Promise<ResponseOf<E>> {
+    const path = endpointPath(endpoint as Endpoint<string, unknown, unknown>, params);
+    const response = await this.send(endpoint, path, request, {});
     const text = await readText(response);
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as ResponseOf<E>;
     } catch {
-      throw new CliError(`berth answered ${method} ${path} with something that is not JSON: ${excerpt(text)}`, EXIT.failed);
+      throw new CliError(`berth answered ${endpoint.method} ${path} with something that is not JSON: ${excerpt(text)}`, EXIT.failed);
     }
   }
 
   /** Hands every `{line}` event to onLine as it arrives and resolves with the final event's result. */
-  async stream<T>(method: Method, path: string, body: unknown, onLine: (line: string) => void): Promise<T> {
+  async stream<E extends AnyEndpoint>(endpoint: E, params: ParamsOf<E>, request: RequestOf<E>, onLine: (line: string) => void): Promise<ResponseOf<E>> {
+    const path = endpointPath(endpoint as Endpoint<string, unknown, unknown>, params);
     // A quiet deploy or `logs --follow` may send nothing for minutes: only Ctrl-C ends the wait.
-    const response = await this.send(method, path, body, { headersTimeout: 0, bodyTimeout: 0 });
+    const response = await this.send(endpoint, path, request, { headersTimeout: 0, bodyTimeout: 0 });
     response.body.setEncoding('utf8');
     let pending = '';
     try {
@@ -104,7 +105,7 @@ export class Client {
         for (const line of lines) {
           const final = handleEvent(line, onLine);
           // Leaving the loop destroys the body: nothing after the final event matters.
-          if (final) return finish<T>(final);
+          if (final) return finish<ResponseOf<E>>(final);
         }
       }
     } catch (error) {
@@ -112,11 +113,14 @@ export class Client {
       throw connectionLost(describe(error));
     }
     const final = handleEvent(pending, onLine);
-    if (final) return finish<T>(final);
+    if (final) return finish<ResponseOf<E>>(final);
     throw connectionLost('the stream ended without a result');
   }
 
-  private async send(method: Method, path: string, body: unknown, timeouts: { headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
+  /** A GET carries its request in the query string, any other method as a JSON body. */
+  private async send(endpoint: AnyEndpoint, path: string, payload: unknown, timeouts: { headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
+    const body = endpoint.method === 'GET' || payload === undefined ? undefined : JSON.stringify(payload);
+    const query = endpoint.method === 'GET' ? queryString(payload) : '';
     const headers: Record<string, string> = {
       accept: 'application/json, application/x-ndjson',
       authorization: `Basic ${Buffer.from(`berth:${this.connection.token}`).toString('base64')}`,
@@ -124,12 +128,7 @@ export class Client {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(`${this.connection.url}/api${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        ...timeouts,
-      });
+      response = await request(`${this.connection.url}/api${path}${query}`, { method: endpoint.method, headers, body, ...timeouts });
     } catch (error) {
       throw new CliError(
         `cannot reach berth at ${this.connection.url}: ${describe(error)}`,
@@ -140,6 +139,16 @@ export class Client {
     if (response.statusCode >= 300) throw await apiError(response);
     return response;
   }
+}
+
+/** `{ lines: 20, follow: true }` as `?lines=20&follow=1`, the way the router reads it; false leaves a switch out. */
+function queryString(request: unknown): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(request ?? {})) {
+    if (value !== false && value !== undefined) query.set(name, value === true ? '1' : String(value));
+  }
+  const text = query.toString();
+  return text ? `?${text}` : '';
 }
 
 async function readText(response: Dispatcher.ResponseData): Promise<string> {

@@ -3,7 +3,11 @@ import { BerthError, describe, InputError, UsageError } from '../errors.js';
 import { resolveServeOptions, serveHelp } from '../server/options.js';
 import { BERTH_VERSION } from '../paths.js';
 import { CliError, EXIT } from './client.js';
-import { closestCommand, COMMAND_NAMES, commandHelp, commandList, findCommand, generalHelp, makeInvocation, type Command } from './commands.js';
+import { makeInvocation } from './arguments.js';
+import type { Command } from './command.js';
+import { commandHelp, commandList, generalHelp } from './help.js';
+import { COMMAND_NAMES, findCommand } from './registry.js';
+import { closestCommand } from './suggest.js';
 
 async function runServe(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import os from 'node:os';
+import { readCommandLine, type CommandLineOption } from '../command-line.js';
 import { UsageError } from '../errors.js';
 import { isValidAppName, isValidDomain } from '../model/app.js';
 
@@ -103,36 +104,60 @@ function convert(spec: OptionSpec, raw: string, source: string): unknown {
   }
 }
 
-/** Flags win over environment variables, which win over DEFAULTS. */
+/** Flags win over environment variables, which win over DEFAULTS; plugin folders add up. */
 export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions {
-  const options: Record<string, unknown> = { ...DEFAULTS, pluginDirs: [...DEFAULTS.pluginDirs] };
+  const fromEnv = environmentOptions(env);
+  const fromFlags = flagOptions(argv);
+  const pluginDirs = [...(fromEnv.pluginDirs ?? DEFAULTS.pluginDirs), ...(fromFlags.pluginDirs ?? [])];
+  return validate({ ...DEFAULTS, ...fromEnv, ...fromFlags, pluginDirs });
+}
+
+function environmentOptions(env: NodeJS.ProcessEnv): Partial<ServeOptions> {
+  const options: Record<string, unknown> = {};
   for (const spec of SERVE_OPTION_SPECS) {
     const raw = env[spec.env];
     if (raw !== undefined && raw !== '') options[spec.key] = convert(spec, raw, spec.env);
   }
   if (env.BERTH_TOKEN) options.token = env.BERTH_TOKEN;
-  const flagLists: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const negated = SERVE_OPTION_SPECS.find((s) => s.kind === 'bool' && flag === s.flag.replace(/^--/, '--no-'));
-    if (negated) {
-      options[negated.key] = false;
-      continue;
-    }
-    const spec = SERVE_OPTION_SPECS.find((s) => s.flag === flag);
-    if (!spec) throw new UsageError(`unknown option ${arg} (see berth serve --help)`);
-    if (spec.kind === 'bool' && inline === undefined) {
-      options[spec.key] = true;
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    if (spec.kind === 'list') flagLists.push(...(convert(spec, value, flag) as string[]));
-    else options[spec.key] = convert(spec, value, flag);
-  }
-  if (flagLists.length) options.pluginDirs = [...(options.pluginDirs as string[]), ...flagLists];
-  return validate(options as unknown as ServeOptions);
+  return options;
+}
+
+/** As parseArgs and help know a flag: a bool is a switch (with its --no- form), an int takes N, the rest a VALUE. */
+function commandLineOption(spec: OptionSpec): CommandLineOption {
+  const option: CommandLineOption = { name: spec.flag.replace(/^--/, '') };
+  if (spec.kind !== 'bool') option.value = spec.kind === 'int' ? 'N' : 'VALUE';
+  if (spec.kind === 'list') option.multiple = true;
+  return option;
+}
+
+function flagOptions(argv: string[]): Partial<ServeOptions> {
+  const options = SERVE_OPTION_SPECS.map(commandLineOption);
+  const { values } = readCommandLine(switchesWithoutValues(argv), { command: 'serve', options, allowPositionals: false, allowNegative: true });
+  const given: Record<string, unknown> = {};
+  SERVE_OPTION_SPECS.forEach((spec, i) => {
+    const value = values[options[i].name];
+    if (value !== undefined) given[spec.key] = flagValue(spec, value);
+  });
+  return given;
+}
+
+/** A list gathers every --plugins-dir given, each of which may itself be colon-separated. */
+function flagValue(spec: OptionSpec, value: string | boolean | Array<string | boolean>): unknown {
+  if (typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.flatMap((item) => convert(spec, String(item), spec.flag) as string[]);
+  return convert(spec, value, spec.flag);
+}
+
+/**
+ * `--create-apps-on-push=false` reads its value like the environment variable does; parseArgs
+ * gives a switch no value, so it becomes the switch or its --no- form first.
+ */
+function switchesWithoutValues(argv: string[]): string[] {
+  return argv.map((arg) => {
+    const spec = SERVE_OPTION_SPECS.find((s) => s.kind === 'bool' && arg.startsWith(`${s.flag}=`));
+    if (!spec) return arg;
+    return convert(spec, arg.slice(spec.flag.length + 1), spec.flag) ? spec.flag : spec.flag.replace(/^--/, '--no-');
+  });
 }
 
 function validate(options: ServeOptions): ServeOptions {
@@ -153,7 +178,8 @@ function validate(options: ServeOptions): ServeOptions {
 
 export function serveHelp(): string {
   const lines = SERVE_OPTION_SPECS.map((s) => {
-    const shown = s.kind === 'bool' ? s.flag : `${s.flag} ${s.kind === 'int' ? 'N' : 'VALUE'}`;
+    const { value } = commandLineOption(s);
+    const shown = value ? `${s.flag} ${value}` : s.flag;
     const def = DEFAULTS[s.key];
     return `  ${shown.padEnd(28)} ${s.help} (env ${s.env}; default ${Array.isArray(def) ? 'none' : String(def)})`;
   });

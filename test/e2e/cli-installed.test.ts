@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { COMMAND_NAMES } from '../../src/cli/commands.js';
+import { COMMAND_NAMES } from '../../src/cli/registry.js';
 import { BERTH_VERSION } from '../../src/paths.js';
 import { installedBerth } from '../support/installed.js';
 

@@ -1,16 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UsageError } from '../../src/errors.js';
-import { closestCommand, COMMAND_NAMES, findCommand, parseArguments, parseConfigAssignments, parseConfigKeys, parseFormation } from '../../src/cli/commands.js';
+import { parseConfigAssignments, parseConfigKeys, parseFormation } from '../../src/cli/argument-values.js';
+import { parseArguments } from '../../src/cli/arguments.js';
+import { COMMAND_NAMES, findCommand } from '../../src/cli/registry.js';
+import { closestCommand } from '../../src/cli/suggest.js';
 import { formatKeyValues, formatMinute, formatSeconds, formatTable, formatUptime } from '../../src/cli/format.js';
-
-function assertUsageError(run: () => unknown, fragment: RegExp): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof UsageError, `expected UsageError, got ${String(error)}`);
-    assert.match(error.message, fragment);
-    return true;
-  });
-}
+import { assertUsageError } from '../support/usage-error.js';
 
 test('formatTable pads every column to its widest cell and leaves no trailing spaces', () => {
   const table = formatTable(

@@ -1,0 +1,116 @@
+import readline from 'node:readline/promises';
+import { UsageError } from '../../errors.js';
+import { API, type AppInfo, type AppSummary, type ContainerInfo } from '../../model/api.js';
+import { checkAppName } from '../argument-values.js';
+import { CliError, EXIT } from '../client.js';
+import { appCommand, type CommandGroup } from '../command.js';
+import { formatFormation, formatKeyValues, formatList, formatMinute, formatTable, orDash, shortCommit } from '../format.js';
+import { show } from '../output.js';
+
+function renderAppList(apps: AppSummary[]): string {
+  if (apps.length === 0) return 'No apps yet: create one with berth apps:create NAME, or git push to a new one';
+  return formatTable(
+    ['APP', 'RELEASE', 'COMMIT', 'PROCESSES', 'DOMAINS', 'CREATED'],
+    apps.map((app) => [app.name, orDash(app.release), shortCommit(app.commit), formatFormation(app.formation), formatList(app.domains), formatMinute(app.createdAt)]),
+  );
+}
+
+function containerAddress(container: ContainerInfo): string {
+  return container.ip ? `${container.ip}:${orDash(container.port)}` : '-';
+}
+
+function containerTable(containers: ContainerInfo[]): string {
+  return formatTable(
+    ['CONTAINER', 'PROCESS', 'RELEASE', 'STATE', 'ADDRESS'],
+    containers.map((c) => [c.name, c.process, String(c.release), c.state, containerAddress(c)]),
+  );
+}
+
+function releaseLabel(release: number | null, commit: string | null): string {
+  return release === null ? 'none (never deployed)' : `${release} (commit ${shortCommit(commit)})`;
+}
+
+function renderAppInfo(app: AppInfo): string {
+  const details = formatKeyValues([
+    ['App', app.name],
+    ['Created', formatMinute(app.createdAt)],
+    ['Release', releaseLabel(app.release, app.commit)],
+    ['Image', orDash(app.image)],
+    ['Processes', formatFormation(app.formation)],
+    ['Checks', app.checks],
+    ['Domains', formatList(app.domains)],
+    ['Config keys', formatList(app.configKeys)],
+    ['Containers', app.containers.length === 0 ? 'none' : String(app.containers.length)],
+  ]);
+  return app.containers.length === 0 ? details : `${details}\n\n${containerTable(app.containers)}`;
+}
+
+/** Where `git push` reaches the app; the token stays a shell variable so it is not printed. */
+function gitRemote(url: string, app: string): string {
+  const { protocol, host, pathname } = new URL(url);
+  return `${protocol}//berth:$BERTH_TOKEN@${host}${pathname.replace(/\/$/, '')}/${app}.git`;
+}
+
+async function confirmDestroy(app: string): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new UsageError(`apps:destroy ${app} cannot ask for confirmation (stdin is not a terminal): pass --force`);
+  }
+  const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
+  const cancel = new AbortController();
+  prompt.once('SIGINT', () => cancel.abort());
+  try {
+    const answer = await prompt.question(`This destroys ${app}: its containers, images, releases and config.\nType the app name to confirm: `, { signal: cancel.signal });
+    if (answer.trim() !== app) throw new CliError(`"${answer.trim()}" is not "${app}": nothing was destroyed`, EXIT.failed);
+  } catch (error) {
+    if (cancel.signal.aborted) throw new CliError('cancelled: nothing was destroyed', EXIT.failed);
+    throw error;
+  } finally {
+    prompt.close();
+  }
+}
+
+export const APPS: CommandGroup = {
+  title: 'Apps',
+  commands: [
+    {
+      name: 'apps:list',
+      args: [],
+      summary: 'list the apps with their live release',
+      example: 'berth apps:list',
+      async run(invocation) {
+        const result = await invocation.client().call(API.listApps, {});
+        show(invocation, result, ({ apps }) => renderAppList(apps));
+      },
+    },
+    {
+      name: 'apps:create',
+      args: ['NAME'],
+      summary: 'create an app, ready for its first git push',
+      example: 'berth apps:create myapp',
+      async run(invocation) {
+        const name = checkAppName(invocation.args[0]);
+        const client = invocation.client();
+        const result = await client.call(API.createApp, {}, { name });
+        const remote = gitRemote(client.connection.url, name);
+        show(invocation, result, () => `Created ${name}. Deploy it with:\n  git remote add berth ${remote}\n  git push berth main`);
+      },
+    },
+    appCommand('apps:info', 'show the release, processes, checks, domains, config keys and containers of an app', async (invocation, app) => {
+      const result = await invocation.client().call(API.appInfo, { app });
+      show(invocation, result, (info) => renderAppInfo(info.app));
+    }),
+    {
+      name: 'apps:destroy',
+      args: ['APP'],
+      flags: [{ name: 'force', help: 'do not ask to type the app name (needed when stdin is not a terminal)' }],
+      summary: 'remove an app with its containers, images, releases and config',
+      example: 'berth apps:destroy myapp --force',
+      async run(invocation) {
+        const [app] = invocation.args;
+        if (!invocation.flags.has('--force')) await confirmDestroy(app);
+        const result = await invocation.client().call(API.destroyApp, { app }, { confirm: app });
+        show(invocation, result, ({ containers, images }) => `Destroyed ${app}: removed ${containers} container(s) and ${images} image(s)`);
+      },
+    },
+  ],
+};

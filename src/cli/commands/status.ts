@@ -1,0 +1,49 @@
+import { API, type ContainerInfo, type NginxState, type StatusInfo } from '../../model/api.js';
+import type { CommandGroup } from '../command.js';
+import { formatKeyValues, formatTable, formatUptime, orDash, shortCommit } from '../format.js';
+import { show } from '../output.js';
+
+function nginxState(state: NginxState): string {
+  return state.running ? `running, pid ${orDash(state.pid)}` : 'not running';
+}
+
+function containerSummary(containers: ContainerInfo[]): string {
+  const byState = new Map<string, number>();
+  for (const container of containers) byState.set(container.state, (byState.get(container.state) ?? 0) + 1);
+  return byState.size === 0 ? '-' : [...byState].map(([state, count]) => `${count} ${state}`).join(', ');
+}
+
+function renderStatus(status: StatusInfo): string {
+  const { berth, nginx, docker } = status;
+  const overview = formatKeyValues([
+    ['berth', `${berth.version} (instance ${berth.instance}), up ${formatUptime(berth.uptimeSeconds)}`],
+    ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/`],
+    ['git and API', `port ${berth.gitPort}`],
+    ['data dir', berth.dataDir],
+    ['nginx edge', nginxState(nginx.edge)],
+    ['nginx switch', nginxState(nginx.switch)],
+    ['docker', docker.running ? `running, version ${orDash(docker.version)}` : 'not running'],
+  ]);
+  if (status.apps.length === 0) return `${overview}\n\nNo apps yet.`;
+  const apps = formatTable(
+    ['APP', 'RELEASE', 'COMMIT', 'CHECKS', 'CONTAINERS'],
+    status.apps.map((app) => [app.name, orDash(app.release), shortCommit(app.commit), app.checks, containerSummary(app.containers)]),
+  );
+  return `${overview}\n\n${apps}`;
+}
+
+export const STATUS: CommandGroup = {
+  title: 'Status',
+  commands: [
+    {
+      name: 'status',
+      args: [],
+      summary: 'show the state of berth, its nginx, Docker and every app',
+      example: 'berth status',
+      async run(invocation) {
+        const result = await invocation.client().call(API.status, {});
+        show(invocation, result, renderStatus);
+      },
+    },
+  ],
+};

@@ -1,0 +1,21 @@
+/** Every command of the berth client, group by group in the order `berth help` lists them. */
+import type { Command, CommandGroup } from './command.js';
+import { APPS } from './commands/apps.js';
+import { CHECKS } from './commands/checks.js';
+import { CONFIG } from './commands/config.js';
+import { DOMAINS } from './commands/domains.js';
+import { LOGS } from './commands/logs.js';
+import { PROCESSES } from './commands/ps.js';
+import { RELEASES } from './commands/releases.js';
+import { STATUS } from './commands/status.js';
+
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RELEASES, CHECKS, DOMAINS, LOGS, STATUS];
+
+export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
+
+/** serve, help and version are run by main.ts itself, but named with the rest. */
+export const COMMAND_NAMES = [...COMMANDS.map((command) => command.name), 'serve', 'help', 'version'];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
