@@ -45,13 +45,13 @@ export function parseConfigKeys(args: string[]): string[] {
 }
 
 /** `TYPE=N` arguments, e.g. `web=2 worker=1`; a repeated TYPE keeps its last count. */
-export function parseFormation(args: string[]): Record<string, number> {
+export function parseFormation(app: string, args: string[]): Record<string, number> {
   const entries = args.map((arg): [string, number] => {
     const equals = arg.indexOf('=');
     if (equals === -1) throw new UsageError(`"${arg}" is not TYPE=N (e.g. web=2)`);
     const [type, count] = [arg.slice(0, equals), arg.slice(equals + 1)];
     if (!/^\d+$/.test(count)) throw new UsageError(`"${arg}": N must be a whole number from 0 to ${MAX_PROCESSES_PER_TYPE}`);
-    judged(arg, () => checkFormation('APP', { [type]: Number(count) }));
+    judged(arg, () => checkFormation(app, { [type]: Number(count) }));
     return [type, Number(count)];
   });
   return Object.fromEntries(entries);

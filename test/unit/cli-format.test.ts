@@ -73,18 +73,19 @@ test('config keys to unset follow the same rule', () => {
 });
 
 test('TYPE=N: counts from 0 to 20 for lower-case process types', () => {
-  assert.deepEqual(parseFormation(['web=2', 'worker=0', 'queue-1=20']), { web: 2, worker: 0, 'queue-1': 20 });
-  assert.deepEqual(parseFormation(['web=1', 'web=3']), { web: 3 });
+  assert.deepEqual(parseFormation('myapp', ['web=2', 'worker=0', 'queue-1=20']), { web: 2, worker: 0, 'queue-1': 20 });
+  assert.deepEqual(parseFormation('myapp', ['web=1', 'web=3']), { web: 3 });
 });
 
 test('TYPE=N: a bad argument is a usage error naming it', () => {
-  assertUsageError(() => parseFormation(['web']), /"web" is not TYPE=N/);
-  assertUsageError(() => parseFormation(['web=21']), /"web=21".*0 to 20/);
-  assertUsageError(() => parseFormation(['web=-1']), /"web=-1"/);
-  assertUsageError(() => parseFormation(['web=1.5']), /"web=1.5"/);
-  assertUsageError(() => parseFormation(['web=']), /"web="/);
-  assertUsageError(() => parseFormation(['Web=1']), /"Web=1".*process type/);
-  assertUsageError(() => parseFormation(['1web=1']), /"1web=1"/);
+  assertUsageError(() => parseFormation('myapp', ['web']), /"web" is not TYPE=N/);
+  assertUsageError(() => parseFormation('myapp', ['web=21']), /"web=21".*0 to 20/);
+  assertUsageError(() => parseFormation('myapp', ['web=0']), /"web=0": web=0 would leave the app without a web container/);
+  assertUsageError(() => parseFormation('myapp', ['web=-1']), /"web=-1"/);
+  assertUsageError(() => parseFormation('myapp', ['web=1.5']), /"web=1.5"/);
+  assertUsageError(() => parseFormation('myapp', ['web=']), /"web="/);
+  assertUsageError(() => parseFormation('myapp', ['Web=1']), /"Web=1".*process type/);
+  assertUsageError(() => parseFormation('myapp', ['1web=1']), /"1web=1"/);
 });
 
 test('closestCommand finds typos, topics and subcommands, and nothing for nonsense', () => {

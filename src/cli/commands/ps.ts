@@ -27,7 +27,7 @@ const scale: Command = {
       show(invocation, { formation: info.formation }, ({ formation }) => formatKeyValues(Object.entries(formation).map(([type, count]) => [type, String(count)])));
       return;
     }
-    const formation = parseFormation(counts);
+    const formation = parseFormation(app, counts);
     const result = await streamed(invocation, API.scale, { app }, { formation });
     show(invocation, result, (scaled) => `Scaled ${app} to ${formatFormation(scaled.formation)}${releaseNote(scaled.release)}`);
   },
