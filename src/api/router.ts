@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppService } from '../apps/service.js';
 import { InputError, NotFoundError } from '../errors.js';
-import { checkLogLines, DEFAULT_LOG_LINES, parseReleaseNumber, type ChecksState } from '../model/app.js';
+import { DEFAULT_LOG_LINES, parseReleaseNumber, type ChecksState } from '../model/app.js';
 import type { AppInfo, AppSummary, ReleaseInfo } from '../model/api.js';
 import type { AppRecord, ReleaseRecord } from '../store/store.js';
 import { errorBody, readJsonBody, sendJson, statusOf, streamOperation } from './respond.js';
@@ -54,19 +54,19 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       formation: app.formation,
       checks: app.checks,
       stopped: app.stopped,
-      domains: service.hostNames(app),
+      domains: service.apps.hostNames(app),
       configKeys: Object.keys(app.config).sort(),
-      containers: await service.containers(app),
+      containers: await service.apps.containers(app),
     };
   }
 
   const routes: Route[] = [
-    { method: 'GET', pattern: /^\/api\/status$/, handler: async ({ res }) => sendJson(res, 200, await service.status(startedAt)) },
+    { method: 'GET', pattern: /^\/api\/status$/, handler: async ({ res }) => sendJson(res, 200, await service.status.status(startedAt)) },
     {
       method: 'GET',
       pattern: /^\/api\/apps$/,
       handler: async ({ res }) => {
-        const apps = (await service.list()).map((app): AppSummary => ({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, createdAt: app.createdAt, formation: app.formation, domains: service.hostNames(app) }));
+        const apps = (await service.apps.list()).map((app): AppSummary => ({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, createdAt: app.createdAt, formation: app.formation, domains: service.apps.hostNames(app) }));
         sendJson(res, 200, { apps });
       },
     },
@@ -76,20 +76,20 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       handler: async ({ req, res }) => {
         const body = await readJsonBody(req);
         if (typeof body.name !== 'string') throw new InputError('give the app name as {"name": "..."}');
-        sendJson(res, 201, { app: await appInfo(await service.create(body.name)) });
+        sendJson(res, 201, { app: await appInfo(await service.apps.create(body.name)) });
       },
     },
-    { method: 'GET', pattern: new RegExp(`^/api/apps/${APP}$`), handler: async ({ res, params }) => sendJson(res, 200, { app: await appInfo(await service.get(params[0])) }) },
+    { method: 'GET', pattern: new RegExp(`^/api/apps/${APP}$`), handler: async ({ res, params }) => sendJson(res, 200, { app: await appInfo(await service.apps.get(params[0])) }) },
     {
       method: 'DELETE',
       pattern: new RegExp(`^/api/apps/${APP}$`),
       handler: async ({ req, res, params }) => {
         const body = await readJsonBody(req);
-        const result = await service.destroy(params[0], typeof body.confirm === 'string' ? body.confirm : undefined);
+        const result = await service.apps.destroy(params[0], typeof body.confirm === 'string' ? body.confirm : '');
         sendJson(res, 200, { destroyed: params[0], ...result });
       },
     },
-    { method: 'GET', pattern: new RegExp(`^/api/apps/${APP}/config$`), handler: async ({ res, params }) => sendJson(res, 200, { config: (await service.get(params[0])).config }) },
+    { method: 'GET', pattern: new RegExp(`^/api/apps/${APP}/config$`), handler: async ({ res, params }) => sendJson(res, 200, { config: await service.config.show(params[0]) }) },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/apps/${APP}/config$`),
@@ -97,9 +97,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
         const body = await readJsonBody(req);
         const set = stringMap(body.set, 'set');
         const unset = stringList(body.unset, 'unset');
-        await service.get(params[0]);
-        service.validateConfigChange(set, unset);
-        await streamOperation(res, (output) => service.setConfig(params[0], set, unset, body.restart !== false, output));
+        await streamOperation(res, (output) => service.config.change(params[0], { set, unset, restart: body.restart !== false }, output));
       },
     },
     {
@@ -111,25 +109,22 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
         if (typeof formation !== 'object' || formation === null || Array.isArray(formation) || Object.values(formation).some((n) => typeof n !== 'number')) {
           throw new InputError('give the formation as {"formation": {"web": 2, "worker": 1}}');
         }
-        await service.get(params[0]);
-        service.validateFormation(params[0], formation as Record<string, number>);
-        await streamOperation(res, (output) => service.scale(params[0], formation as Record<string, number>, output));
+        await streamOperation(res, (output) => service.processes.scale(params[0], formation as Record<string, number>, output));
       },
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/apps/${APP}/ps/(restart|stop|start)$`),
       handler: async ({ res, params }) => {
-        await service.get(params[0]);
         const action = params[1] as 'restart' | 'stop' | 'start';
-        await streamOperation(res, (output) => service[action](params[0], output));
+        await streamOperation(res, (output) => service.processes[action](params[0], output));
       },
     },
     {
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/releases$`),
       handler: async ({ res, params }) => {
-        const releases = (await service.releases(params[0])).map(releaseInfo);
+        const releases = (await service.releases.list(params[0])).map(releaseInfo);
         sendJson(res, 200, { releases });
       },
     },
@@ -139,8 +134,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       handler: async ({ req, res, params }) => {
         const body = await readJsonBody(req);
         if (body.release !== undefined && typeof body.release !== 'number') throw new InputError('release must be a number');
-        await service.rollbackTarget(params[0], body.release as number | undefined);
-        await streamOperation(res, (output) => service.rollback(params[0], body.release as number | undefined, output));
+        await streamOperation(res, (output) => service.releases.rollback(params[0], body.release as number | undefined, output));
       },
     },
     {
@@ -148,27 +142,21 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       pattern: new RegExp(`^/api/apps/${APP}/checks/(disable|enable|skip)$`),
       handler: async ({ res, params }) => {
         const state: ChecksState = params[1] === 'disable' ? 'disabled' : params[1] === 'enable' ? 'enabled' : 'skip-next';
-        sendJson(res, 200, { checks: await service.setChecks(params[0], state) });
+        sendJson(res, 200, { checks: await service.checks.set(params[0], state) });
       },
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/api/apps/${APP}/checks/run$`),
       handler: async ({ res, params }) => {
-        await service.get(params[0]);
-        await streamOperation(res, async (output) => {
-          const result = await service.runChecks(params[0], output);
-          if (!result.passed) throw new InputError(`the checks of ${params[0]} failed`, 'see the lines above');
-          return result;
-        });
+        await streamOperation(res, (output) => service.checks.run(params[0], output));
       },
     },
     {
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/domains$`),
       handler: async ({ res, params }) => {
-        const app = await service.get(params[0]);
-        sendJson(res, 200, { default: service.hostNames(app)[0], domains: app.domains });
+        sendJson(res, 200, await service.domains.list(params[0]));
       },
     },
     {
@@ -177,26 +165,23 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       handler: async ({ req, res, params }) => {
         const body = await readJsonBody(req);
         if (typeof body.domain !== 'string') throw new InputError('give the domain as {"domain": "www.example.com"}');
-        const domains = await service.addDomain(params[0], body.domain);
-        sendJson(res, 200, { default: service.hostNames(await service.get(params[0]))[0], domains });
+        sendJson(res, 200, await service.domains.add(params[0], body.domain));
       },
     },
     {
       method: 'DELETE',
       pattern: new RegExp(`^/api/apps/${APP}/domains/([^/]+)$`),
       handler: async ({ res, params }) => {
-        const domains = await service.removeDomain(params[0], params[1]);
-        sendJson(res, 200, { default: service.hostNames(await service.get(params[0]))[0], domains });
+        sendJson(res, 200, await service.domains.remove(params[0], params[1]));
       },
     },
     {
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/logs$`),
       handler: async ({ res, params, query }) => {
-        const lines = checkLogLines(Number(query.get('lines') ?? DEFAULT_LOG_LINES));
-        await service.get(params[0]);
+        const lines = Number(query.get('lines') ?? DEFAULT_LOG_LINES);
         await streamOperation(res, async (output, cancelled) => {
-          await service.logs(params[0], lines, query.get('follow') === '1', (line) => output.raw(line), cancelled);
+          await service.logs.logs(params[0], lines, query.get('follow') === '1', (line) => output.raw(line), cancelled);
           return {};
         }, false);
       },
@@ -204,7 +189,7 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
     {
       method: 'GET',
       pattern: new RegExp(`^/api/apps/${APP}/deploys/(latest|[^/]+)/log$`),
-      handler: async ({ res, params }) => sendJson(res, 200, await service.deployLog(params[0], params[1] === 'latest' ? 'latest' : parseReleaseNumber(params[1]))),
+      handler: async ({ res, params }) => sendJson(res, 200, await service.releases.deployLog(params[0], params[1] === 'latest' ? 'latest' : parseReleaseNumber(params[1]))),
     },
   ];
 
