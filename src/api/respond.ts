@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, ConflictError, describe, InputError, NotFoundError } from '../errors.js';
 import { DeployOutput } from '../log/output.js';
 import type { ErrorBody, StreamEvent } from '../model/api.js';
+import { MethodNotAllowedError } from './endpoints.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export function statusOf(error: unknown): number {
+  if (error instanceof MethodNotAllowedError) return 405;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof InputError) return 400;
   if (error instanceof ConflictError) return 409;
@@ -43,7 +45,8 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
  * A long operation answers as it goes: newline-delimited JSON, one `{line}` per line a pusher
  * would read, then `{ok: true, result}` or `{ok: false, error, hint}`. The 200 goes out with the
  * first line or the result, so an operation that fails before it prints anything (an unknown
- * app, a bad key, a busy app) answers with its real status and error body, like any endpoint.
+ * app, a bad key, nothing deployed yet) answers with its real status and {error, hint}, like any
+ * other endpoint; after that, a failure can only be the final event.
  */
 export async function streamOperation(res: ServerResponse, work: (output: DeployOutput, cancelled: AbortSignal) => Promise<unknown>, keepTranscript = true): Promise<void> {
   const send = (event: StreamEvent) => {
@@ -56,7 +59,10 @@ export async function streamOperation(res: ServerResponse, work: (output: Deploy
     const result = await work(output, cancelWhenClientLeaves(res));
     send({ ok: true, result: result ?? {} });
   } catch (error) {
-    if (!res.headersSent) return sendJson(res, statusOf(error), errorBody(error));
+    if (!res.headersSent) {
+      sendJson(res, statusOf(error), errorBody(error));
+      return;
+    }
     send({ ok: false, ...errorBody(error) });
   }
   res.end();

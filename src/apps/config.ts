@@ -20,13 +20,14 @@ export class ConfigService {
     return (await this.operator.get(name)).config;
   }
 
-  async change(name: string, change: Required<ConfigChange>, output: DeployOutput): Promise<{ config: Record<string, string>; release: NewRelease }> {
+  /** Sets and unsets config vars, then restarts the app with them unless `restart` is false. */
+  async change(name: string, { set = {}, unset = [], restart = true }: ConfigChange, output: DeployOutput): Promise<{ config: Record<string, string>; release: NewRelease }> {
     await this.operator.get(name);
-    const plan = planConfigChange(change);
+    const plan = planConfigChange(set, unset);
     const app = await this.operator.deps.store.updateApp(name, plan.apply);
     output.section(`Config of ${name}: ${plan.summary}`);
     const running = app.live !== undefined && !app.stopped;
-    if (!change.restart || !running) {
+    if (!restart || !running) {
       output.info(running ? 'Not restarted (--no-restart): the change applies at the next deploy or restart' : 'The change applies when the app next starts');
       return { config: app.config, release: null };
     }
@@ -35,7 +36,7 @@ export class ConfigService {
 }
 
 /** Checks every key and value before anything is stored; throws an InputError naming the first that breaks a rule. */
-export function planConfigChange({ set, unset }: Required<Pick<ConfigChange, 'set' | 'unset'>>): ConfigPlan {
+export function planConfigChange(set: Record<string, string>, unset: string[]): ConfigPlan {
   for (const [key, value] of Object.entries(set)) checkConfigValue(checkConfigKey(key), value);
   for (const key of unset) checkConfigKey(key);
   if (!Object.keys(set).length && !unset.length) throw new InputError('no configuration change given', 'pass KEY=VALUE pairs to config:set or KEY names to config:unset');
