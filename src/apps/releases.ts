@@ -47,18 +47,23 @@ export interface RollbackPlan {
 export function planRollback(app: AppRecord, releases: ReleaseRecord[], target: number | undefined): RollbackPlan {
   const live = app.live;
   if (!live) throw new ConflictError(`${app.name} has not been deployed yet: nothing to roll back`, 'push it first: git push deploy main');
-  const candidates = releases.filter((release): release is RollbackTarget => servedBefore(release, live));
-  const chosen = target === undefined ? candidates[0] : releases.find((release) => release.id === target);
-  if (!chosen) {
-    if (target === undefined) throw new ConflictError(`${app.name} has no earlier release to roll back to`, 'a rollback needs a release that was live before this one');
-    throw new NotFoundError(`${app.name} has no release ${target}`, `see berth releases ${app.name}`);
+  const candidates = releases.filter((release): release is RollbackTarget => whyNotRollbackTo(release, live) === undefined);
+  if (target === undefined) {
+    if (!candidates.length) throw new ConflictError(`${app.name} has no earlier release to roll back to`, 'a rollback needs a release that was live before this one, with its image still kept');
+    return { to: candidates[0], from: live.release };
   }
-  if (chosen.id === live.release) throw new ConflictError(`release ${chosen.id} of ${app.name} is already live`);
+  const chosen = releases.find((release) => release.id === target);
+  if (!chosen) throw new NotFoundError(`${app.name} has no release ${target}`, `see berth releases ${app.name}`);
   const to = candidates.find((release) => release.id === chosen.id);
-  if (!to) throw new ConflictError(`release ${chosen.id} of ${app.name} never went live (${chosen.status}) or runs the live image; berth rolls back to releases that served before`, `see berth releases ${app.name}`);
+  if (!to) throw new ConflictError(`cannot roll ${app.name} back to release ${chosen.id}: ${whyNotRollbackTo(chosen, live)}`, `see berth releases ${app.name}`);
   return { to, from: live.release };
 }
 
-function servedBefore(release: ReleaseRecord, live: LiveRelease): boolean {
-  return release.id !== live.release && Boolean(release.image) && release.image !== live.image && (release.status === 'retired' || release.status === 'live');
+/** Why a rollback cannot go to `release`, or undefined when it can. */
+function whyNotRollbackTo(release: ReleaseRecord, live: LiveRelease): string | undefined {
+  if (release.id === live.release) return 'it is the live release';
+  if (release.status !== 'retired' && release.status !== 'live') return `it never went live (${release.status}); berth rolls back to releases that served before`;
+  if (!release.image) return `its image is no longer kept (berth keeps the images of the last --keep-releases releases)`;
+  if (release.image === live.image) return 'it runs the image that is live now';
+  return undefined;
 }
