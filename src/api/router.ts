@@ -28,7 +28,7 @@ interface AnyRoute {
   read(raw: RawRequest): unknown;
   handle(call: RouteCall, stream?: Stream): Promise<unknown>;
   status?: number;
-  endless?: boolean;
+  transcript?: false;
 }
 
 interface RouteCall {
@@ -37,7 +37,7 @@ interface RouteCall {
 }
 
 async function answer(res: ServerResponse, streams: boolean, route: AnyRoute, call: RouteCall): Promise<void> {
-  if (streams) await streamOperation(res, (output, cancelled) => route.handle(call, { output, cancelled }), !route.endless);
+  if (streams) await streamOperation(res, (output, cancelled) => route.handle(call, { output, cancelled }), route.transcript !== false);
   else sendJson(res, route.status ?? 200, await route.handle(call));
 }
 

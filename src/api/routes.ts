@@ -27,19 +27,20 @@ export interface Route<E> {
   handle: Handler<E>;
   /** The status of a success when it is not 200. */
   status?: number;
-  /** Never ends by itself (logs --follow), so no transcript of it is kept. */
-  endless?: boolean;
+  /** false: keep no transcript of the stream; container output is no deploy log, and with --follow it never ends. */
+  transcript?: false;
 }
 
 /** One named route for each endpoint of API; a missing one, or a handler of the wrong type, does not compile. */
 export type RouteTable = { [Name in EndpointName]: Route<(typeof API)[Name]> };
 
+/** The handlers read and hand over; every rule about apps, names and values is the service's to apply. */
 export function apiRoutes(service: AppService, startedAt: number): RouteTable {
   const { apps, config, processes, releases, checks, domains, logs, status } = service;
   const info = async (app: AppRecord) => ({ app: appInfo(app, apps.hostNames(app), await apps.containers(app)) });
   const setChecks = (state: ChecksState) => ({ read: noRequest, handle: async ({ params }: { params: { app: string } }) => ({ checks: await checks.set(params.app, state) }) });
   return {
-    status: { read: noRequest, handle: () => status.status(startedAt) },
+    status: { read: noRequest, handle: () => status.report(startedAt) },
     listApps: { read: noRequest, handle: async () => ({ apps: (await apps.list()).map((app) => appSummary(app, apps.hostNames(app))) }) },
     createApp: { read: readAppName, status: 201, handle: async ({ request }) => info(await apps.create(request.name)) },
     appInfo: { read: noRequest, handle: async ({ params }) => info(await apps.get(params.app)) },
@@ -61,9 +62,9 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
     removeDomain: { read: noRequest, handle: ({ params }) => domains.remove(params.app, params.domain) },
     logs: {
       read: readLogsQuery,
-      endless: true,
+      transcript: false,
       handle: async ({ params, request }, { output, cancelled }) => {
-        await logs.logs(params.app, request.lines, request.follow, (line) => output.raw(line), cancelled);
+        await logs.stream(params.app, request.lines, request.follow, (line) => output.raw(line), cancelled);
         return {};
       },
     },

@@ -10,7 +10,7 @@ export class LogsService {
    * The last `lines` lines of each live container, each prefixed with the container's name;
    * with `follow`, every new line too, until the containers stop or the signal fires.
    */
-  async logs(name: string, lines: number, follow: boolean, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+  async stream(name: string, lines: number, follow: boolean, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
     checkLogLines(lines);
     const app = await this.operator.get(name);
     const containers = app.live?.containers ?? [];

@@ -10,7 +10,7 @@ export class StatusService {
     private readonly apps: AppsService,
   ) {}
 
-  async status(startedAt: number): Promise<StatusInfo> {
+  async report(startedAt: number): Promise<StatusInfo> {
     const { options, runtime, proxy } = this.operator.deps;
     const version = await runtime.version();
     const [edge, switchTier] = await Promise.all([proxy.edge.masterPid(), proxy.switchTier.masterPid()]);
