@@ -1,17 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, ConflictError, describe, InputError, NotFoundError } from '../errors.js';
 import { DeployOutput } from '../log/output.js';
+import type { ErrorBody, StreamEvent } from '../model/api.js';
+import { MethodNotAllowedError } from './endpoints.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export function statusOf(error: unknown): number {
+  if (error instanceof MethodNotAllowedError) return 405;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof InputError) return 400;
   if (error instanceof ConflictError) return 409;
   return 500;
 }
 
-export function errorBody(error: unknown): { error: string; hint?: string } {
+export function errorBody(error: unknown): ErrorBody {
   return { error: describe(error), ...(error instanceof BerthError && error.hint ? { hint: error.hint } : {}) };
 }
 
@@ -40,23 +43,36 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
 
 /**
  * A long operation answers as it goes: newline-delimited JSON, one `{line}` per line a pusher
- * would read, then `{ok: true, result}` or `{ok: false, error, hint}`.
+ * would read, then `{ok: true, result}` or `{ok: false, error, hint}`. The 200 goes out with the
+ * first line or the result, so an operation that fails before it prints anything (an unknown
+ * app, a bad key, nothing deployed yet) answers with its real status and {error, hint}, like any
+ * other endpoint; after that, a failure can only be the final event.
  */
 export async function streamOperation(res: ServerResponse, work: (output: DeployOutput, cancelled: AbortSignal) => Promise<unknown>, keepTranscript = true): Promise<void> {
-  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const send = (event: StreamEvent) => {
+    if (res.writableEnded) return;
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write(JSON.stringify(event) + '\n');
+  };
+  const output = new DeployOutput((line) => send({ line }), keepTranscript);
+  try {
+    const result = await work(output, cancelWhenClientLeaves(res));
+    send({ ok: true, result: result ?? {} });
+  } catch (error) {
+    if (!res.headersSent) {
+      sendJson(res, statusOf(error), errorBody(error));
+      return;
+    }
+    send({ ok: false, ...errorBody(error) });
+  }
+  res.end();
+}
+
+/** Fires when the client goes away before the answer is complete, so the work can stop. */
+function cancelWhenClientLeaves(res: ServerResponse): AbortSignal {
   const cancelled = new AbortController();
   res.on('close', () => {
     if (!res.writableEnded) cancelled.abort(new BerthError('the client went away'));
   });
-  const send = (event: unknown) => {
-    if (!res.writableEnded) res.write(JSON.stringify(event) + '\n');
-  };
-  const output = new DeployOutput((line) => send({ line }), keepTranscript);
-  try {
-    const result = await work(output, cancelled.signal);
-    send({ ok: true, result: result ?? {} });
-  } catch (error) {
-    send({ ok: false, ...errorBody(error) });
-  }
-  res.end();
+  return cancelled.signal;
 }

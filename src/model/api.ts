@@ -99,25 +99,25 @@ export type FinalEvent = { ok: true; result: unknown } | ({ ok: false } & ErrorB
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
-/** `:app` and `:release` in a path template, as a union of their names. */
+/** `:app`, `:domain` and `:release` in a path template, as a union of their names. */
 export type PathParams<Path extends string> = Path extends `${string}:${infer Name}/${infer Rest}`
   ? Name | PathParams<`/${Rest}`>
   : Path extends `${string}:${infer Name}`
     ? Name
     : never;
 
-export interface Endpoint<Path extends string, Request, Response> {
+export interface Endpoint<Path extends string, Request, Response, Streams extends boolean = boolean> {
   method: Method;
   /** Below `/api`, with `:name` for each path parameter. */
   path: Path;
   /** Answers with StreamEvents instead of one JSON document. */
-  streams: boolean;
+  streams: Streams;
   /** Never set: carries the request and response types to both sides. */
   readonly types?: { request: Request; response: Response };
 }
 
 function endpoint<Request, Response>() {
-  return <Path extends string>(method: Method, path: Path, streams = false): Endpoint<Path, Request, Response> => ({ method, path, streams });
+  return <Path extends string, Streams extends boolean = false>(method: Method, path: Path, streams = false as Streams): Endpoint<Path, Request, Response, Streams> => ({ method, path, streams });
 }
 
 export const API = {
@@ -146,9 +146,12 @@ export const API = {
   deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),
 } as const;
 
-export type AnyEndpoint = (typeof API)[keyof typeof API];
+export type EndpointName = keyof typeof API;
+export type AnyEndpoint = (typeof API)[EndpointName];
 export type RequestOf<E> = E extends Endpoint<string, infer Request, unknown> ? Request : never;
 export type ResponseOf<E> = E extends Endpoint<string, unknown, infer Response> ? Response : never;
+/** The values of the `:name` parts of an endpoint's path, e.g. `{ app }` for `/apps/:app`. */
+export type ParamsOf<E> = E extends Endpoint<infer Path, unknown, unknown> ? Record<PathParams<Path>, string> : never;
 
 /** The endpoint's path with its parameters filled in, each percent-encoded. */
 export function endpointPath<Path extends string>(endpoint: Endpoint<Path, unknown, unknown>, params: Record<PathParams<Path>, string>): string {

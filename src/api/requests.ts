@@ -1,0 +1,77 @@
+/**
+ * Reading a request's JSON body (or a GET's query string) into the endpoint's request type. These
+ * are the only checks of shape (a string where a string belongs); what the values may be is the
+ * service's to judge, by the rules of src/model/app.ts.
+ */
+import { InputError } from '../errors.js';
+import { DEFAULT_LOG_LINES, parseReleaseNumber } from '../model/app.js';
+import type { ConfigChange, LogsQuery } from '../model/api.js';
+
+/** A request before anything is known about its shape. */
+export interface RawRequest {
+  /** The JSON body, `{}` when there is none. */
+  body: Record<string, unknown>;
+  query: URLSearchParams;
+}
+
+export function noRequest(): undefined {
+  return undefined;
+}
+
+export function readAppName({ body }: RawRequest): { name: string } {
+  if (typeof body.name !== 'string') throw new InputError('give the app name as {"name": "..."}');
+  return { name: body.name };
+}
+
+/** A missing confirmation reads as empty, which the service refuses with what to send instead. */
+export function readConfirmation({ body }: RawRequest): { confirm: string } {
+  return { confirm: typeof body.confirm === 'string' ? body.confirm : '' };
+}
+
+export function readConfigChange({ body }: RawRequest): ConfigChange {
+  return { set: stringMap(body.set, 'set'), unset: stringList(body.unset, 'unset'), restart: body.restart !== false };
+}
+
+export function readFormation({ body }: RawRequest): { formation: Record<string, number> } {
+  const formation = body.formation;
+  if (!isPlainObject(formation) || Object.values(formation).some((count) => typeof count !== 'number')) {
+    throw new InputError('give the formation as {"formation": {"web": 2, "worker": 1}}');
+  }
+  return { formation: formation as Record<string, number> };
+}
+
+export function readRollback({ body }: RawRequest): { release?: number } {
+  if (body.release !== undefined && typeof body.release !== 'number') throw new InputError('release must be a number', 'leave it out to roll back to the release before the live one');
+  return { release: body.release };
+}
+
+export function readDomain({ body }: RawRequest): { domain: string } {
+  if (typeof body.domain !== 'string') throw new InputError('give the domain as {"domain": "www.example.com"}');
+  return { domain: body.domain };
+}
+
+/** `?lines=N&follow=1`; the service judges N. */
+export function readLogsQuery({ query }: RawRequest): LogsQuery {
+  return { lines: Number(query.get('lines') ?? DEFAULT_LOG_LINES), follow: query.get('follow') === '1' };
+}
+
+/** A deploy log's `:release`: a release number, or `latest`. */
+export function readDeployLogRelease(release: string): number | 'latest' {
+  return release === 'latest' ? 'latest' : parseReleaseNumber(release);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringMap(value: unknown, what: string): Record<string, string> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value) || Object.values(value).some((v) => typeof v !== 'string')) throw new InputError(`${what} must be an object of strings`, 'like {"set": {"KEY": "value"}}');
+  return value as Record<string, string>;
+}
+
+function stringList(value: unknown, what: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new InputError(`${what} must be a list of strings`, 'like {"unset": ["KEY"]}');
+  return value as string[];
+}

@@ -1,0 +1,73 @@
+import { ConflictError, InputError } from '../errors.js';
+import { appHostNames, appPort, checkAppName } from '../model/app.js';
+import type { ContainerInfo } from '../model/api.js';
+import { createRepo } from '../git/repos.js';
+import type { AppRecord } from '../store/store.js';
+import type { AppOperator } from './operator.js';
+
+/** What was removed with an app. */
+export interface Destroyed {
+  containers: number;
+  images: number;
+}
+
+/** The apps themselves: which there are, making one ready for its first push, removing one. */
+export class AppsService {
+  constructor(private readonly operator: AppOperator) {}
+
+  async list(): Promise<AppRecord[]> {
+    const { store } = this.operator.deps;
+    const apps: AppRecord[] = [];
+    for (const name of await store.listApps()) {
+      const app = await store.getApp(name);
+      if (app) apps.push(app);
+    }
+    return apps;
+  }
+
+  get(name: string): Promise<AppRecord> {
+    return this.operator.get(name);
+  }
+
+  async create(name: string): Promise<AppRecord> {
+    const { store, hook } = this.operator.deps;
+    checkAppName(name);
+    if (await store.getApp(name)) throw new ConflictError(`an app named ${name} already exists`, `see it with berth apps:info ${name}`);
+    const app = await store.createApp(name);
+    await createRepo(store.repoDir(name), name, hook);
+    return app;
+  }
+
+  /** Needs the app's name as confirmation, so a script cannot remove the wrong app by a slip. */
+  async destroy(name: string, confirm: string): Promise<Destroyed> {
+    const app = await this.get(name);
+    checkDestroyConfirmed(app.name, confirm);
+    return this.operator.withLock(app.name, 'destroy', undefined, () => this.remove(app.name));
+  }
+
+  /** APP.DOMAIN first, then those added with domains:add. */
+  hostNames(app: Pick<AppRecord, 'name' | 'domains'>): string[] {
+    return appHostNames(app, this.operator.deps.options.domain);
+  }
+
+  /** The app's containers as the engine sees them now, running or not. */
+  async containers(app: AppRecord): Promise<ContainerInfo[]> {
+    const port = appPort(app.config);
+    const containers = await this.operator.deps.runtime.appContainers(app.name);
+    return containers.map(({ name, process, release, state, ip }) => ({ name, process, release, state, ip, port }));
+  }
+
+  private async remove(name: string): Promise<Destroyed> {
+    const { runtime, proxy, store } = this.operator.deps;
+    await proxy.removeApp(name);
+    const containers = await runtime.appContainers(name);
+    for (const container of containers) await runtime.removeContainer(container.id);
+    const images = await runtime.removeAppImages(name);
+    await store.deleteApp(name);
+    return { containers: containers.length, images };
+  }
+}
+
+function checkDestroyConfirmed(app: string, confirm: string): void {
+  if (confirm !== app) throw new InputError(`destroying ${app} needs confirmation`, `send the app's name as confirmation (berth apps:destroy ${app} --force)`);
+}

@@ -1,0 +1,38 @@
+import type { NginxState, StatusInfo } from '../model/api.js';
+import { BERTH_VERSION } from '../paths.js';
+import type { AppsService } from './apps.js';
+import type { AppOperator } from './operator.js';
+
+/** berth, both nginx tiers, the Docker engine and each app, as `berth status` shows them. */
+export class StatusService {
+  constructor(
+    private readonly operator: AppOperator,
+    private readonly apps: AppsService,
+  ) {}
+
+  async report(startedAt: number): Promise<StatusInfo> {
+    const { options, runtime, proxy } = this.operator.deps;
+    const version = await runtime.version();
+    const [edge, switchTier] = await Promise.all([proxy.edge.masterPid(), proxy.switchTier.masterPid()]);
+    return {
+      berth: { version: BERTH_VERSION, instance: options.instance, domain: options.domain, httpPort: options.httpPort, gitPort: options.gitPort, dataDir: options.dataDir, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) },
+      nginx: { edge: nginxState(edge), switch: nginxState(switchTier) },
+      docker: { running: version !== undefined, version: version ?? null },
+      apps: await this.appStates(version !== undefined),
+    };
+  }
+
+  /** Containers only when the engine answers: asking a dead one would fail the whole status. */
+  private async appStates(engineRunning: boolean): Promise<StatusInfo['apps']> {
+    const states: StatusInfo['apps'] = [];
+    for (const app of await this.apps.list()) {
+      const containers = engineRunning ? await this.apps.containers(app) : [];
+      states.push({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, checks: app.checks, stopped: app.stopped, containers });
+    }
+    return states;
+  }
+}
+
+function nginxState(pid: number | undefined): NginxState {
+  return { running: pid !== undefined, pid: pid ?? null };
+}
