@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BerthError, describe, UsageError } from '../errors.js';
-import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type PathParams, type RequestOf, type ResponseOf } from '../model/api.js';
+import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type ParamsOf, type RequestOf, type ResponseOf } from '../model/api.js';
 
 /** What berth's exit status tells a script; listed in `berth help` and docs/cli.md. */
 export const EXIT = { failed: 1, usage: 2, unreachable: 3, notFound: 4 } as const;
@@ -69,9 +69,6 @@ function normalizeUrl(raw: string): string {
   }
   return url.href.replace(/\/+$/, '');
 }
-
-/** The values of the `:name` parts of an endpoint's path, e.g. `{ app }` for `/apps/:app`. */
-export type ParamsOf<E> = E extends Endpoint<infer Path, unknown, unknown> ? Record<PathParams<Path>, string> : never;
 
 /** An endpoint that takes no request is called without one. */
 type RequestArgs<E> = undefined extends RequestOf<E> ? [request?: RequestOf<E>] : [request: RequestOf<E>];

@@ -1,6 +1,5 @@
 /** How a command's result reaches stdout: as text, or with --json as berth sent it. */
-import type { AnyEndpoint, RequestOf, ResponseOf } from '../model/api.js';
-import type { ParamsOf } from './client.js';
+import type { AnyEndpoint, ParamsOf, RequestOf, ResponseOf } from '../model/api.js';
 import type { Invocation } from './command.js';
 
 export function print(text: string): void {
