@@ -41,7 +41,7 @@ export function generalHelp(): string {
     '',
     'Exit codes',
     '  0  success',
-    '  1  berth refused or the operation failed (a failed deploy, restart or check, a conflict such as a busy app)',
+    '  1  berth refused or the operation failed (a failed deploy, restart or check, a conflict such as an app that already exists)',
     '  2  usage error: bad arguments (here or as judged by berth), or no token',
     '  3  berth unreachable, or the token was rejected',
     '  4  not found: no such app, release or domain, or (config:get) the key is not set',
