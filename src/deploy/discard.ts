@@ -1,7 +1,7 @@
 import { BerthError, describe } from '../errors.js';
 import type { ContainerHandle } from '../plugins/types.js';
 import type { DeployRun, PipelineDeps } from './run.js';
-import type { DeployOutcome } from './stages.js';
+import { Stage, type DeployOutcome } from './stages.js';
 
 const LOG_LINES_ON_FAILURE = 20;
 
@@ -15,6 +15,7 @@ export class DiscardStep {
     run.failure = { stage: run.stage, message };
     run.output.error(`Deploy of ${run.app.name} (release ${run.release.id}) failed at the ${run.stage} stage: ${message}`);
     if (hint) run.output.error(hint);
+    if (await this.stillRouted(run)) return this.keepRouted(run, message);
     for (const container of run.containers) await this.discardContainer(run, container);
     if (run.builtImage) await this.discardImage(run, run.builtImage);
     await run.fire('deploy-failed').catch(() => undefined);
@@ -23,6 +24,20 @@ export class DiscardStep {
     await run.setStatus('failed').catch(() => undefined);
     const live = run.app.live;
     run.output.error(live ? `Nothing changed: release ${live.release} is still serving ${run.app.name}.` : `Nothing changed: ${run.app.name} has no live release yet.`);
+    return { ok: false, release: run.release.id, stage: run.stage, message };
+  }
+
+  /** A switch that failed half way (nginx could not even be put back) may leave the new release routed. */
+  private async stillRouted(run: DeployRun): Promise<boolean> {
+    if (run.stage !== Stage.Switch) return false;
+    const routed = await this.deps.proxy.routedRelease(run.app.name).catch(() => undefined);
+    return routed === run.release.id;
+  }
+
+  /** Containers nginx sends requests to are never removed, whatever failed. */
+  private async keepRouted(run: DeployRun, message: string): Promise<DeployOutcome> {
+    run.output.error(`nginx still routes ${run.app.name} to release ${run.release.id}, so its containers keep running; berth records it when it starts again.`);
+    await run.setStatus('switching').catch(() => undefined);
     return { ok: false, release: run.release.id, stage: run.stage, message };
   }
 

@@ -1,4 +1,4 @@
-import { BerthError, timeLimit } from '../errors.js';
+import { BerthError, describe, timeLimit } from '../errors.js';
 import { CommitTree, type CommitReader } from '../git/tree.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
 import { fireTrigger } from '../plugins/triggers.js';
@@ -11,7 +11,7 @@ import { RetireStep } from './retire.js';
 import { containerHandle, DeployRun, triggerContext, type PipelineDeps } from './run.js';
 import type { DeployOutcome } from './stages.js';
 import { StartStep } from './start.js';
-import { SwitchStep } from './switch.js';
+import { SwitchStep, type Switched } from './switch.js';
 
 /** A push builds its commit; everything else (config, scale, restart, rollback) reuses a built image. */
 export type ReleaseSource = { kind: 'push'; tree: CommitReader } | { kind: 'image'; image: string; tree: CommitReader };
@@ -56,32 +56,44 @@ export class DeployPipeline {
 
   async deploy(request: DeployRequest): Promise<DeployOutcome> {
     const { store, options } = this.deps;
-    const { steps } = this;
     const started = Date.now();
     const app = await store.getApp(request.app);
     if (!app) return { ok: false, release: undefined, stage: 'prepare', message: `app ${request.app} does not exist` };
     const release = await store.createRelease(request.app, request.source.tree.commit, request.description);
     const signal = AbortSignal.any([timeLimit(options.deployTimeoutSeconds, 'the deploy', '--deploy-timeout'), ...(request.cancelled ? [request.cancelled] : [])]);
     const run = new DeployRun(this.deps, app, release, request.source.tree, request.output, signal);
-    let outcome: DeployOutcome;
-    try {
-      if (request.source.kind === 'push') await steps.build.run(run);
-      else await steps.reuseImage.run(run, request.source.image);
-      await steps.start.run(run);
-      await steps.check.run(run);
-      const retiring = await steps.switchTraffic.run(run);
-      await run.fire('post-deploy');
-      await steps.retire.run(run, retiring);
-      run.release.finishedAt = new Date().toISOString();
-      await store.saveRelease(app.name, run.release);
-      run.output.section(`Done: ${app.name} release ${release.id} deployed in ${formatDuration(Date.now() - started)}`);
-      outcome = { ok: true, release: release.id, stageMs: release.stageMs };
-    } catch (error) {
-      outcome = await steps.discard.run(run, error);
-    }
+    const outcome = await this.release(run, request.source, started);
     await store.saveDeployLog(app.name, release.id, request.output.transcript()).catch(() => undefined);
     await store.pruneDeployLogs(app.name, options.keepDeployLogs).catch(() => undefined);
     return outcome;
+  }
+
+  /** Until the switch, any failure removes what the deploy made; after it, nothing undoes the release that serves. */
+  private async release(run: DeployRun, source: ReleaseSource, started: number): Promise<DeployOutcome> {
+    const { steps } = this;
+    let switched: Switched;
+    try {
+      if (source.kind === 'push') await steps.build.run(run);
+      else await steps.reuseImage.run(run, source.image);
+      await steps.start.run(run);
+      await steps.check.run(run);
+      switched = await steps.switchTraffic.run(run);
+    } catch (error) {
+      return steps.discard.run(run, error);
+    }
+    await this.afterSwitch(run, switched, started);
+    return { ok: true, release: run.release.id, stageMs: run.release.stageMs };
+  }
+
+  /** post-deploy, retirement and the last record: each problem is reported and the new release stays live. */
+  private async afterSwitch(run: DeployRun, switched: Switched, started: number): Promise<void> {
+    const { app, release, output } = run;
+    await run.fire('post-deploy').catch((error: unknown) => output.warn(`post-deploy: ${describe(error)}`));
+    if (switched.recorded) await this.steps.retire.run(run, switched.retiring);
+    release.finishedAt = new Date().toISOString();
+    await this.deps.store.saveRelease(app.name, release).catch((error: unknown) => output.warn(`Could not record when release ${release.id} finished: ${describe(error)}`));
+    const took = formatDuration(Date.now() - started);
+    output.section(switched.recorded ? `Done: ${app.name} release ${release.id} deployed in ${took}` : `Done: ${app.name} release ${release.id} serves (in ${took}), but is not recorded live yet: see the warnings above`);
   }
 
   /** checks:run: the check-deploy trigger against the live web containers, without deploying anything. */

@@ -105,8 +105,9 @@ export class Reconciler {
 
   private async recoverApp(name: string): Promise<void> {
     const { store, proxy, options, log } = this.deps;
-    const app = await store.getApp(name);
-    if (!app) return;
+    const recorded = await store.getApp(name);
+    if (!recorded) return;
+    const app = await this.adoptRoutedRelease(recorded);
     await this.closeReleaseRecords(app);
     const live = app.live;
     const stray = (await this.deps.runtime.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id));
@@ -119,6 +120,28 @@ export class Reconciler {
     await proxy.drain({ workers: retiringWorkers, upstreams }, options.drainTimeoutSeconds * 1000);
     for (const container of stray) await this.deps.runtime.removeContainer(container.id);
     log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
+  }
+
+  /**
+   * nginx routes to a release berth did not record live: berth stopped, or could not write, right
+   * after the switch. It passed its checks (it got as far as switching) and its containers run, so
+   * it is what serves: berth records it live rather than switch back to a release it retires next.
+   */
+  private async adoptRoutedRelease(app: AppRecord): Promise<AppRecord> {
+    const { store, proxy, runtime, log } = this.deps;
+    const routed = await proxy.routedRelease(app.name);
+    if (routed === undefined || routed === app.live?.release) return app;
+    const release = await store.getRelease(app.name, routed);
+    const running = (await runtime.appContainers(app.name)).filter((c) => c.release === routed && c.state === 'running');
+    if (release?.status !== 'switching' || !release.image || !running.some((c) => c.process === WEB_PROCESS)) return app;
+    const port = appPort(app.config);
+    const live: LiveRelease = { release: routed, commit: release.commit, image: release.image, containers: running.map(({ id, name, process, ip }) => ({ id, name, process, ip, port })) };
+    const adopted = await store.updateApp(app.name, (record) => {
+      record.live = live;
+      record.stopped = false;
+    });
+    log(`${app.name}: nginx routes to release ${routed}, which passed its checks but was not recorded live; it is recorded live now`);
+    return adopted;
   }
 
   /** A release berth was working on when it stopped either went live (recorded) or failed. */

@@ -4,13 +4,17 @@ import { formatDuration, type Logger } from '../log/output.js';
 import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { ContainerRecord, Store } from '../store/store.js';
+import { appPort } from '../model/app.js';
 import type { DeployRun, PipelineDeps } from './run.js';
 import { Stage } from './stages.js';
 
 /** What served before the switch and now has to drain and go. */
 export interface RetiringRelease {
-  release: number;
+  /** Undefined when only containers left by earlier releases go. */
+  release: number | undefined;
   containers: ContainerRecord[];
+  /** Names of those containers that an earlier release left (its retirement failed, or berth stopped). */
+  leftBehind?: string[];
   /** The switch tier's workers that still run the previous config. */
   workers: number[];
 }
@@ -31,19 +35,34 @@ interface RetireRequest {
 export class RetireStep {
   constructor(private readonly deps: PipelineDeps) {}
 
-  async run(run: DeployRun, retiring: RetiringRelease | undefined): Promise<void> {
+  async run(run: DeployRun, previous: RetiringRelease | undefined): Promise<void> {
     await run.timed(Stage.Retire, async () => {
       try {
+        const retiring = await this.withLeftovers(run, previous);
         if (retiring) await run.fire('pre-retire');
         await retireRelease({ ...this.deps, app: run.app.name, liveImage: run.release.image!, retiring, logger: run.output });
-        if (retiring) {
-          const old = await this.deps.store.getRelease(run.app.name, retiring.release);
-          if (old) await this.deps.store.saveRelease(run.app.name, { ...old, status: 'retired' });
-        }
+        await this.markRetired(run);
       } catch (error) {
         run.output.warn(`Retiring the previous release did not finish: ${describe(error)}. The new release is live; berth will clean up on the next deploy.`);
       }
     });
+  }
+
+  /** Containers an earlier retirement left behind (it failed, or berth stopped) drain and go with the previous release. */
+  private async withLeftovers(run: DeployRun, previous: RetiringRelease | undefined): Promise<RetiringRelease | undefined> {
+    const keep = new Set([...run.containers, ...(previous?.containers ?? [])].map((c) => c.id));
+    const port = appPort(run.app.config);
+    const leftovers = (await this.deps.runtime.appContainers(run.app.name)).filter((c) => !keep.has(c.id)).map(({ id, name, process, ip }) => ({ id, name, process, ip, port }));
+    if (leftovers.length === 0) return previous;
+    return { release: previous?.release, containers: [...(previous?.containers ?? []), ...leftovers], workers: previous?.workers ?? [], leftBehind: leftovers.map((c) => c.name) };
+  }
+
+  /** Every release recorded live, but the new one, has stopped serving. */
+  private async markRetired(run: DeployRun): Promise<void> {
+    const { store } = this.deps;
+    for (const release of await store.listReleases(run.app.name)) {
+      if (release.status === 'live' && release.id !== run.release.id) await store.saveRelease(run.app.name, { ...release, status: 'retired' });
+    }
   }
 }
 
@@ -55,7 +74,8 @@ export class RetireStep {
 async function retireRelease(request: RetireRequest): Promise<void> {
   const { options, runtime, proxy, retiring, logger } = request;
   if (retiring) {
-    logger.section(`Retiring ${request.app} release ${retiring.release}`);
+    logger.section(retiring.release === undefined ? `Retiring what earlier releases of ${request.app} left` : `Retiring ${request.app} release ${retiring.release}`);
+    if (retiring.leftBehind) logger.info(`Also retiring ${retiring.leftBehind.join(', ')}, left by an earlier release`);
     logger.info(`Draining: ${retiring.containers.map((c) => c.name).join(', ')} gets no new requests; waiting for open connections to finish (at most ${options.drainTimeoutSeconds} s)`);
     const drain = await proxy.drain({ workers: retiring.workers, upstreams: retiring.containers.map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
     const left = drain.workersLeft + drain.connectionsLeft;

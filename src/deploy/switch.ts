@@ -1,34 +1,36 @@
-import { throwIfStopped } from '../errors.js';
+import { describe, throwIfStopped } from '../errors.js';
 import { appHostNames, defaultHostName, WEB_PROCESS } from '../model/app.js';
+import type { LiveRelease } from '../store/store.js';
+import { retried } from '../time.js';
 import type { RetiringRelease } from './retire.js';
 import type { DeployRun, PipelineDeps } from './run.js';
 import { Stage } from './stages.js';
 
-/** The point of no return: once the switch tier has loaded the new upstream the release is live. */
+/** A full disk or a passing I/O error may fail a write once; the switch has happened, so it is not given up at once. */
+const RECORD_RETRY_DELAYS_MS = [100, 400];
+
+/** What the switch left: the release that now has to go, if berth could record that it went. */
+export type Switched = { recorded: true; retiring: RetiringRelease | undefined } | { recorded: false };
+
+/**
+ * The point of no return. Until the data plane takes the new upstream, a failure throws and the
+ * pipeline removes the new release; once it has, the new release serves whatever happens next,
+ * so nothing after that throws: a record berth cannot write is reported, never undone.
+ */
 export class SwitchStep {
   constructor(private readonly deps: PipelineDeps) {}
 
-  async run(run: DeployRun): Promise<RetiringRelease | undefined> {
-    const { proxy, options } = this.deps;
+  async run(run: DeployRun): Promise<Switched> {
     throwIfStopped(run.signal);
-    await run.setStatus('switching');
     return run.timed(Stage.Switch, async () => {
-      const host = defaultHostName(run.app.name, options.domain);
-      run.output.section(`Switching ${host} to release ${run.release.id}`);
+      await run.setStatus('switching');
+      run.output.section(`Switching ${defaultHostName(run.app.name, this.deps.options.domain)} to release ${run.release.id}`);
       const { retiringWorkers } = await this.route(run);
-      const previous = run.app.live;
-      await this.recordLive(run);
-      if (previous) await proxy.settle(retiringWorkers);
-      run.release.liveAt = new Date().toISOString();
-      await run.setStatus('live');
-      const port = options.httpPort === 80 ? '' : `:${options.httpPort}`;
-      run.output.info(`nginx config tested and loaded: http://${host}${port}/ now sends every new request to release ${run.release.id}`);
-      if (!previous) return undefined;
-      return { release: previous.release, containers: previous.containers, workers: retiringWorkers };
+      return this.recordSwitch(run, retiringWorkers);
     });
   }
 
-  /** Only web containers are behind the proxy. */
+  /** Only web containers are behind the proxy; when this throws, nothing routes to the new release. */
   private route(run: DeployRun): Promise<{ retiringWorkers: number[] }> {
     const web = run.containers.filter((c) => c.process === WEB_PROCESS);
     return this.deps.proxy.switchApp({
@@ -39,8 +41,25 @@ export class SwitchStep {
     });
   }
 
+  private async recordSwitch(run: DeployRun, retiringWorkers: number[]): Promise<Switched> {
+    const previous = run.app.live;
+    try {
+      await retried(() => this.recordLive(run), RECORD_RETRY_DELAYS_MS);
+      run.release.liveAt = new Date().toISOString();
+      await retried(() => run.setStatus('live'), RECORD_RETRY_DELAYS_MS);
+    } catch (error) {
+      this.reportUnrecorded(run, previous, error);
+      return { recorded: false };
+    }
+    if (previous) await this.deps.proxy.settle(retiringWorkers);
+    const { httpPort, domain } = this.deps.options;
+    const url = `http://${defaultHostName(run.app.name, domain)}${httpPort === 80 ? '' : `:${httpPort}`}/`;
+    run.output.info(`nginx config tested and loaded: ${url} now sends every new request to release ${run.release.id}`);
+    return { recorded: true, retiring: previous && { release: previous.release, containers: previous.containers, workers: retiringWorkers } };
+  }
+
   private async recordLive(run: DeployRun): Promise<void> {
-    const live = {
+    const live: LiveRelease = {
       release: run.release.id,
       commit: run.tree.commit,
       image: run.release.image!,
@@ -50,5 +69,12 @@ export class SwitchStep {
       record.live = live;
       record.stopped = false;
     });
+  }
+
+  /** The previous release keeps running, so that berth's records and what runs can be put together again. */
+  private reportUnrecorded(run: DeployRun, previous: LiveRelease | undefined, error: unknown): void {
+    run.output.warn(`nginx sends every new request to release ${run.release.id}, but berth could not record that it is live: ${describe(error)}`);
+    const kept = previous ? `Release ${previous.release} keeps running (it is not retired), ` : '';
+    run.output.warn(`${kept}until berth records the switch: it does when it starts again, from what nginx routes to and the containers that run. Free the space (or fix the error above) and restart berth.`);
   }
 }

@@ -5,7 +5,7 @@ import { establishedConnectionsTo } from './connections.js';
 import { streamModuleDirective } from './modules.js';
 import { NginxInstance } from './nginx.js';
 import { sleep } from '../time.js';
-import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain } from './render.js';
+import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, routedReleaseOf } from './render.js';
 import type { DrainResult, Retiring, ReverseProxy, SwitchRequest } from './reverse-proxy.js';
 
 export interface ProxyOptions {
@@ -100,10 +100,30 @@ export class DataPlane implements ReverseProxy {
   async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
     const socket = this.socketPath(request.app);
     const switchConfig = renderSwitchApp({ app: request.app, release: request.release, socket, upstreams: request.upstreams });
-    let retiringWorkers: number[] = [];
-    if ((await this.switchTier.readAppConfig(request.app)) !== switchConfig) ({ retiringWorkers } = await this.switchTier.applyAppConfig(request.app, switchConfig));
-    await this.updateHostNames(request.app, request.serverNames);
+    const previous = await this.switchTier.readAppConfig(request.app);
+    if (previous === switchConfig) {
+      await this.updateHostNames(request.app, request.serverNames);
+      return { retiringWorkers: [] };
+    }
+    const { retiringWorkers } = await this.switchTier.applyAppConfig(request.app, switchConfig);
+    try {
+      await this.updateHostNames(request.app, request.serverNames);
+    } catch (error) {
+      // The switch tier already routes to the new release, which the caller removes when this throws.
+      await this.restoreSwitchConfig(request.app, previous);
+      throw error;
+    }
     return { retiringWorkers };
+  }
+
+  async routedRelease(app: string): Promise<number | undefined> {
+    const config = await this.switchTier.readAppConfig(app);
+    return config === undefined ? undefined : routedReleaseOf(config);
+  }
+
+  private async restoreSwitchConfig(app: string, previous: string | undefined): Promise<void> {
+    if (previous === undefined) await this.switchTier.removeAppConfig(app);
+    else await this.switchTier.applyAppConfig(app, previous);
   }
 
   /** Whether both nginx tiers have a live master: either can be killed (OOM, an operator) without berth noticing otherwise. */

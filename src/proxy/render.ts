@@ -112,6 +112,12 @@ export function renderSwitchApp(spec: SwitchAppSpec): string {
   return env.render('switch-app.conf.njk', spec);
 }
 
+/** The release a rendered switch config routes to, read from the first line the template writes. */
+export function routedReleaseOf(switchConfig: string): number | undefined {
+  const release = /^# [a-z0-9-]+, release (\d+)\./.exec(switchConfig)?.[1];
+  return release === undefined ? undefined : Number(release);
+}
+
 export function renderEdgeMain(spec: EdgeMainSpec): string {
   assertPath(spec.prefix);
   spec.includes.forEach(assertPath);

@@ -25,8 +25,13 @@ export interface DrainResult {
  * DataPlane (the two nginx tiers) is the real one.
  */
 export interface ReverseProxy {
-  /** Sends every new request for the app to these upstreams; resolves with the workers that still serve the previous ones. */
+  /**
+   * Sends every new request for the app to these upstreams; resolves with the workers that still
+   * serve the previous ones. When it throws, the app is routed as it was before.
+   */
   switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }>;
+  /** The release the app's requests go to now, as the proxy itself says (berth's records may lag after a crash). */
+  routedRelease(app: string): Promise<number | undefined>;
   /** Resolves once no connection opened before the switch can take a new request. */
   settle(retiringWorkers: number[]): Promise<void>;
   /** Resolves once nothing serves the retiring release any more, or after timeoutMs. */

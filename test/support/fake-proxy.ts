@@ -18,6 +18,11 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
     return { retiringWorkers: [this.workers] };
   }
 
+  async routedRelease(app: string): Promise<number | undefined> {
+    this.enter('routedRelease', app);
+    return this.routes.get(app)?.release;
+  }
+
   async settle(retiringWorkers: number[]): Promise<void> {
     this.enter('settle', retiringWorkers);
   }

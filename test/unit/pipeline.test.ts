@@ -153,29 +153,80 @@ test('switch: when the proxy rejects the new route, the old release keeps servin
   const { h, before } = await serving(t);
   h.proxy.fail('switchApp', new BerthError('nginx -t failed: invalid upstream'));
   const deployed = await deploy(h.pipeline(), push('2222222bbbb'));
-  await assertFailedAndNothingChanged(h, before, deployed, Stage.Switch, ['switchApp']);
+  await assertFailedAndNothingChanged(h, before, deployed, Stage.Switch, ['switchApp', 'routedRelease']);
   assert.match(deployed.read, /failed at the switch stage: nginx -t failed: invalid upstream/);
   assert.deepEqual(h.runtime.argsOf('removeImage'), [[image(2)]]);
 });
 
-// Issue 11: one catch covers the whole deploy, so a failed write after the switch undoes a release that already serves.
+/** Makes a store write fail from the moment the proxy routes to `release` on. */
+function failWritesOnceRouted(h: Harness, write: 'updateApp' | 'saveRelease', release: number, times = Infinity): void {
+  const store = h.store as unknown as Record<typeof write, (...args: unknown[]) => Promise<unknown>>;
+  const original = store[write].bind(h.store);
+  let failures = 0;
+  store[write] = async (...args) => {
+    if (h.proxy.routes.get(APP)?.release === release && failures++ < times) throw new Error('ENOSPC: no space left on device, write');
+    return original(...args);
+  };
+}
+
+// The switch is the point of no return: a write that fails after it never removes the release that now serves.
 for (const write of ['updateApp', 'saveRelease'] as const) {
-  test(`switch: a failed ${write} after the proxy switched never removes the release it now routes to`, { todo: 'issue 11: the switch is the point of no return; today the catch removes the live containers (502)' }, async (t) => {
-    const { h } = await serving(t);
-    const store = h.store as unknown as Record<typeof write, (...args: unknown[]) => Promise<unknown>>;
-    const original = store[write].bind(h.store);
-    store[write] = async (...args) => {
-      if (h.proxy.routes.get(APP)?.release === 2) throw new Error('ENOSPC: no space left on device, write');
-      return original(...args);
-    };
-    const { read } = await deploy(h.pipeline(), push('2222222bbbb'));
+  test(`switch: a ${write} that keeps failing after the proxy switched leaves the new release serving and the old one running`, async (t) => {
+    const { h, before } = await serving(t);
+    failWritesOnceRouted(h, write, 2);
+    const { outcome, read } = await deploy(h.pipeline(), push('2222222bbbb'));
+    assert.ok(outcome.ok, read);
     const routed = h.proxy.routes.get(APP)!;
     assert.equal(routed.release, 2, read);
     for (const upstream of routed.upstreams) assert.ok([...h.runtime.containers.values()].some((c) => c.ip === upstream.host), `${upstream.host} still runs\n${read}`);
     assert.ok(h.runtime.images.has(image(2)), 'the image that serves stays');
+    assert.ok(h.runtime.containers.has(before.live.containers[0].id), 'the previous release is not retired while the records say it is live');
     assert.doesNotMatch(read, /Nothing changed/);
+    assert.match(read, /nginx sends every new request to release 2, but berth could not record that it is live: ENOSPC/);
+    assert.match(read, /Release 1 keeps running \(it is not retired\), until berth records the switch/);
+    assert.match(read, /Done: shop release 2 serves \(in [\d.]+ m?s\), but is not recorded live yet/);
+    assert.deepEqual(h.proxy.argsOf('drain'), [], 'nothing was drained');
   });
 }
+
+test('switch: a write after the switch that fails once is tried again and the deploy completes as usual', async (t) => {
+  const { h, before } = await serving(t);
+  failWritesOnceRouted(h, 'updateApp', 2, 1);
+  const { outcome, read } = await deploy(h.pipeline(), push('2222222bbbb'));
+  assert.ok(outcome.ok, read);
+  assert.equal((await h.store.getApp(APP))?.live?.release, 2);
+  assert.equal((await h.store.getRelease(APP, 2))?.status, 'live');
+  assert.ok(!h.runtime.containers.has(before.live.containers[0].id), 'the previous release is retired');
+  assert.doesNotMatch(read, /could not record/);
+});
+
+test('switch: when the proxy fails half way and still routes to the new release, its containers are kept', async (t) => {
+  const { h } = await serving(t);
+  const switchApp = h.proxy.switchApp.bind(h.proxy);
+  h.proxy.switchApp = async (request) => {
+    await switchApp(request);
+    throw new Error('the edge nginx rejected its reload, and the switch tier could not be put back');
+  };
+  const { outcome, read } = await deploy(h.pipeline(), push('2222222bbbb'));
+  assert.equal(outcome.ok, false, read);
+  assert.match(read, /nginx still routes shop to release 2, so its containers keep running/);
+  const routed = h.proxy.routes.get(APP)!;
+  for (const upstream of routed.upstreams) assert.ok([...h.runtime.containers.values()].some((c) => c.ip === upstream.host), `${upstream.host} still runs\n${read}`);
+  assert.equal((await h.store.getRelease(APP, 2))?.status, 'switching', 'left for the reconciler to adopt');
+});
+
+test('retire: what an earlier failed retirement left drains and goes at the next deploy, and its release is recorded retired', async (t) => {
+  const { h, before } = await serving(t);
+  h.runtime.fail('stopContainer', new Error('the engine timed out'));
+  assert.ok((await deploy(h.pipeline(), push('2222222bbbb'))).outcome.ok);
+  const { outcome, read } = await deploy(h.pipeline(), push('3333333cccc'));
+  assert.ok(outcome.ok, read);
+  assert.match(read, /-----> Retiring shop release 2\n {7}Also retiring unit-shop-web-1, left by an earlier release/);
+  assert.ok(!h.runtime.containers.has(before.live.containers[0].id), 'release 1 is gone');
+  assert.deepEqual(containerNames(h), ['unit-shop-web-3']);
+  assert.equal((await h.store.getRelease(APP, 1))?.status, 'retired');
+  assert.equal((await h.store.getRelease(APP, 2))?.status, 'retired');
+});
 
 test('retire: a failure is a warning; the new release stays live and served', async (t) => {
   const { h, before } = await serving(t);

@@ -65,24 +65,45 @@ for (const [status, stage] of UNFINISHED) {
   });
 }
 
-test('recovery: killed after nginx switched but before the record said so, the proxy goes back to release 1 and the new container drains first', async (t) => {
-  const { h, live, reconciler } = await world(t);
-  const stray = (await interrupted(h, 'switching'))!;
+/** nginx routes to release 2, as a switch leaves it right before berth records it. */
+async function routedToRelease2(h: Harness, container: ContainerRecord): Promise<void> {
   const route = h.proxy.routes.get(APP)!;
-  await h.proxy.switchApp({ ...route, release: 2, upstreams: [{ host: stray.ip, port: 5000 }] });
+  await h.proxy.switchApp({ ...route, release: 2, upstreams: [{ host: container.ip, port: 5000 }] });
   h.proxy.forgetCalls();
+}
+
+test('recovery: killed after nginx switched but before the record said so, release 2 (checked, routed, running) is recorded live and release 1 drains and goes', async (t) => {
+  const { h, live, reconciler, logged } = await world(t);
+  const current = (await interrupted(h, 'switching'))!;
+  await routedToRelease2(h, current);
   const drain = h.proxy.drain.bind(h.proxy);
   let runningWhileDrained = false;
   h.proxy.drain = (...args) => {
-    runningWhileDrained = h.runtime.containers.has(stray.id);
+    runningWhileDrained = h.runtime.containers.has(live.id);
     return drain(...args);
   };
   await reconciler.recoverAll();
-  assert.ok(runningWhileDrained, 'the container is removed only after it drained');
-  assert.deepEqual(h.proxy.routes.get(APP), route);
-  assert.deepEqual(h.proxy.argsOf('drain'), [[{ workers: [2], upstreams: [{ host: stray.ip, port: 5000 }] }, 1000]], 'the workers that still serve release 2 finish first');
-  assert.deepEqual([...h.runtime.containers.keys()], [live.id]);
+  const app = (await h.store.getApp(APP))!;
+  assert.equal(app.live?.release, 2);
+  assert.deepEqual(app.live?.containers.map((c) => c.id), [current.id]);
+  assert.equal((await h.store.getRelease(APP, 2))?.status, 'live');
+  assert.equal((await h.store.getRelease(APP, 1))?.status, 'retired');
+  assert.equal(h.proxy.routes.get(APP)?.release, 2, 'nginx was not switched back');
+  assert.ok(runningWhileDrained, 'release 1 is removed only after it drained');
+  assert.deepEqual([...h.runtime.containers.keys()], [current.id]);
+  assert.ok(logged.some((line) => line.includes('nginx routes to release 2, which passed its checks but was not recorded live')), logged.join('\n'));
+});
+
+test('recovery: nginx routes to a release whose containers are gone, so berth switches back to the recorded one', async (t) => {
+  const { h, live, reconciler } = await world(t);
+  const current = (await interrupted(h, 'switching'))!;
+  await routedToRelease2(h, current);
+  await h.runtime.removeContainer(current.id);
+  await reconciler.recoverAll();
+  assert.equal((await h.store.getApp(APP))?.live?.release, 1);
+  assert.equal(h.proxy.routes.get(APP)?.release, 1);
   assert.equal((await h.store.getRelease(APP, 2))?.failure?.stage, Stage.Switch);
+  assert.deepEqual([...h.runtime.containers.keys()], [live.id]);
 });
 
 test('recovery: a release recorded live while still switching is marked live; the previous one is retired, drained and removed', async (t) => {
