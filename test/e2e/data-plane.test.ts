@@ -19,6 +19,19 @@ function listen(server: net.Server, port: number, host?: string): Promise<void> 
   });
 }
 
+/** Listens once the port is free: a process killed with SIGKILL lets go of its sockets only when it has exited. */
+async function listenWhenFree(server: net.Server, port: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      return await listen(server, port);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /** An upstream that answers every request with its name. */
 async function upstream(name: string): Promise<{ port: number; close(): void }> {
   const server = http.createServer((_req, res) => res.end(name));
@@ -64,7 +77,7 @@ describe('the data plane with real nginx: a switch either happens whole or not a
     // A dead edge whose port another process took: berth's reload finds no master, and a new one cannot bind.
     process.kill(-(await masterPid(dir, 'edge')), 'SIGKILL');
     const squatter = net.createServer();
-    await listen(squatter, httpPort);
+    await listenWhenFree(squatter, httpPort);
     try {
       await assert.rejects(
         proxy.switchApp({ app: APP, release: 2, serverNames: [HOST, 'www.tier.test'], upstreams: [{ host: '127.0.0.1', port: upstreams[1].port }] }),
