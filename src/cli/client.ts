@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BerthError, describe, UsageError } from '../errors.js';
+import { defaultDataDir, localUrlFile, tokenFile } from '../model/local-server.js';
 import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type ParamsOf, type RequestOf, type ResponseOf } from '../model/api.js';
 
 /** What berth's exit status tells a script; listed in `berth help` and docs/cli.md. */
@@ -9,7 +11,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
 
-const TOKEN_HINT = 'berth serve prints the token when it starts; it is also in DATA_DIR/token on the server';
+const TOKEN_HINT = 'berth serve prints the token when it starts; it is also in DATA_DIR/token on the server (berth run there as the same user reads it)';
 
 /** A failure that knows the exit status it ends the client with. */
 export class CliError extends BerthError {
@@ -48,12 +50,28 @@ export interface Connection {
   token: string;
 }
 
-/** Flags win over BERTH_URL and BERTH_TOKEN. */
+/**
+ * Flags win over BERTH_URL and BERTH_TOKEN. With neither a URL flag nor BERTH_URL, the client talks
+ * to the berth serving this machine's data dir (BERTH_DATA_DIR or the default) and, without a
+ * token, reads that berth's own token file: a token is never read locally for a server named
+ * elsewhere.
+ */
 export function resolveConnection(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
-  const url = flags.url ?? (env.BERTH_URL || DEFAULT_URL);
-  const token = flags.token ?? env.BERTH_TOKEN;
+  const remote = flags.url ?? (env.BERTH_URL || undefined);
+  const dataDir = env.BERTH_DATA_DIR || defaultDataDir();
+  const url = remote ?? readLocal(localUrlFile(dataDir)) ?? DEFAULT_URL;
+  const token = flags.token ?? (env.BERTH_TOKEN || (remote === undefined ? readLocal(tokenFile(dataDir)) : undefined));
   if (!token) throw new CliError('no token: pass --token TOKEN or set BERTH_TOKEN', EXIT.usage, TOKEN_HINT);
   return { url: normalizeUrl(url), token };
+}
+
+/** A file of the local berth's data dir, when this user may read it. */
+function readLocal(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function normalizeUrl(raw: string): string {

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import os from 'node:os';
 import { readCommandLine, type CommandLineOption } from '../command-line.js';
 import { UsageError } from '../errors.js';
 import { isValidAppName, isValidDomain } from '../model/app.js';
+import { defaultDataDir } from '../model/local-server.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
 export interface ServeOptions {
@@ -37,7 +37,7 @@ export interface ServeOptions {
 }
 
 export const DEFAULTS: ServeOptions = {
-  dataDir: process.getuid?.() === 0 ? '/var/lib/berth' : path.join(os.homedir(), '.berth'),
+  dataDir: defaultDataDir(),
   gitPort: 7070,
   httpPort: 80,
   domain: 'localhost',

@@ -11,6 +11,8 @@ import type { Plugin } from '../plugins/types.js';
 import { DataPlane } from '../proxy/data-plane.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { localUrl, localUrlFile } from '../model/local-server.js';
+import { writeFileAtomic } from '../store/atomic.js';
 import { claimDataDir } from '../store/owner.js';
 import { Store } from '../store/store.js';
 import { createGitHandler } from './git-http.js';
@@ -53,6 +55,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }, log);
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
+  await writeFileAtomic(localUrlFile(options.dataDir), localUrl(options.listenHost, gitPort) + '\n');
   await announce({ options, plugins, proxy, runtime, gitPort, token, tokenFile });
   return {
     gitPort,

@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import { tokenFile } from '../model/local-server.js';
 import { writeFileAtomic } from '../store/atomic.js';
 
 /** BERTH_TOKEN when given; otherwise one generated at first start and kept 0600 under the data dir. */
 export async function loadOrCreateToken(dataDir: string, given: string | undefined): Promise<{ token: string; file: string | undefined }> {
   if (given) return { token: given, file: undefined };
-  const file = path.join(dataDir, 'token');
+  const file = tokenFile(dataDir);
   try {
     const stored = (await fs.readFile(file, 'utf8')).trim();
     await fs.chmod(file, 0o600);

@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { COMMAND_NAMES } from '../../src/cli/registry.js';
 import { BERTH_VERSION } from '../../src/paths.js';
 import { installedBerth } from '../support/installed.js';
+import { startBerth, type BerthInstance } from '../support/berth.js';
 
 const run = promisify(execFile);
 
@@ -53,5 +54,21 @@ describe('the installed berth command, as a new user runs it', () => {
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /cannot reach berth at http:\/\/127\.0\.0\.1:9/);
     assert.match(result.stderr, /is berth serve running there\?/);
+  });
+
+  describe('on the server, with nothing set', () => {
+    let berth: BerthInstance;
+    after(() => berth?.destroy());
+
+    test('berth apps:list finds the berth of the data dir and its token by itself', async () => {
+      // No BERTH_TOKEN for the server: it generates one into the data dir, as a first npm start does.
+      berth = await startBerth({ env: { BERTH_TOKEN: '' } });
+      const env: NodeJS.ProcessEnv = { ...process.env, BERTH_DATA_DIR: berth.dataDir };
+      delete env.BERTH_URL;
+      delete env.BERTH_TOKEN;
+      const { stdout } = await run('berth', ['apps:list'], { cwd: os.tmpdir(), env });
+      assert.match(stdout, /No apps yet/);
+      await assert.rejects(run('berth', ['apps:list'], { cwd: os.tmpdir(), env: { ...env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}` } }), /no token/, 'a URL named by the user gets no token read from disk');
+    });
   });
 });

@@ -1,0 +1,28 @@
+/**
+ * Where a berth on this machine keeps what its own CLI needs to reach it: the server writes these
+ * files into its data dir, and `berth` run on the same machine without --url or BERTH_URL reads
+ * them, so `berth apps:list` works on the server as typed, the way `dokku apps:list` does.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+/** /var/lib/berth for root, as for other system services; ~/.berth for anyone else. */
+export function defaultDataDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/berth' : path.join(os.homedir(), '.berth');
+}
+
+/** The push token, 0600: only its owner (the user berth runs as) can read it. */
+export function tokenFile(dataDir: string): string {
+  return path.join(dataDir, 'token');
+}
+
+/** The admin API's address as seen from this machine, rewritten at every start. */
+export function localUrlFile(dataDir: string): string {
+  return path.join(dataDir, 'run', 'url');
+}
+
+/** The address a client on this machine uses for a server bound to `listenHost`. */
+export function localUrl(listenHost: string, port: number): string {
+  const host = listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '' ? '127.0.0.1' : listenHost;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
