@@ -47,10 +47,15 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await reconciler.recoverAll();
   reconciler.watch();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const gitServer = createGitPortServer(token, {
-    git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
-    api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
-  }, log);
+  const gitServer = createGitPortServer({
+    token,
+    handlers: {
+      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
+      api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
+    },
+    fromContainer: (address) => runtime.isContainerAddress(address),
+    log,
+  });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
   await announce({ options, plugins, proxy, runtime, gitPort, token, tokenFile });
