@@ -8,10 +8,11 @@ import { Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
 import type { Plugin } from '../plugins/types.js';
-import { DataPlane } from '../proxy/data-plane.js';
+import { DataPlane, workerPassages } from '../proxy/data-plane.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { claimDataDir } from '../store/owner.js';
+import { PASSAGE_MODE, PRIVATE_UMASK, tightenDataDir } from '../store/permissions.js';
 import { Store } from '../store/store.js';
 import { createGitHandler } from './git-http.js';
 import { createGitPortServer } from './git-port.js';
@@ -31,10 +32,13 @@ function log(line: string): void {
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
+  process.umask(PRIVATE_UMASK);
   // Searchable but not listable: nginx's unprivileged workers pass through it to the app sockets.
-  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o711 });
-  await fs.chmod(options.dataDir, 0o711);
+  await fs.mkdir(options.dataDir, { recursive: true, mode: PASSAGE_MODE });
+  await fs.chmod(options.dataDir, PASSAGE_MODE);
   const ownership = await claimDataDir(options.dataDir);
+  const tightened = await tightenDataDir(options.dataDir, workerPassages(path.join(options.dataDir, 'nginx')));
+  if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
