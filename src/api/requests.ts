@@ -53,10 +53,12 @@ export function readDomain({ body }: RawRequest): { domain: string } {
 /** `{process?, limits: {memory?, cpus?, pids?}}`, numbers in bytes, CPUs and processes. */
 export function readResourceChange(raw: RawRequest): ResourceChange {
   const { limits } = raw.body;
-  const shape = 'give the limits as {"process": "web", "limits": {"memory": 536870912, "cpus": 1, "pids": 256}} (process may be left out; memory in bytes)';
-  if (!isPlainObject(limits) || Object.values(limits).some((value) => typeof value !== 'number') || Object.keys(limits).some((key) => !['memory', 'cpus', 'pids'].includes(key))) throw new InputError(shape);
+  const isLimits = isPlainObject(limits) && Object.entries(limits).every(([key, value]) => RESOURCE_KEYS.includes(key) && typeof value === 'number');
+  if (!isLimits) throw new InputError('give the limits as {"process": "web", "limits": {"memory": 536870912, "cpus": 1, "pids": 256}} (process may be left out; memory in bytes)');
   return { ...readResourceScope(raw), limits: limits as ResourceChange['limits'] };
 }
+
+const RESOURCE_KEYS = ['memory', 'cpus', 'pids'];
 
 /** `{process?}`: which process type, or the whole app when left out. */
 export function readResourceScope({ body }: RawRequest): { process?: string } {
