@@ -5,7 +5,7 @@
  */
 import { InputError } from '../errors.js';
 import { DEFAULT_LOG_LINES, parseReleaseNumber } from '../model/app.js';
-import type { ConfigChange, LogsQuery } from '../model/api.js';
+import type { ConfigChange, LogsQuery, ResourceChange } from '../model/api.js';
 
 /** A request before anything is known about its shape. */
 export interface RawRequest {
@@ -48,6 +48,22 @@ export function readRollback({ body }: RawRequest): { release?: number } {
 export function readDomain({ body }: RawRequest): { domain: string } {
   if (typeof body.domain !== 'string') throw new InputError('give the domain as {"domain": "www.example.com"}');
   return { domain: body.domain };
+}
+
+/** `{process?, limits: {memory?, cpus?, pids?}}`, numbers in bytes, CPUs and processes. */
+export function readResourceChange(raw: RawRequest): ResourceChange {
+  const { limits } = raw.body;
+  const isLimits = isPlainObject(limits) && Object.entries(limits).every(([key, value]) => RESOURCE_KEYS.includes(key) && typeof value === 'number');
+  if (!isLimits) throw new InputError('give the limits as {"process": "web", "limits": {"memory": 536870912, "cpus": 1, "pids": 256}} (process may be left out; memory in bytes)');
+  return { ...readResourceScope(raw), limits: limits as ResourceChange['limits'] };
+}
+
+const RESOURCE_KEYS = ['memory', 'cpus', 'pids'];
+
+/** `{process?}`: which process type, or the whole app when left out. */
+export function readResourceScope({ body }: RawRequest): { process?: string } {
+  if (body.process !== undefined && typeof body.process !== 'string') throw new InputError('process must be a process type like "web"', 'leave it out for the whole app');
+  return body.process === undefined ? {} : { process: body.process };
 }
 
 /** `?lines=N&follow=1`; the service judges N. */

@@ -62,6 +62,7 @@ export class AppsService {
     await proxy.removeApp(name);
     const containers = await runtime.appContainers(name);
     for (const container of containers) await runtime.removeContainer(container.id);
+    await runtime.removeAppNetwork(name);
     const images = await runtime.removeAppImages(name);
     await store.deleteApp(name);
     return { containers: containers.length, images };

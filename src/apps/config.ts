@@ -26,12 +26,11 @@ export class ConfigService {
     const plan = planConfigChange(set, unset);
     const app = await this.operator.deps.store.updateApp(name, plan.apply);
     output.section(`Config of ${name}: ${plan.summary}`);
-    const running = app.live !== undefined && !app.stopped;
-    if (!restart || !running) {
-      output.info(running ? 'Not restarted (--no-restart): the change applies at the next deploy or restart' : 'The change applies when the app next starts');
+    if (!restart && app.live && !app.stopped) {
+      output.info('Not restarted (--no-restart): the change applies at the next deploy or restart');
       return { config: app.config, release: null };
     }
-    return { config: app.config, release: await this.operator.redeploy(name, `config change: ${plan.summary}`, output) };
+    return { config: app.config, release: await this.operator.applyStored(app, `config change: ${plan.summary}`, output) };
   }
 }
 

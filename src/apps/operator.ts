@@ -3,6 +3,7 @@ import { BerthError, ConflictError, NotFoundError } from '../errors.js';
 import type { AppLocks } from '../deploy/lock.js';
 import type { DeployPipeline } from '../deploy/pipeline.js';
 import { checkAppName } from '../model/app.js';
+import type { NewRelease } from '../model/api.js';
 import type { HookTarget } from '../git/repos.js';
 import { CommitTree } from '../git/tree.js';
 import type { DeployOutput } from '../log/output.js';
@@ -54,6 +55,15 @@ export class AppOperator {
       if (!outcome.ok) throw new BerthError(`${description} of ${name} failed at the ${outcome.stage} stage: ${outcome.message}`, 'the previous release is still serving');
       return outcome.release;
     });
+  }
+
+  /** A change already stored reaches the containers: as a new release when the app runs, else when it next starts. */
+  async applyStored(app: AppRecord, description: string, output: DeployOutput): Promise<NewRelease> {
+    if (!app.live || app.stopped) {
+      output.info('The change applies when the app next starts');
+      return null;
+    }
+    return this.redeploy(app.name, description, output);
   }
 
   /** Runs `work` once no push or other operation holds the app; says so on `output` while it waits. */

@@ -6,13 +6,14 @@ import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
 import { ProcessesService } from './processes.js';
 import { ReleasesService } from './releases.js';
+import { ResourcesService } from './resources.js';
 import { StatusService } from './status.js';
 
 export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, logs and status. Every change to what runs is a new
+ * processes, releases, checks, domains, resources, logs and status. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -22,6 +23,7 @@ export class AppService {
   readonly releases: ReleasesService;
   readonly checks: ChecksService;
   readonly domains: DomainsService;
+  readonly resources: ResourcesService;
   readonly logs: LogsService;
   readonly status: StatusService;
 
@@ -33,6 +35,7 @@ export class AppService {
     this.releases = new ReleasesService(operator);
     this.checks = new ChecksService(operator);
     this.domains = new DomainsService(operator, this.apps);
+    this.resources = new ResourcesService(operator);
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);
   }

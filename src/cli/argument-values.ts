@@ -11,6 +11,7 @@ import {
   MAX_PROCESSES_PER_TYPE,
   parseReleaseNumber as parseModelReleaseNumber,
 } from '../model/app.js';
+import { checkResourceScope, parseCpus, parseMemory, parsePids, type ResourceLimits } from '../model/resources.js';
 
 /** Judges one argument by the app model's rule, and says which argument broke it. */
 function judged<T>(arg: string, rule: () => T): T {
@@ -67,4 +68,18 @@ export function parseLineCount(raw: string): number {
 
 export function checkAppName(name: string): string {
   return judged(name, () => checkModelAppName(name));
+}
+
+/** --memory, --cpus and --pids of resource:limit, read by the model's rules; at least one is needed. */
+export function parseResourceLimits(given: { memory?: string; cpus?: string; pids?: string }): ResourceLimits {
+  const limits: ResourceLimits = {};
+  if (given.memory !== undefined) limits.memory = judged(`--memory ${given.memory}`, () => parseMemory(given.memory!));
+  if (given.cpus !== undefined) limits.cpus = judged(`--cpus ${given.cpus}`, () => parseCpus(given.cpus!));
+  if (given.pids !== undefined) limits.pids = judged(`--pids ${given.pids}`, () => parsePids(given.pids!));
+  if (!Object.keys(limits).length) throw new UsageError('give at least one limit: --memory SIZE, --cpus N or --pids N', 'berth resource:report APP shows the limits');
+  return limits;
+}
+
+export function parseProcessScope(type: string | undefined): string | undefined {
+  return type === undefined ? undefined : judged(`--process ${type}`, () => checkResourceScope(type));
 }

@@ -7,9 +7,10 @@ import { DOMAINS } from './commands/domains.js';
 import { LOGS } from './commands/logs.js';
 import { PROCESSES } from './commands/ps.js';
 import { RELEASES } from './commands/releases.js';
+import { RESOURCES } from './commands/resource.js';
 import { STATUS } from './commands/status.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RELEASES, CHECKS, DOMAINS, LOGS, STATUS];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, LOGS, STATUS];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

@@ -203,12 +203,13 @@ export class Reconciler {
     return result;
   }
 
-  /** Containers of apps berth no longer knows: an apps:destroy that was cut short. */
+  /** Containers and networks of apps berth no longer knows: an apps:destroy that was cut short. */
   private async removeContainersOfUnknownApps(apps: string[]): Promise<void> {
     const { runtime, log } = this.deps;
     const orphans = (await runtime.instanceContainers()).filter((c) => !apps.includes(c.app));
     for (const container of orphans) await runtime.removeContainer(container.id);
     if (orphans.length) log(`removed ${orphans.length} container(s) of apps that no longer exist`);
+    for (const app of (await runtime.networkedApps()).filter((name) => !apps.includes(name))) await runtime.removeAppNetwork(app);
   }
 
   private async guarded(what: string, round: () => Promise<void>): Promise<void> {

@@ -96,6 +96,7 @@ export async function createRepo(repoDir: string, app: string, hook: HookTarget)
 export async function installHook(repoDir: string, app: string, hook: HookTarget): Promise<void> {
   const file = path.join(repoDir, 'hooks', 'pre-receive');
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, hookScript(hook, app), { mode: 0o755 });
-  await fs.chmod(file, 0o755);
+  // Run by git as berth's own user; nobody else needs to read or run it.
+  await fs.writeFile(file, hookScript(hook, app), { mode: 0o700 });
+  await fs.chmod(file, 0o700);
 }

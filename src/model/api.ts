@@ -4,6 +4,7 @@
  * change to either side that the other does not follow fails to compile. See docs/cli.md.
  */
 import type { ChecksState } from './app.js';
+import type { AppResources, ContainerLimits, ResourceLimits } from './resources.js';
 
 export interface ContainerInfo {
   name: string;
@@ -79,6 +80,19 @@ export interface ConfigChange {
   restart?: boolean;
 }
 
+export interface ResourceReport {
+  /** What resource:limit set: for the whole app, and per process type. */
+  limits: AppResources;
+  /** What each container gets, per process type: those that run and those with limits of their own. */
+  containers: Record<string, ContainerLimits>;
+}
+
+/** resource:limit: the limits to set (numbers: bytes, CPUs, processes), for one process type or the whole app. */
+export interface ResourceChange {
+  process?: string;
+  limits: ResourceLimits;
+}
+
 export interface LogsQuery {
   lines: number;
   follow: boolean;
@@ -141,6 +155,9 @@ export const API = {
   domains: endpoint<undefined, DomainsInfo>()('GET', '/apps/:app/domains'),
   addDomain: endpoint<{ domain: string }, DomainsInfo>()('POST', '/apps/:app/domains'),
   removeDomain: endpoint<undefined, DomainsInfo>()('DELETE', '/apps/:app/domains/:domain'),
+  resources: endpoint<undefined, ResourceReport>()('GET', '/apps/:app/resources'),
+  limitResources: endpoint<ResourceChange, { resources: ResourceReport; release: NewRelease }>()('POST', '/apps/:app/resources', true),
+  clearResources: endpoint<{ process?: string }, { resources: ResourceReport; release: NewRelease }>()('DELETE', '/apps/:app/resources', true),
   logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
   /** `:release` is a release number or `latest`. */
   deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),

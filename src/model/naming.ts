@@ -32,7 +32,19 @@ export function containerName(instance: string, app: string, processType: string
   return index > 1 ? `${base}-${index}` : base;
 }
 
-/** berth's own bridge network, which every app container joins. */
-export function networkName(instance: string): string {
+/**
+ * The app's own bridge network: its containers reach each other, and other apps' containers
+ * cannot reach them (the engine drops traffic between bridge networks). `_` is in no instance or
+ * app name, so two apps, or two instances, never share one.
+ */
+export function appNetworkName(instance: string, app: string): string {
+  return `${instance}_${app}`;
+}
+
+/**
+ * The one bridge every app shared before each app had its own. Containers of a berth upgraded in
+ * place stay on it, and serve, until their app's next release; it is removed once nothing uses it.
+ */
+export function sharedNetworkName(instance: string): string {
   return `${instance}-apps`;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../errors.js';
+import { PASSAGE_MODE } from '../store/permissions.js';
 import { establishedConnectionsTo } from './connections.js';
 import { streamModuleDirective } from './modules.js';
 import { NginxInstance } from './nginx.js';
@@ -26,6 +27,16 @@ export interface ProxyOptions {
 export const EDGE_CONNECTION_LIFETIME_MS = 200;
 
 const DRAIN_POLL_MS = 50;
+
+/**
+ * The folders under DATA_DIR/nginx that nginx's unprivileged workers pass through: to the app
+ * sockets (the edge's workers connect to them; nginx makes each socket 0666 itself), and to the
+ * edge's temp files (nginx's master makes the folders in tmp/ and gives them to the workers'
+ * user). They read nothing else: the master, running as root, reads the config and opens the logs.
+ */
+export function workerPassages(dir: string): string[] {
+  return [dir, path.join(dir, 'edge'), path.join(dir, 'edge', 'tmp'), path.join(dir, 'sockets')];
+}
 
 /** nginx started as root runs its workers as nobody, who needs to pass through every parent folder. */
 async function assertReachableByWorkers(dir: string): Promise<void> {
@@ -82,10 +93,11 @@ export class DataPlane implements ReverseProxy {
 
   /** The switch tier first: the edge's upstream sockets must exist before it routes to them. */
   async ensureRunning(): Promise<void> {
-    // The edge's workers run unprivileged and must reach the sockets.
-    await fs.mkdir(this.socketsDir, { recursive: true });
-    await fs.chmod(this.options.dir, 0o711);
-    await fs.chmod(this.socketsDir, 0o755);
+    // The edge's workers run unprivileged and must reach the sockets; every other folder is berth's alone.
+    for (const dir of workerPassages(this.options.dir)) {
+      await fs.mkdir(dir, { recursive: true, mode: PASSAGE_MODE });
+      await fs.chmod(dir, PASSAGE_MODE);
+    }
     await assertReachableByWorkers(this.socketsDir);
     await this.switchTier.ensureRunning();
     await this.edge.ensureRunning();

@@ -3,12 +3,34 @@ import { appLabels, containerName, LABEL } from '../model/naming.js';
 import type { ContainerRecord } from '../store/store.js';
 import { isStatus } from './engine.js';
 import { listeningSockets, type ListeningSocket } from './listening.js';
+import { appAddress } from './networks.js';
 import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary } from './runtime.js';
 
-/** Where the runtime's containers go: which berth made them, and on which network they run. */
+/** Where a container goes: which berth made it, and the app's own network it runs on. */
 export interface Placement {
   instance: string;
   network: string;
+}
+
+/**
+ * Every container is fenced by default: a pids limit (a fork bomb stops there, not at the host's
+ * process table), no gaining privileges through setuid binaries, and no raw sockets (no forged
+ * packets or ARP games on the bridge); memory and CPU as the operator set them.
+ */
+function fencedHostConfig(spec: ContainerSpec, network: string): Docker.HostConfig {
+  const { memory, cpus, pids } = spec.limits;
+  return {
+    // Node as PID 1 ignores SIGTERM; an init process forwards it, so retiring takes milliseconds.
+    Init: true,
+    RestartPolicy: { Name: 'unless-stopped' },
+    NetworkMode: network,
+    LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+    PidsLimit: pids,
+    SecurityOpt: ['no-new-privileges'],
+    CapDrop: ['NET_RAW'],
+    ...(memory === undefined ? {} : { Memory: memory }),
+    ...(cpus === undefined ? {} : { NanoCpus: Math.round(cpus * 1e9) }),
+  };
 }
 
 export async function startContainer(docker: Docker, placement: Placement, spec: ContainerSpec): Promise<ContainerRecord> {
@@ -21,13 +43,7 @@ export async function startContainer(docker: Docker, placement: Placement, spec:
     ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: appLabels(placement.instance, spec.app, spec.release, spec.processType),
-    HostConfig: {
-      // Node as PID 1 ignores SIGTERM; an init process forwards it, so retiring takes milliseconds.
-      Init: true,
-      RestartPolicy: { Name: 'unless-stopped' },
-      NetworkMode: placement.network,
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
-    },
+    HostConfig: fencedHostConfig(spec, placement.network),
   });
   await container.start();
   const info = await container.inspect();
@@ -36,12 +52,12 @@ export async function startContainer(docker: Docker, placement: Placement, spec:
   return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
 }
 
-export async function containerState(docker: Docker, id: string, network: string): Promise<ContainerState> {
+export async function containerState(docker: Docker, id: string, instance: string): Promise<ContainerState> {
   try {
     const info = await docker.getContainer(id).inspect();
     if (info.State.Restarting) return { kind: 'restarting' };
     if (!info.State.Running) return { kind: 'stopped' };
-    return { kind: 'running', ip: info.NetworkSettings.Networks[network]?.IPAddress ?? '' };
+    return { kind: 'running', ip: appAddress(info.NetworkSettings.Networks, instance, info.Config.Labels[LABEL.app] ?? '') };
   } catch (error) {
     if (isStatus(error, 404)) return { kind: 'gone' };
     throw error;
@@ -81,19 +97,20 @@ export async function removeContainer(docker: Docker, idOrName: string): Promise
 }
 
 /** Containers carrying every one of the labels, as summaries sorted by name. */
-export async function listContainers(docker: Docker, network: string, labels: Record<string, string>): Promise<ContainerSummary[]> {
+export async function listContainers(docker: Docker, instance: string, labels: Record<string, string>): Promise<ContainerSummary[]> {
   const list = await docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) } });
-  return list.map((info) => summarize(info, network)).sort((a, b) => a.name.localeCompare(b.name));
+  return list.map((info) => summarize(info, instance)).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function summarize(info: Docker.ContainerInfo, network: string): ContainerSummary {
+function summarize(info: Docker.ContainerInfo, instance: string): ContainerSummary {
+  const app = info.Labels[LABEL.app] ?? '';
   return {
     id: info.Id,
     name: (info.Names[0] ?? '').replace(/^\//, ''),
-    app: info.Labels[LABEL.app] ?? '',
+    app,
     release: Number(info.Labels[LABEL.release]),
     process: info.Labels[LABEL.process] ?? '',
     state: info.State,
-    ip: info.NetworkSettings?.Networks?.[network]?.IPAddress ?? '',
+    ip: appAddress(info.NetworkSettings?.Networks, instance, app),
   };
 }

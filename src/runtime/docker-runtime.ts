@@ -1,26 +1,32 @@
 import type Docker from 'dockerode';
 import type { ContainerRecord } from '../store/store.js';
 import { LABEL } from '../model/naming.js';
-import { containerHealth, containerListeningSockets, containerState, listContainers, removeContainer, startContainer, stopContainer, type Placement } from './containers.js';
-import { connectEngine, engineKeepsContainersOnRestart, engineVersion, ensureNetwork } from './engine.js';
+import { containerHealth, containerListeningSockets, containerState, listContainers, removeContainer, startContainer, stopContainer } from './containers.js';
+import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
 import { followEngineEvents } from './events.js';
 import { appImageTags, buildImage, imageExists, removeAppImages, removeImage } from './images.js';
 import type { ListeningSocket } from './listening.js';
 import { readLogLines } from './logs.js';
+import { ensureAppNetwork, networkedApps, networkSubnets, removeAppNetwork, removeSharedNetworkIfUnused } from './networks.js';
+import { ContainerSubnets } from './subnets.js';
 import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from './runtime.js';
 
 /** The Runtime on the local Docker engine, through dockerode; every engine call of berth goes through here. */
 export class DockerRuntime implements Runtime {
+  private readonly subnets: ContainerSubnets;
+
   private constructor(
     private readonly docker: Docker,
-    private readonly placement: Placement,
-  ) {}
+    private readonly instance: string,
+  ) {
+    this.subnets = new ContainerSubnets(() => networkSubnets(docker));
+  }
 
-  /** Checks that the engine answers and makes the instance's network when it is missing. */
+  /** Checks that the engine answers; the network every app shared before goes once nothing is on it. */
   static async connect(instance: string): Promise<DockerRuntime> {
     const docker = await connectEngine();
-    const network = await ensureNetwork(docker, instance);
-    return new DockerRuntime(docker, { instance, network });
+    await removeSharedNetworkIfUnused(docker, instance);
+    return new DockerRuntime(docker, instance);
   }
 
   version(): Promise<string | undefined> {
@@ -48,19 +54,34 @@ export class DockerRuntime implements Runtime {
   }
 
   appImageTags(app: string): Promise<string[]> {
-    return appImageTags(this.docker, this.placement.instance, app);
+    return appImageTags(this.docker, this.instance, app);
   }
 
   removeAppImages(app: string): Promise<number> {
-    return removeAppImages(this.docker, this.placement.instance, app);
+    return removeAppImages(this.docker, this.instance, app);
   }
 
-  startContainer(spec: ContainerSpec): Promise<ContainerRecord> {
-    return startContainer(this.docker, this.placement, spec);
+  /** On the app's own network, made with the app's first container. */
+  async startContainer(spec: ContainerSpec): Promise<ContainerRecord> {
+    const network = await ensureAppNetwork(this.docker, this.instance, spec.app);
+    if (network.created) this.subnets.invalidate();
+    return startContainer(this.docker, { instance: this.instance, network: network.name }, spec);
+  }
+
+  removeAppNetwork(app: string): Promise<void> {
+    return removeAppNetwork(this.docker, this.instance, app);
+  }
+
+  networkedApps(): Promise<string[]> {
+    return networkedApps(this.docker, this.instance);
+  }
+
+  isContainerAddress(address: string): Promise<boolean> {
+    return this.subnets.contains(address);
   }
 
   containerState(id: string): Promise<ContainerState> {
-    return containerState(this.docker, id, this.placement.network);
+    return containerState(this.docker, id, this.instance);
   }
 
   async restartContainer(id: string): Promise<void> {
@@ -84,11 +105,11 @@ export class DockerRuntime implements Runtime {
   }
 
   appContainers(app: string): Promise<ContainerSummary[]> {
-    return listContainers(this.docker, this.placement.network, { [LABEL.instance]: this.placement.instance, [LABEL.app]: app });
+    return listContainers(this.docker, this.instance, { [LABEL.instance]: this.instance, [LABEL.app]: app });
   }
 
   instanceContainers(): Promise<ContainerSummary[]> {
-    return listContainers(this.docker, this.placement.network, { [LABEL.instance]: this.placement.instance });
+    return listContainers(this.docker, this.instance, { [LABEL.instance]: this.instance });
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
+import type { ContainerLimits } from '../model/resources.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { ListeningSocket } from './listening.js';
 
 /**
- * Everything berth asks of the container engine, for one berth instance on its own network. The
+ * Everything berth asks of the container engine, for one berth instance, each app on its own network. The
  * deploy pipeline, the reconciler and the app operations see only this, so their unit tests can
  * run them against a fake engine that fails wherever a test wants; DockerRuntime is the real one.
  */
@@ -25,8 +26,17 @@ export interface Runtime {
   /** Removes every image of the app, in use or not; resolves with how many there were. */
   removeAppImages(app: string): Promise<number>;
 
-  /** Starts a container beside whatever runs; a leftover of the same name (an interrupted deploy) is replaced. */
+  /**
+   * Starts a container beside whatever runs, on the app's own network (made with the app's first
+   * container); a leftover of the same name (an interrupted deploy) is replaced.
+   */
   startContainer(spec: ContainerSpec): Promise<ContainerRecord>;
+  /** Removes the app's network once its containers are gone; a missing one is fine. */
+  removeAppNetwork(app: string): Promise<void>;
+  /** The apps of this instance that have a network. */
+  networkedApps(): Promise<string[]>;
+  /** Whether the address is on one of the engine's networks: a container's or a build step's, never the operator's. */
+  isContainerAddress(address: string): Promise<boolean>;
   containerState(id: string): Promise<ContainerState>;
   /** Starts a container that exists but is stopped. */
   restartContainer(id: string): Promise<void>;
@@ -80,11 +90,13 @@ export interface ContainerSpec {
   command: string | undefined;
   port: number;
   env: Record<string, string>;
+  /** Memory, CPU and pids for this container; every container has a pids limit. */
+  limits: ContainerLimits;
 }
 
 /**
  * Where a container is now: gone, stopped (nothing will start it), being restarted by its restart
- * policy, or running at an address on berth's network (which an engine restart may change).
+ * policy, or running at an address on its app's network (which an engine restart may change).
  */
 export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'restarting' } | { kind: 'running'; ip: string };
 
@@ -105,6 +117,6 @@ export interface ContainerSummary {
   process: string;
   /** running, exited, restarting... as the engine says. */
   state: string;
-  /** On berth's network; empty when it has no address there. */
+  /** On its app's network; empty when it has no address there. */
   ip: string;
 }

@@ -8,12 +8,13 @@ import { Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
 import type { Plugin } from '../plugins/types.js';
-import { DataPlane } from '../proxy/data-plane.js';
+import { DataPlane, workerPassages } from '../proxy/data-plane.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { localUrl, localUrlFile } from '../model/local-server.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { claimDataDir } from '../store/owner.js';
+import { PASSAGE_MODE, PRIVATE_UMASK, tightenDataDir } from '../store/permissions.js';
 import { Store } from '../store/store.js';
 import { createGitHandler } from './git-http.js';
 import { createGitPortServer } from './git-port.js';
@@ -33,10 +34,13 @@ function log(line: string): void {
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
+  process.umask(PRIVATE_UMASK);
   // Searchable but not listable: nginx's unprivileged workers pass through it to the app sockets.
-  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o711 });
-  await fs.chmod(options.dataDir, 0o711);
+  await fs.mkdir(options.dataDir, { recursive: true, mode: PASSAGE_MODE });
+  await fs.chmod(options.dataDir, PASSAGE_MODE);
   const ownership = await claimDataDir(options.dataDir);
+  const tightened = await tightenDataDir(options.dataDir, workerPassages(path.join(options.dataDir, 'nginx')));
+  if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
@@ -49,10 +53,15 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await reconciler.recoverAll();
   reconciler.watch();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const gitServer = createGitPortServer(token, {
-    git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
-    api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
-  }, log);
+  const gitServer = createGitPortServer({
+    token,
+    handlers: {
+      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
+      api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
+    },
+    fromContainer: (address) => runtime.isContainerAddress(address),
+    log,
+  });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
   await writeFileAtomic(localUrlFile(options.dataDir), localUrl(options.listenHost, gitPort) + '\n');

@@ -1,10 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/** Write, fsync, rename, fsync the folder: a reader sees the old file or the new one, never half. */
-export async function writeFileAtomic(file: string, data: string, mode = 0o644): Promise<void> {
+/**
+ * Write, fsync, rename, fsync the folder: a reader sees the old file or the new one, never half.
+ * The file and any folder made for it are the owner's alone (see store/permissions.ts).
+ */
+export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const handle = await fs.open(tmp, 'w', mode);
   try {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ChecksState } from '../model/app.js';
+import { emptyResources, type AppResources } from '../model/resources.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
 export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
@@ -50,11 +51,13 @@ export interface AppRecord {
   checks: ChecksState;
   /** Set by ps:stop: the containers are stopped until ps:start. */
   stopped: boolean;
+  /** Memory, CPU and pids limits set with resource:limit. */
+  resources: AppResources;
   nextRelease: number;
   live: LiveRelease | undefined;
 }
 
-const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false };
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources() };
 
 /**
  * berth's state under the data dir. Layout:

@@ -11,7 +11,7 @@ import { engineCommandLine, restartEngine } from '../support/engine.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
 import type { ReleaseRecord } from '../../src/store/store.js';
-import { networkName } from '../../src/model/naming.js';
+import { appNetworkName } from '../../src/model/naming.js';
 
 const docker = new Docker();
 const APP = 'sturdy';
@@ -52,7 +52,7 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
   const readRelease = async (id: number): Promise<ReleaseRecord> => JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'releases', `${id}.json`), 'utf8')) as ReleaseRecord;
   const liveRecord = async (): Promise<{ release: number; containers: { id: string; ip: string }[] }> => (JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'app.json'), 'utf8')) as { live: { release: number; containers: { id: string; ip: string }[] } }).live;
   const liveRelease = async (): Promise<number> => (await liveRecord()).release;
-  const appsNetwork = () => networkName(berth.instance);
+  const appsNetwork = () => appNetworkName(berth.instance, APP);
   const addressOf = async (id: string): Promise<string> => (await docker.getContainer(id).inspect()).NetworkSettings.Networks[appsNetwork()]?.IPAddress ?? '';
   const args = () => ['--plugins-dir', pluginsDir];
 

@@ -14,6 +14,8 @@ export interface FakeContainer extends ContainerSummary {
 export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   readonly images = new Set<string>();
   readonly containers = new Map<string, FakeContainer>();
+  /** The apps that have a network: made with an app's first container, as the engine's are. */
+  readonly networks = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private created = 0;
 
@@ -92,6 +94,7 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   async startContainer(spec: ContainerSpec): Promise<ContainerRecord> {
     this.enter('startContainer', spec);
     if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
+    this.networks.add(spec.app);
     const name = containerName(this.instance, spec.app, spec.processType, spec.release, spec.index);
     const leftover = this.named(name);
     if (leftover) this.containers.delete(leftover.id);
@@ -99,6 +102,22 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
     const container = { id: `c${this.created}`, name, app: spec.app, release: spec.release, process: spec.processType, state: 'running', ip: `172.20.0.${this.created + 1}`, image: spec.image, port: spec.port, logs: [] };
     this.containers.set(container.id, container);
     return { id: container.id, name, process: container.process, ip: container.ip, port: spec.port };
+  }
+
+  async removeAppNetwork(app: string): Promise<void> {
+    this.enter('removeAppNetwork', app);
+    this.networks.delete(app);
+  }
+
+  async networkedApps(): Promise<string[]> {
+    this.enter('networkedApps');
+    return [...this.networks].sort();
+  }
+
+  /** Every container's address counts, as if each were on a network of the engine. */
+  async isContainerAddress(address: string): Promise<boolean> {
+    this.enter('isContainerAddress', address);
+    return [...this.containers.values()].some((c) => c.ip === address);
   }
 
   async containerState(id: string): Promise<ContainerState> {

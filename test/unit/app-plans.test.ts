@@ -18,6 +18,7 @@ function app(live: number | undefined): AppRecord {
     formation: { web: 1 },
     checks: 'enabled',
     stopped: false,
+    resources: { app: {}, processes: {} },
     nextRelease: 6,
     live: live === undefined ? undefined : { release: live, commit: `c${live}`, image: `berth/shop:${live}`, containers: [] },
   };

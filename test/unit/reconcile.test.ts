@@ -4,6 +4,7 @@ import { AppLocks } from '../../src/deploy/lock.js';
 import { Reconciler } from '../../src/deploy/reconcile.js';
 import { Stage } from '../../src/deploy/stages.js';
 import { imageName } from '../../src/model/naming.js';
+import { DEFAULT_PIDS_LIMIT } from '../../src/model/resources.js';
 import type { ContainerRecord, ReleaseStatus } from '../../src/store/store.js';
 import { sleep } from '../../src/time.js';
 import { APP, deployLive, harness, INSTANCE, type Harness } from '../support/deploy-harness.js';
@@ -35,7 +36,7 @@ async function interrupted(h: Harness, status: ReleaseStatus): Promise<Container
   await h.store.saveDeployLog(APP, 2, '-----> Building shop (release 2)\n');
   if (status === 'building') return undefined;
   h.runtime.images.add(imageName(INSTANCE, APP, 2));
-  const container = await h.runtime.startContainer({ app: APP, release: 2, image: imageName(INSTANCE, APP, 2), processType: 'web', index: 1, command: undefined, port: 5000, env: {} });
+  const container = await h.runtime.startContainer({ app: APP, release: 2, image: imageName(INSTANCE, APP, 2), processType: 'web', index: 1, command: undefined, port: 5000, env: {}, limits: { pids: DEFAULT_PIDS_LIMIT } });
   h.runtime.forgetCalls();
   return container;
 }
@@ -120,15 +121,16 @@ test('recovery: a release recorded live while still switching is marked live; th
   assert.deepEqual([...h.runtime.containers.keys()], [current.id]);
 });
 
-test('recovery: containers of apps berth no longer knows are removed, and an app with no live release gets no route', async (t) => {
+test('recovery: containers and networks of apps berth no longer knows are removed, and an app with no live release gets no route', async (t) => {
   const { h, live, reconciler, logged } = await world(t);
   h.runtime.images.add(imageName(INSTANCE, 'gone', 1));
-  const orphan = await h.runtime.startContainer({ app: 'gone', release: 1, image: imageName(INSTANCE, 'gone', 1), processType: 'web', index: 1, command: undefined, port: 5000, env: {} });
+  const orphan = await h.runtime.startContainer({ app: 'gone', release: 1, image: imageName(INSTANCE, 'gone', 1), processType: 'web', index: 1, command: undefined, port: 5000, env: {}, limits: { pids: DEFAULT_PIDS_LIMIT } });
   await h.store.createApp('blog');
   await reconciler.recoverAll();
   assert.ok(h.runtime.argsOf('removeContainer').some(([id]) => id === orphan.id));
   assert.deepEqual([...h.runtime.containers.keys()], [live.id]);
   assert.ok(logged.includes('removed 1 container(s) of apps that no longer exist'), logged.join('\n'));
+  assert.deepEqual([...h.runtime.networks], [APP], 'the network of the app that is gone is removed, the live one stays');
   assert.deepEqual(h.proxy.argsOf('removeApp'), [['blog']]);
 });
 
