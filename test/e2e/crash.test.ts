@@ -1,10 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { AppRepo } from '../support/app.js';
+import { AppRepo, remoteHead } from '../support/app.js';
+import { berthCli } from '../support/cli.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage, TEST_BASE_IMAGE } from '../support/docker.js';
 import { engineCommandLine, restartEngine } from '../support/engine.js';
@@ -25,6 +28,12 @@ async function writeHoldingPlugin(dir: string, marker: string): Promise<void> {
   const plugin = path.join(dir, 'hold');
   await fs.mkdir(plugin, { recursive: true });
   await fs.writeFile(path.join(plugin, 'pre-deploy'), `#!/bin/sh\nif [ -e '${marker}' ]; then rm '${marker}'; echo "holding the start stage"; sleep 8; fi\n`, { mode: 0o755 });
+}
+
+/** git in the app's repository on the server, as berth keeps it. */
+async function git(berth: BerthInstance, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('git', args, { env: { ...process.env, GIT_DIR: path.join(berth.dataDir, 'repos', `${APP}.git`) } });
+  return stdout.trim();
 }
 
 async function appContainers(instance: string): Promise<{ release: string; state: string }[]> {
@@ -184,6 +193,45 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     assert.equal(answer.body, `slow ${previousVersion}`, 'the slow request was served by the previous release');
     assert.ok((await readRelease(release)).liveAt, 'the release whose retirement was cut short went live');
     assert.equal((await readRelease(previous)).status, 'retired');
+  });
+
+  test('killed right after the switch: git rejects the push, yet the live release keeps its commit, so ps:restart and config:set still read its Procfile and CHECKS', async () => {
+    const release = (await liveRelease()) + 1;
+    const branchBefore = await remoteHead(berth.remote(APP));
+    const commit = await repo.commit({ 'version.txt': `v${++version}\n`, Procfile: 'web: FROM_PROCFILE=yes node /app/server.js\n', CHECKS: '/health ok\n/ Hello\n' }, `v${version} (berth killed after the switch)`);
+    let killed = false;
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      const push = await repo.push(berth.remote(APP), 'main', (output) => {
+        if (!killed && new RegExp(`now sends every new request to release ${release}`).test(output)) {
+          killed = true;
+          process.kill(berth.pid, 'SIGKILL');
+        }
+      });
+      assert.ok(killed, push.output);
+      assert.notEqual(push.code, 0, `git rejects a push whose hook did not finish:\n${push.output}`);
+      await restartBerth();
+      const restart = await berthCli(berth, ['ps:restart', APP]);
+      const config = await berthCli(berth, ['config:set', APP, 'AFTER_CRASH=1']);
+      return { restart, config };
+    });
+    assert.equal(await remoteHead(berth.remote(APP)), branchBefore, 'git did not move the branch');
+    for (const [what, result] of Object.entries(watched.result)) {
+      assert.equal(result.code, 0, `${what}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /CHECKS: 2 check\(s\)/, `${what} read the CHECKS of the live commit`);
+    }
+    assert.equal((await getThroughNginx(berth.httpPort, HOST, '/env/FROM_PROCFILE')).body, 'yes', 'the web process runs the Procfile\'s command');
+    assert.equal((await getThroughNginx(berth.httpPort, HOST, '/env/AFTER_CRASH')).body, '1');
+    assert.equal(await git(berth, ['rev-parse', `refs/berth/releases/${release}`]), commit, 'the release ref holds the commit');
+    await recordReliability({
+      area: AREA,
+      fault: 'right after the switch (git rejects the push and drops its objects)',
+      berthDid: `release ${release} stayed live and kept its commit (refs/berth/releases/${release}, taken out of git's quarantine before the switch); ps:restart and config:set after the restart read its Procfile and CHECKS`,
+      served: watched.served,
+      lost: watched.failures.length,
+    });
+    assert.deepEqual(watched.failures, []);
+    await assertReconciled();
+    await pushNormally();
   });
 
   test('a second berth on the same data dir is refused while the first runs; a dead one\'s pid file is taken over', async () => {
