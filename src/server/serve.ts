@@ -37,7 +37,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const ownership = await claimDataDir(options.dataDir);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
   const runtime = await DockerRuntime.connect(options.instance);
-  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
+  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
   const store = new Store(options.dataDir);
