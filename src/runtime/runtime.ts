@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ContainerRecord } from '../store/store.js';
+import type { EngineDiskUsage } from './disk.js';
 import type { ListeningSocket } from './listening.js';
 
 /**
@@ -24,6 +25,10 @@ export interface Runtime {
   appImageTags(app: string): Promise<string[]>;
   /** Removes every image of the app, in use or not; resolves with how many there were. */
   removeAppImages(app: string): Promise<number>;
+  /** Disk used by this berth's images and by the engine's build cache. */
+  diskUsage(): Promise<EngineDiskUsage>;
+  /** Removes build cache unused for that long (what failed builds left); resolves with the bytes freed. */
+  pruneBuildCache(unusedForSeconds: number): Promise<number>;
 
   /** Starts a container beside whatever runs; a leftover of the same name (an interrupted deploy) is replaced. */
   startContainer(spec: ContainerSpec): Promise<ContainerRecord>;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
 import { AppLocks } from '../deploy/lock.js';
+import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
@@ -46,6 +47,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
   await reconciler.recoverAll();
   reconciler.watch();
+  const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
+  housekeeping.start();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
   const gitServer = createGitPortServer(token, {
     git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
@@ -58,7 +61,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop()]);
       await ownership.release();
     },
   };
