@@ -1,4 +1,4 @@
-import type { NginxState, StatusInfo } from '../model/api.js';
+import type { DiskInfo, NginxState, StatusInfo } from '../model/api.js';
 import { BERTH_VERSION } from '../paths.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
@@ -18,8 +18,15 @@ export class StatusService {
       berth: { version: BERTH_VERSION, instance: options.instance, domain: options.domain, httpPort: options.httpPort, gitPort: options.gitPort, dataDir: options.dataDir, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) },
       nginx: { edge: nginxState(edge), switch: nginxState(switchTier) },
       docker: { running: version !== undefined, version: version ?? null },
+      disk: await this.disk(version !== undefined),
       apps: await this.appStates(version !== undefined),
     };
+  }
+
+  private async disk(engineRunning: boolean): Promise<DiskInfo> {
+    const { options, runtime, store } = this.operator.deps;
+    const engine = engineRunning ? await runtime.diskUsage().catch(() => undefined) : undefined;
+    return { dataDirBytes: await store.diskUsage(), images: engine?.images ?? null, buildCache: engine?.buildCache ?? null, pruneBuildCacheAfterDays: options.pruneBuildCacheAfterDays };
   }
 
   /** Containers only when the engine answers: asking a dead one would fail the whole status. */

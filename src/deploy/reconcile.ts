@@ -5,6 +5,7 @@ import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
 import type { AppLocks } from './lock.js';
+import { Rounds } from './rounds.js';
 import { Stage } from './stages.js';
 
 export interface ReconcilerDeps {
@@ -36,15 +37,13 @@ const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
  * containers to the addresses the engine gives them after a restart.
  */
 export class Reconciler {
-  private readonly timers: NodeJS.Timeout[] = [];
   private events: { stop(): void } | undefined;
-  private stopped = false;
-  private readonly running = new Set<Promise<void>>();
-  /** Watch rounds that failed last time, so a lasting failure (the engine down) is logged once. */
-  private readonly failing = new Set<string>();
+  private readonly rounds: Rounds;
   private readonly reportedGone = new Set<string>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.rounds = new Rounds(deps.log);
+  }
 
   /** Runs before berth takes pushes, so nothing else holds an app. */
   async recoverAll(): Promise<void> {
@@ -60,47 +59,15 @@ export class Reconciler {
   }
 
   watch(): void {
-    this.every('watching nginx', NGINX_WATCH_INTERVAL_MS, () => this.keepNginxRunning());
-    const followNow = this.every('following the live containers', CONTAINER_WATCH_INTERVAL_MS, () => this.followLiveContainers());
+    this.rounds.every('watching nginx', NGINX_WATCH_INTERVAL_MS, () => this.keepNginxRunning());
+    const followNow = this.rounds.every('following the live containers', CONTAINER_WATCH_INTERVAL_MS, () => this.followLiveContainers());
     // A container that starts or joins a network may have a new address: look now, not at the next tick.
     this.events = this.deps.runtime.onContainerChange(followNow);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const timer of this.timers) clearInterval(timer);
     this.events?.stop();
-    await Promise.all(this.running);
-  }
-
-  /**
-   * Runs `round` every intervalMs, never two at a time: a tick while one runs is skipped. The
-   * function returned runs it now; asked while one runs, it runs once more right after.
-   */
-  private every(what: string, intervalMs: number, round: () => Promise<void>): () => void {
-    let busy = false;
-    let again = false;
-    const run = (queue: boolean) => {
-      if (this.stopped) return;
-      if (busy) {
-        again ||= queue;
-        return;
-      }
-      busy = true;
-      const done = this.guarded(what, round).finally(() => {
-        busy = false;
-        this.running.delete(done);
-        if (again) {
-          again = false;
-          run(false);
-        }
-      });
-      this.running.add(done);
-    };
-    const timer = setInterval(() => run(false), intervalMs);
-    timer.unref();
-    this.timers.push(timer);
-    return () => run(true);
+    await this.rounds.stop();
   }
 
   private async recoverApp(name: string): Promise<void> {
@@ -210,16 +177,6 @@ export class Reconciler {
     for (const container of orphans) await runtime.removeContainer(container.id);
     if (orphans.length) log(`removed ${orphans.length} container(s) of apps that no longer exist`);
     for (const app of (await runtime.networkedApps()).filter((name) => !apps.includes(name))) await runtime.removeAppNetwork(app);
-  }
-
-  private async guarded(what: string, round: () => Promise<void>): Promise<void> {
-    try {
-      await round();
-      if (this.failing.delete(what)) this.deps.log(`${what} works again`);
-    } catch (error) {
-      if (!this.failing.has(what)) this.deps.log(`${what} failed: ${describe(error)}; retrying`);
-      this.failing.add(what);
-    }
   }
 
   private async keepNginxRunning(): Promise<void> {

@@ -25,6 +25,8 @@ export class SwitchStep {
     return run.timed(Stage.Switch, async () => {
       await run.setStatus('switching');
       run.output.section(`Switching ${defaultHostName(run.app.name, this.deps.options.domain)} to release ${run.release.id}`);
+      // Before anything routes to it: a release that serves must keep its commit, even when git rejects the push.
+      await run.tree.keep(run.release.id);
       const { retiringWorkers } = await this.route(run);
       return this.recordSwitch(run, retiringWorkers);
     });

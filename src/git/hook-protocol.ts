@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { QUARANTINE_ENV_KEYS, type QuarantineEnv } from './tree.js';
+import { QUARANTINE_ENV_KEYS, type QuarantineEnv } from './quarantine.js';
 
 /**
  * The pre-receive hook POSTs git's ref lines to berth over a unix socket, with git's quarantine

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors.js';
 import { EXIT_LINE_PREFIX, HOOK_PATH_PREFIX, quarantineHeader } from './hook-protocol.js';
-import { QUARANTINE_ENV_KEYS } from './tree.js';
+import { QUARANTINE_ENV_KEYS } from './quarantine.js';
+import { RELEASE_REFS_ROOT } from './release-refs.js';
 
 const run = promisify(execFile);
 
@@ -89,11 +90,25 @@ function findOnPath(program: string): string | undefined {
 export async function createRepo(repoDir: string, app: string, hook: HookTarget): Promise<void> {
   await fs.mkdir(path.dirname(repoDir), { recursive: true });
   if (!(await repoExists(repoDir))) await run('git', ['init', '--bare', '--quiet', '--initial-branch=main', repoDir]);
-  await installHook(repoDir, app, hook);
+  await configureRepo(repoDir, app, hook);
 }
 
-/** Rewritten at every start, so a moved install or data dir never leaves a hook pointing nowhere. */
-export async function installHook(repoDir: string, app: string, hook: HookTarget): Promise<void> {
+/** Done at every start, so a moved install or data dir never leaves a hook pointing nowhere. */
+export async function configureRepo(repoDir: string, app: string, hook: HookTarget): Promise<void> {
+  await installHook(repoDir, app, hook);
+  await hideReleaseRefs(repoDir);
+}
+
+/**
+ * The release refs are berth's: a client neither sees them nor can push to or delete them
+ * (a `git push --mirror` would otherwise try to delete every one).
+ */
+async function hideReleaseRefs(repoDir: string): Promise<void> {
+  const hidden = await run('git', ['config', '--file', path.join(repoDir, 'config'), '--get-all', 'transfer.hideRefs']).then(({ stdout }) => stdout.split('\n'), () => [] as string[]);
+  if (!hidden.includes(RELEASE_REFS_ROOT)) await run('git', ['config', '--file', path.join(repoDir, 'config'), '--add', 'transfer.hideRefs', RELEASE_REFS_ROOT]);
+}
+
+async function installHook(repoDir: string, app: string, hook: HookTarget): Promise<void> {
   const file = path.join(repoDir, 'hooks', 'pre-receive');
   await fs.mkdir(path.dirname(file), { recursive: true });
   // Run by git as berth's own user; nobody else needs to read or run it.

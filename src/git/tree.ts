@@ -1,13 +1,9 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
-
-/**
- * During pre-receive the pushed objects sit in git's quarantine folder; only these variables
- * make them visible to other git commands, so they travel with every call that reads the commit.
- */
-export const QUARANTINE_ENV_KEYS = ['GIT_QUARANTINE_PATH', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES'] as const;
-
-export type QuarantineEnv = Partial<Record<(typeof QUARANTINE_ENV_KEYS)[number], string>>;
+import { BerthError } from '../errors.js';
+import { adoptQuarantinedObjects, gitEnv, type QuarantineEnv } from './quarantine.js';
+import { writeReleaseRef } from './release-refs.js';
 
 /**
  * What a deploy reads of one commit: its Dockerfile, Procfile and CHECKS, and its whole tree as
@@ -20,6 +16,19 @@ export interface CommitReader {
   readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined>;
   /** A tar of the commit's tree; `done` rejects when it could not be written whole. */
   archive(): { stream: Readable; done: Promise<void> };
+  /**
+   * Keeps the commit in the repository as release N's (refs/berth/releases/N), taking its objects
+   * out of git's quarantine while a push's hook runs, so it outlives a push git rejects.
+   */
+  keep(release: number): Promise<void>;
+}
+
+/** The commit a release was made from is not in the repository: every later read of it would find "no such file". */
+export class MissingCommitError extends BerthError {
+  constructor(app: string, commit: string) {
+    super(`${app}'s repository does not have commit ${commit.slice(0, 7)} (${commit}): its files (Dockerfile, Procfile, CHECKS) cannot be read`, `push it again (git push deploy main), then retry`);
+    this.name = 'MissingCommitError';
+  }
 }
 
 /** Read access to one pushed commit of an app's bare repository. */
@@ -30,24 +39,38 @@ export class CommitTree implements CommitReader {
     private readonly quarantine: QuarantineEnv = {},
   ) {}
 
+  private verified: Promise<void> | undefined;
+
   private env(): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, GIT_DIR: this.repoDir };
-    for (const key of QUARANTINE_ENV_KEYS) {
-      if (this.quarantine[key]) env[key] = this.quarantine[key];
-      else delete env[key];
-    }
-    return env;
+    return gitEnv(this.repoDir, this.quarantine);
+  }
+
+  /** Once per tree: a missing commit is its own error, never "the commit has no such file". */
+  private verifyCommit(): Promise<void> {
+    this.verified ??= this.git(['cat-file', '-e', `${this.commit}^{commit}`], 0).then(({ code }) => {
+      if (code !== 0) throw new MissingCommitError(path.basename(this.repoDir, '.git'), this.commit);
+    });
+    return this.verified;
   }
 
   async exists(file: string): Promise<boolean> {
+    await this.verifyCommit();
     const { code } = await this.git(['cat-file', '-e', `${this.commit}:${file}`], 0);
     return code === 0;
   }
 
   async readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
     if (!(await this.exists(file))) return undefined;
-    const { stdout, truncated } = await this.git(['cat-file', 'blob', `${this.commit}:${file}`], maxBytes);
+    const { code, stdout, stderr, truncated } = await this.git(['cat-file', 'blob', `${this.commit}:${file}`], maxBytes);
+    if (code !== 0) throw new Error(`git could not read ${file} of commit ${this.commit.slice(0, 7)}: ${stderr.trim()}`);
     return { content: stdout, truncated };
+  }
+
+  async keep(release: number): Promise<void> {
+    const quarantine = this.quarantine.GIT_QUARANTINE_PATH;
+    if (quarantine) await adoptQuarantinedObjects(quarantine, path.join(this.repoDir, 'objects'));
+    else await this.verifyCommit();
+    await writeReleaseRef(this.repoDir, release, this.commit);
   }
 
   archive(): { stream: Readable; done: Promise<void> } {
@@ -61,9 +84,12 @@ export class CommitTree implements CommitReader {
     return { stream: child.stdout, done };
   }
 
-  private git(args: string[], maxBytes: number): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
+  /** stderr is kept only when git fails, which it says in a line or two. */
+  private git(args: string[], maxBytes: number): Promise<{ code: number; stdout: Buffer; stderr: string; truncated: boolean }> {
     return new Promise((resolve, reject) => {
-      const child = spawn('git', args, { env: this.env(), stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn('git', args, { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
       const chunks: Buffer[] = [];
       let size = 0;
       let truncated = false;
@@ -77,14 +103,14 @@ export class CommitTree implements CommitReader {
         size += Math.min(chunk.length, maxBytes - size);
       });
       child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(chunks), truncated }));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(chunks), stderr, truncated }));
     });
   }
 }
 
 export async function readRef(repoDir: string, ref: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn('git', ['rev-parse', '--verify', '--quiet', ref], { env: { ...process.env, GIT_DIR: repoDir }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('git', ['rev-parse', '--verify', '--quiet', ref], { env: gitEnv(repoDir), stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', () => resolve(undefined));

@@ -56,10 +56,28 @@ export interface NginxState {
   pid: number | null;
 }
 
+/** Disk that something takes, and how many things hold it. */
+export interface DiskUse {
+  count: number;
+  bytes: number;
+}
+
+export interface DiskInfo {
+  /** The data dir: repositories, records, deploy logs, nginx's configs and logs. */
+  dataDirBytes: number;
+  /** This berth's images, counting the layers no other image uses; null when the engine does not answer. */
+  images: DiskUse | null;
+  /** The engine's build cache (dangling images that failed builds left, BuildKit's cache), engine-wide; null when the engine does not answer. */
+  buildCache: DiskUse | null;
+  /** Build cache unused this many days is pruned; 0: never. */
+  pruneBuildCacheAfterDays: number;
+}
+
 export interface StatusInfo {
   berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; uptimeSeconds: number; dataDir: string };
   nginx: { edge: NginxState; switch: NginxState };
   docker: { running: boolean; version: string | null };
+  disk: DiskInfo;
   apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; stopped: boolean; containers: ContainerInfo[] }>;
 }
 

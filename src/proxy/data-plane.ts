@@ -16,6 +16,8 @@ export interface ProxyOptions {
   httpPort: number;
   domain: string;
   drainTimeoutSeconds: number;
+  /** berth's log: a tier whose master died, and what berth did about it. */
+  log?(line: string): void;
 }
 
 /**
@@ -64,10 +66,12 @@ export class DataPlane implements ReverseProxy {
     const socketsDir = path.join(options.dir, 'sockets');
     const edgePrefix = path.join(options.dir, 'edge');
     const switchPrefix = path.join(options.dir, 'switch');
+    const log = options.log ?? (() => undefined);
     const edge = new NginxInstance({
       name: 'edge',
       bin: options.bin,
       prefix: edgePrefix,
+      log,
       renderMain: (includes) => renderEdgeMain({ prefix: edgePrefix, httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, includes }),
     });
     const switchTier = new NginxInstance({
@@ -75,9 +79,13 @@ export class DataPlane implements ReverseProxy {
       bin: options.bin,
       prefix: switchPrefix,
       renderMain: (includes) => renderSwitchMain({ prefix: switchPrefix, drainTimeoutSeconds: options.drainTimeoutSeconds, loadStreamModule, includes }),
-      // A killed switch nginx leaves its unix sockets behind, and bind() refuses existing paths.
-      beforeStart: async () => {
-        for (const socket of await fs.readdir(socketsDir).catch(() => [])) await fs.rm(path.join(socketsDir, socket), { force: true });
+      log,
+      // A killed switch nginx leaves its unix sockets behind, and bind() refuses existing paths; those a new master inherits stay.
+      beforeStart: async (inherited) => {
+        for (const socket of await fs.readdir(socketsDir).catch(() => [])) {
+          const file = path.join(socketsDir, socket);
+          if (!inherited.includes(`unix:${file}`)) await fs.rm(file, { force: true });
+        }
       },
     });
     return new DataPlane(options, edge, switchTier);

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { BerthError } from '../errors.js';
+import { BerthError, describe } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { childPids, commandLine, isAlive } from '../host/processes.js';
 import { sleep } from '../time.js';
+import { findOrphanedWorkers, letGoOfSockets, retireOrphans, startInheriting, type OrphanedWorkers } from './orphans.js';
 
 export interface NginxInstanceOptions {
   /** For messages: which of berth's nginx instances this is. */
@@ -13,8 +14,10 @@ export interface NginxInstanceOptions {
   prefix: string;
   /** The main config, including the given per-app files. */
   renderMain(includes: string[]): string;
-  /** Called before a fresh start: leftovers (stale unix sockets) that would block it. */
-  beforeStart?(): Promise<void>;
+  /** Called before a start: leftovers (stale unix sockets) that would block it; `inherited` are the sockets it takes over, as `unix:PATH` or `tcp:PORT`. */
+  beforeStart?(inherited: string[]): Promise<void>;
+  /** What berth's own log should say: a master that died and what berth did about it. */
+  log(line: string): void;
 }
 
 /** The workers that served the previous configuration; they drain and exit on their own. */
@@ -23,6 +26,8 @@ export interface ReloadResult {
 }
 
 const RELOAD_CONFIRM_MS = 10_000;
+/** SIGQUIT makes a worker close its listening sockets at once; this bounds waiting for that. */
+const ORPHANS_LET_GO_MS = 2000;
 
 /**
  * One nginx master with its own prefix, config and pid under the data dir. berth starts it when
@@ -172,7 +177,46 @@ export class NginxInstance {
 
   private async start(): Promise<void> {
     await fs.rm(this.pidFile, { force: true });
-    await this.options.beforeStart?.();
+    const orphans = await findOrphanedWorkers(this.errorLog);
+    if (orphans.pids.length > 0) return this.takeOver(orphans);
+    await this.options.beforeStart?.([]);
+    await this.launch();
+  }
+
+  /**
+   * A master killed on its own left workers that serve the old config and hold the listening
+   * sockets. A new master inherits those very sockets, so nothing is refused meanwhile; then the
+   * orphans finish the requests they have and exit. Where the sockets cannot be inherited, the
+   * orphans let go of them first, and connections in that gap are refused.
+   */
+  private async takeOver(orphans: OrphanedWorkers): Promise<void> {
+    const { name, log } = this.options;
+    log(`the ${name} nginx's master is gone, but ${orphans.pids.length} of its workers still serve (pids ${orphans.pids.join(', ')})`);
+    const inherited = orphans.holder && (await this.startInheriting(orphans.holder));
+    retireOrphans(orphans.pids);
+    if (inherited) {
+      log(`a new ${name} master (pid ${inherited}) serves on their listening sockets with the current configuration; the old workers finish their open requests and exit`);
+      return;
+    }
+    await letGoOfSockets(orphans.pids, ORPHANS_LET_GO_MS);
+    await this.options.beforeStart?.([]);
+    await this.launch();
+    log(`a new ${name} master started once the old workers had let go of the listening sockets; connections in between were refused`);
+  }
+
+  /** The new master's pid, or undefined (said in the log) when it could not inherit the sockets. */
+  private async startInheriting(holder: NonNullable<OrphanedWorkers['holder']>): Promise<number | undefined> {
+    try {
+      await this.options.beforeStart?.(holder.addresses);
+      const isNewMaster = async (pid: number) => (await this.masterPid()) === pid && (await childPids(pid)).length > 0;
+      return await startInheriting(holder, [this.options.bin, ...this.nginxArgs([], this.mainConfig)], this.errorLog, isNewMaster);
+    } catch (error) {
+      this.options.log(`${describe(error)}; the old workers let go of the sockets first, and a new master binds them`);
+      return undefined;
+    }
+  }
+
+  private async launch(): Promise<void> {
     const { code, output } = await this.runNginx([]);
     if (code !== 0) throw new BerthError(`the ${this.options.name} nginx failed to start: ${output.trim()}`, `see ${this.errorLog}`);
     for (let i = 0; i < 50 && (await this.masterPid()) === undefined; i++) await sleep(100);
@@ -189,7 +233,7 @@ export class NginxInstance {
   /** The daemon detaches on its own; we wait for the launcher process, not for its inherited pipes. */
   private runNginx(extra: string[], configFile = this.mainConfig): Promise<{ code: number; output: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.options.bin, ['-p', this.prefix, '-e', this.errorLog, '-c', configFile, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(this.options.bin, this.nginxArgs(extra, configFile), { stdio: ['ignore', 'ignore', 'pipe'] });
       let output = '';
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.on('error', (error) => reject(new BerthError(`cannot run ${this.options.bin}: ${error.message}`, 'install nginx (npm start does it: apt-get install nginx)')));
@@ -198,6 +242,10 @@ export class NginxInstance {
         resolve({ code: code ?? 1, output });
       });
     });
+  }
+
+  private nginxArgs(extra: string[], configFile: string): string[] {
+    return ['-p', this.prefix, '-e', this.errorLog, '-c', configFile, ...extra];
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

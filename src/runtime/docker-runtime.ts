@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { ContainerRecord } from '../store/store.js';
 import { LABEL } from '../model/naming.js';
 import { containerHealth, containerListeningSockets, containerState, listContainers, removeContainer, startContainer, stopContainer } from './containers.js';
+import { pruneBuildCache, readEngineDiskUsage, type EngineDiskUsage } from './disk.js';
 import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
 import { followEngineEvents } from './events.js';
 import { appImageTags, buildImage, imageExists, removeAppImages, removeImage } from './images.js';
@@ -59,6 +60,14 @@ export class DockerRuntime implements Runtime {
 
   removeAppImages(app: string): Promise<number> {
     return removeAppImages(this.docker, this.instance, app);
+  }
+
+  diskUsage(): Promise<EngineDiskUsage> {
+    return readEngineDiskUsage(this.docker, this.instance);
+  }
+
+  pruneBuildCache(unusedForSeconds: number): Promise<number> {
+    return pruneBuildCache(this.docker, unusedForSeconds);
   }
 
   /** On the app's own network, made with the app's first container. */

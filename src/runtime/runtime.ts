@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerLimits } from '../model/resources.js';
 import type { ContainerRecord } from '../store/store.js';
+import type { EngineDiskUsage } from './disk.js';
 import type { ListeningSocket } from './listening.js';
 
 /**
@@ -25,6 +26,10 @@ export interface Runtime {
   appImageTags(app: string): Promise<string[]>;
   /** Removes every image of the app, in use or not; resolves with how many there were. */
   removeAppImages(app: string): Promise<number>;
+  /** Disk used by this berth's images and by the engine's build cache. */
+  diskUsage(): Promise<EngineDiskUsage>;
+  /** Removes build cache unused for that long (what failed builds left); resolves with the bytes freed. */
+  pruneBuildCache(unusedForSeconds: number): Promise<number>;
 
   /**
    * Starts a container beside whatever runs, on the app's own network (made with the app's first

@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { BerthError, describe } from '../errors.js';
 import { EXIT_LINE_PREFIX, HOOK_PATH_PREFIX, parseRefUpdates, quarantineFromHeaders } from '../git/hook-protocol.js';
-import { findHookTools, installHook, repoExists, type HookTarget } from '../git/repos.js';
+import { configureRepo, findHookTools, repoExists, type HookTarget } from '../git/repos.js';
 import { DeployOutput } from '../log/output.js';
 import { isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
@@ -64,6 +64,6 @@ function createHookServer(deps: PushDeps): http.Server {
 async function refreshHooks(store: Store, hook: HookTarget): Promise<void> {
   for (const app of await store.listApps()) {
     const repoDir = store.repoDir(app);
-    if (await repoExists(repoDir)) await installHook(repoDir, app, hook);
+    if (await repoExists(repoDir)) await configureRepo(repoDir, app, hook);
   }
 }

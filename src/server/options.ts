@@ -32,8 +32,10 @@ export interface ServeOptions {
   listenTimeoutSeconds: number;
   /** Images of this many most recent releases are kept for rollback; older ones are pruned. */
   keepReleases: number;
-  /** Deploy logs of this many most recent releases are kept (each is capped at 512 KiB). */
+  /** Deploy logs of this many most recent releases are kept (each is capped at 512 KiB); their release records too. */
   keepDeployLogs: number;
+  /** Build cache (what failed builds leave) unused for this many days is pruned; 0 never prunes it. */
+  pruneBuildCacheAfterDays: number;
 }
 
 export const DEFAULTS: ServeOptions = {
@@ -55,6 +57,7 @@ export const DEFAULTS: ServeOptions = {
   listenTimeoutSeconds: 60,
   keepReleases: 3,
   keepDeployLogs: 100,
+  pruneBuildCacheAfterDays: 7,
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -84,7 +87,8 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'defaultCheckSettleSeconds', flag: '--settle', env: 'BERTH_SETTLE', kind: 'int', help: 'seconds a container must stay up when the app has no CHECKS' },
   { key: 'listenTimeoutSeconds', flag: '--listen-timeout', env: 'BERTH_LISTEN_TIMEOUT', kind: 'int', help: 'seconds a new container may take to listen on its port' },
   { key: 'keepReleases', flag: '--keep-releases', env: 'BERTH_KEEP_RELEASES', kind: 'int', help: 'release images kept for rollback' },
-  { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs kept per app (newest first)' },
+  { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs (and release records) kept per app, newest first' },
+  { key: 'pruneBuildCacheAfterDays', flag: '--prune-build-cache-after', env: 'BERTH_PRUNE_BUILD_CACHE_AFTER', kind: 'int', help: 'days build cache may go unused before berth prunes it (0: never)' },
 ];
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
 import { AppLocks } from '../deploy/lock.js';
+import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
@@ -43,7 +44,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
   const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
   const runtime = await DockerRuntime.connect(options.instance);
-  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
+  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
   const store = new Store(options.dataDir);
@@ -52,6 +53,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
   await reconciler.recoverAll();
   reconciler.watch();
+  const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
+  housekeeping.start();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
   const gitServer = createGitPortServer({
     token,
@@ -70,7 +73,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop()]);
       await ownership.release();
     },
   };

@@ -163,6 +163,28 @@ export class Store {
     return releases.sort((a, b) => b.id - a.id);
   }
 
+  /** Bytes the data dir takes on disk (blocks, as du counts them; a file linked twice counts once). */
+  async diskUsage(): Promise<number> {
+    const entries = await fs.readdir(this.dataDir, { withFileTypes: true, recursive: true }).catch(() => []);
+    const seen = new Set<string>();
+    let bytes = 0;
+    for (const entry of entries) {
+      const stat = await fs.lstat(path.join(entry.parentPath, entry.name)).catch(() => undefined);
+      if (!stat || seen.has(`${stat.dev}:${stat.ino}`)) continue;
+      seen.add(`${stat.dev}:${stat.ino}`);
+      bytes += stat.blocks * 512;
+    }
+    return bytes;
+  }
+
+  /** Forgets these releases: their records and deploy logs. */
+  async deleteReleases(app: string, releases: number[]): Promise<void> {
+    for (const release of releases) {
+      await fs.rm(this.releaseFile(app, release), { force: true });
+      await fs.rm(path.join(this.deployLogDir(app), `${release}.log`), { force: true });
+    }
+  }
+
   async readDeployLog(app: string, release: number): Promise<string | undefined> {
     return fs.readFile(path.join(this.deployLogDir(app), `${release}.log`), 'utf8').catch(() => undefined);
   }

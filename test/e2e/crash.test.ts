@@ -1,16 +1,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { AppRepo } from '../support/app.js';
+import { AppRepo, remoteHead } from '../support/app.js';
+import { berthCli } from '../support/cli.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage, TEST_BASE_IMAGE } from '../support/docker.js';
 import { engineCommandLine, restartEngine } from '../support/engine.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
 import type { ReleaseRecord } from '../../src/store/store.js';
+import { childPids, hasExited, isAlive } from '../../src/host/processes.js';
 import { appNetworkName } from '../../src/model/naming.js';
 
 const docker = new Docker();
@@ -19,12 +23,26 @@ const HOST = `${APP}.localhost`;
 const AREA = 'berth killed (SIGKILL) mid-deploy';
 const SAMPLE_DOCKERFILE = 'FROM berth-test/node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n';
 const RECOVERY_MS = 15_000;
+/** --drain-timeout as startBerth sets it: nginx's worker_shutdown_timeout too. */
+const DRAIN_SECONDS = 10;
 
 /** A pre-deploy hook that holds the start stage once when a marker file exists, so a test can kill berth inside it. */
 async function writeHoldingPlugin(dir: string, marker: string): Promise<void> {
   const plugin = path.join(dir, 'hold');
   await fs.mkdir(plugin, { recursive: true });
   await fs.writeFile(path.join(plugin, 'pre-deploy'), `#!/bin/sh\nif [ -e '${marker}' ]; then rm '${marker}'; echo "holding the start stage"; sleep 8; fi\n`, { mode: 0o755 });
+}
+
+/** git in the app's repository on the server, as berth keeps it. */
+async function git(berth: BerthInstance, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('git', args, { env: { ...process.env, GIT_DIR: path.join(berth.dataDir, 'repos', `${APP}.git`) } });
+  return stdout.trim();
+}
+
+/** The live master in the tier's pid file, if any. */
+async function nginxMaster(pidFile: string): Promise<number | undefined> {
+  const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
+  return pid && isAlive(pid) && !(await hasExited(pid)) ? pid : undefined;
 }
 
 async function appContainers(instance: string): Promise<{ release: string; state: string }[]> {
@@ -186,6 +204,45 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     assert.equal((await readRelease(previous)).status, 'retired');
   });
 
+  test('killed right after the switch: git rejects the push, yet the live release keeps its commit, so ps:restart and config:set still read its Procfile and CHECKS', async () => {
+    const release = (await liveRelease()) + 1;
+    const branchBefore = await remoteHead(berth.remote(APP));
+    const commit = await repo.commit({ 'version.txt': `v${++version}\n`, Procfile: 'web: FROM_PROCFILE=yes node /app/server.js\n', CHECKS: '/health ok\n/ Hello\n' }, `v${version} (berth killed after the switch)`);
+    let killed = false;
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      const push = await repo.push(berth.remote(APP), 'main', (output) => {
+        if (!killed && new RegExp(`now sends every new request to release ${release}`).test(output)) {
+          killed = true;
+          process.kill(berth.pid, 'SIGKILL');
+        }
+      });
+      assert.ok(killed, push.output);
+      assert.notEqual(push.code, 0, `git rejects a push whose hook did not finish:\n${push.output}`);
+      await restartBerth();
+      const restart = await berthCli(berth, ['ps:restart', APP]);
+      const config = await berthCli(berth, ['config:set', APP, 'AFTER_CRASH=1']);
+      return { restart, config };
+    });
+    assert.equal(await remoteHead(berth.remote(APP)), branchBefore, 'git did not move the branch');
+    for (const [what, result] of Object.entries(watched.result)) {
+      assert.equal(result.code, 0, `${what}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /CHECKS: 2 check\(s\)/, `${what} read the CHECKS of the live commit`);
+    }
+    assert.equal((await getThroughNginx(berth.httpPort, HOST, '/env/FROM_PROCFILE')).body, 'yes', 'the web process runs the Procfile\'s command');
+    assert.equal((await getThroughNginx(berth.httpPort, HOST, '/env/AFTER_CRASH')).body, '1');
+    assert.equal(await git(berth, ['rev-parse', `refs/berth/releases/${release}`]), commit, 'the release ref holds the commit');
+    await recordReliability({
+      area: AREA,
+      fault: 'right after the switch (git rejects the push and drops its objects)',
+      berthDid: `release ${release} stayed live and kept its commit (refs/berth/releases/${release}, taken out of git's quarantine before the switch); ps:restart and config:set after the restart read its Procfile and CHECKS`,
+      served: watched.served,
+      lost: watched.failures.length,
+    });
+    assert.deepEqual(watched.failures, []);
+    await assertReconciled();
+    await pushNormally();
+  });
+
   test('a second berth on the same data dir is refused while the first runs; a dead one\'s pid file is taken over', async () => {
     const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () =>
       assert.rejects(
@@ -221,6 +278,51 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
             ? 'SIGKILL takes the edge\'s client connections with it (a request on one of them cannot be answered), and until berth\'s 100 ms watch starts a new edge nothing listens on the port.'
             : 'until berth\'s 100 ms watch starts a new switch tier, nothing listens on the app\'s socket, so the edge answers 502; a killed nginx also drops the connections it held.',
       });
+      await assertReconciled();
+    });
+  }
+
+  for (const tier of ['switch', 'edge'] as const) {
+    test(`the ${tier} nginx's master killed alone (SIGKILL, as the OOM killer does): a new master takes over its workers' sockets, they finish their requests and exit`, async () => {
+      const pidFile = path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid');
+      const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
+      const orphans = await childPids(master);
+      const logged = berth.output().length;
+      // In flight on the old workers when their master dies: it must still be answered.
+      const inFlight = getThroughNginx(berth.httpPort, HOST, '/slow?ms=1500');
+      let goneAfterMs = 0;
+      const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        process.kill(master, 'SIGKILL');
+        const killedAt = Date.now();
+        await waitFor('a new master', async () => {
+          const pid = await nginxMaster(pidFile);
+          return pid !== undefined && pid !== master ? pid : undefined;
+        });
+        await waitFor('the orphaned workers to exit', async () => ((await Promise.all(orphans.map(hasExited))).every(Boolean) ? true : undefined), DRAIN_SECONDS * 1000 + 2000);
+        goneAfterMs = Date.now() - killedAt;
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      assert.equal((await inFlight).status, 200, 'the request in flight on an orphaned worker was answered');
+      assert.match(berth.output().slice(logged), new RegExp(`the ${tier} nginx's master is gone, but ${orphans.length} of its workers still serve`));
+      assert.match(berth.output().slice(logged), new RegExp(`a new ${tier} master \\(pid \\d+\\) serves on their listening sockets with the current configuration`));
+      // The new master takes new configuration: a deploy reloads the switch tier, a new host name the edge.
+      await pushNormally();
+      if (tier === 'edge') {
+        assert.equal((await berthCli(berth, ['domains:add', APP, 'www.sturdy.test'])).code, 0);
+        assert.equal((await getThroughNginx(berth.httpPort, 'www.sturdy.test')).status, 200);
+        assert.equal((await berthCli(berth, ['domains:remove', APP, 'www.sturdy.test'])).code, 0);
+      }
+      const resets = watched.failures.filter((kind) => kind === 'ECONNRESET' || kind === 'socket hang up');
+      await recordReliability({
+        area: 'nginx master killed alone (SIGKILL, its workers live on)',
+        fault: `the ${tier} tier's master`,
+        berthDid: `noticed within its 100 ms watch, started a new master on the orphaned workers' own listening sockets (inherited, so none was ever closed) with the current configuration, and told the orphans to finish (SIGQUIT): the request in flight was answered and they were gone ${(goneAfterMs / 1000).toFixed(1)} s after the kill; the next deploy${tier === 'edge' ? ' and a new host name' : ''} went through the new master`,
+        served: watched.served,
+        lost: watched.failures.length,
+        whyLost: tier === 'edge' ? 'an old edge worker told to finish closes its idle keep-alive client connections at once, as on any edge reload: a client that sends its next request on one at that moment gets a reset.' : undefined,
+      });
+      assert.deepEqual(watched.failures, tier === 'edge' ? resets : [], 'no request was refused or answered 502; only an edge reload\'s idle keep-alive resets can happen');
       await assertReconciled();
     });
   }

@@ -1,7 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
 import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { berthCli, berthJson, spawnBerthCli } from '../support/cli.js';
@@ -171,6 +174,22 @@ describe('operating berth: the CLI and admin API against a real server', () => {
     const failedLog = await berthCli(berth, ['deploys:log', APP, String(failed.id)]);
     assert.match(failedLog.stdout, /failed at the check stage/);
     assert.equal((await berthCli(berth, ['deploys:log', APP, '999'])).code, 4);
+  });
+
+  test('status shows the disk that berth\'s images, the build cache and the data dir take', async () => {
+    const { disk } = await berthJson<StatusInfo>(berth, ['status']);
+    const images = await new Docker().listImages({ filters: { label: [`berth.instance=${berth.instance}`] } });
+    assert.equal(disk.images?.count, images.length, 'every image of this berth, and only those');
+    assert.ok(disk.images!.bytes > 0, 'the app\'s own layers');
+    assert.ok(disk.images!.bytes < Math.min(...images.map((i) => i.Size)), 'the base image, which other images use too, is not counted');
+    assert.ok(disk.buildCache && disk.buildCache.count >= 0 && disk.buildCache.bytes >= 0);
+    assert.equal(disk.pruneBuildCacheAfterDays, 7);
+    const du = Number((await promisify(execFile)('du', ['-s', '-B1', berth.dataDir])).stdout.split(/\s/)[0]);
+    assert.ok(Math.abs(disk.dataDirBytes - du) <= du * 0.2, `data dir ${disk.dataDirBytes} bytes, du says ${du}`);
+    const human = await berthCli(berth, ['status']);
+    assert.match(human.stdout, new RegExp(`data dir: +${berth.dataDir}, [\\d.]+ (KiB|MiB)`));
+    assert.match(human.stdout, new RegExp(`images: +${images.length}, [\\d.]+ (B|KiB|MiB) \\(the layers only berth's images use\\)`));
+    assert.match(human.stdout, /build cache: +\d+ item\(s\), [\d.]+ (B|KiB|MiB|GiB), engine-wide; pruned once unused for 7 day\(s\)/);
   });
 
   test('apps:destroy needs --force when it cannot ask, then removes containers, routing and the repository', async () => {

@@ -3,6 +3,11 @@ import type { CommitReader } from '../../src/git/tree.js';
 
 /** A commit whose files live in memory; its "archive" is their names and contents as text, which the fake runtime only reads. */
 export class FakeCommit implements CommitReader {
+  /** The releases this commit was kept as, in order. */
+  readonly kept: number[] = [];
+  /** Set it to make keep() fail, as a full disk would. */
+  keepFailure: Error | undefined;
+
   constructor(
     readonly commit: string,
     private readonly files: Record<string, string>,
@@ -21,5 +26,10 @@ export class FakeCommit implements CommitReader {
   archive(): { stream: Readable; done: Promise<void> } {
     const text = Object.entries(this.files).map(([name, content]) => `${name}\n${content}\n`);
     return { stream: Readable.from(text), done: Promise.resolve() };
+  }
+
+  async keep(release: number): Promise<void> {
+    if (this.keepFailure) throw this.keepFailure;
+    this.kept.push(release);
   }
 }

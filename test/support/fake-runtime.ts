@@ -1,5 +1,6 @@
 import { containerName, imageRepository } from '../../src/model/naming.js';
 import type { ListeningSocket } from '../../src/runtime/listening.js';
+import type { EngineDiskUsage } from '../../src/runtime/disk.js';
 import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from '../../src/runtime/runtime.js';
 import type { ContainerRecord } from '../../src/store/store.js';
 import { Fake } from './fake.js';
@@ -18,6 +19,10 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   readonly networks = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private created = 0;
+  /** What the engine says of its build cache; pruneBuildCache frees it all. */
+  buildCache = { count: 0, bytes: 0 };
+  /** Each image of the fake takes this much disk. */
+  static readonly IMAGE_BYTES = 1000;
 
   constructor(readonly instance: string) {
     super();
@@ -89,6 +94,19 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
     const tags = [...this.images].filter((tag) => tag.startsWith(`${imageRepository(this.instance, app)}:`));
     for (const tag of tags) this.images.delete(tag);
     return tags.length;
+  }
+
+  async diskUsage(): Promise<EngineDiskUsage> {
+    this.enter('diskUsage');
+    const images = [...this.images].filter((tag) => tag.startsWith(`${this.instance}/`)).length;
+    return { images: { count: images, bytes: images * FakeRuntime.IMAGE_BYTES }, buildCache: { ...this.buildCache } };
+  }
+
+  async pruneBuildCache(unusedForSeconds: number): Promise<number> {
+    this.enter('pruneBuildCache', unusedForSeconds);
+    const freed = this.buildCache.bytes;
+    this.buildCache = { count: 0, bytes: 0 };
+    return freed;
   }
 
   async startContainer(spec: ContainerSpec): Promise<ContainerRecord> {

@@ -7,6 +7,7 @@ import type { SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { ImageBuildError } from '../../src/runtime/runtime.js';
 import type { LiveRelease } from '../../src/store/store.js';
 import { sleep } from '../../src/time.js';
+import { FakeCommit } from '../support/fake-commit.js';
 import { APP, APP_FILES, deploy, deployLive, harness, INSTANCE, plugin, push, reuse, type Deployed, type Harness } from '../support/deploy-harness.js';
 
 const image = (release: number) => imageName(INSTANCE, APP, release);
@@ -156,6 +157,33 @@ test('switch: when the proxy rejects the new route, the old release keeps servin
   await assertFailedAndNothingChanged(h, before, deployed, Stage.Switch, ['switchApp', 'routedRelease']);
   assert.match(deployed.read, /failed at the switch stage: nginx -t failed: invalid upstream/);
   assert.deepEqual(h.runtime.argsOf('removeImage'), [[image(2)]]);
+});
+
+test('switch: the release keeps its commit before anything routes to it; a restart keeps it again as its own release', async (t) => {
+  const h = await harness(t);
+  const pushed = push('1111111aaaa');
+  const proxyCallsWhenKept: number[] = [];
+  const tree = pushed.tree as FakeCommit;
+  const keep = tree.keep.bind(tree);
+  tree.keep = async (release) => {
+    proxyCallsWhenKept.push(h.proxy.argsOf('switchApp').length);
+    await keep(release);
+  };
+  assert.ok((await deploy(h.pipeline(), pushed)).outcome.ok);
+  assert.deepEqual(tree.kept, [1]);
+  assert.deepEqual(proxyCallsWhenKept, [0], 'kept before the proxy was asked to switch');
+  const restart = reuse(image(1), '1111111aaaa');
+  assert.ok((await deploy(h.pipeline(), restart, 'restart')).outcome.ok);
+  assert.deepEqual((restart.tree as FakeCommit).kept, [2]);
+});
+
+test('switch: a commit that cannot be kept (a full disk) fails the deploy before the switch, changing nothing', async (t) => {
+  const { h, before } = await serving(t);
+  const pushed = push('2222222bbbb');
+  (pushed.tree as FakeCommit).keepFailure = new Error('ENOSPC: no space left on device, link');
+  const deployed = await deploy(h.pipeline(), pushed);
+  await assertFailedAndNothingChanged(h, before, deployed, Stage.Switch, ['routedRelease']);
+  assert.match(deployed.read, /failed at the switch stage: ENOSPC: no space left on device, link/);
 });
 
 /** Makes a store write fail from the moment the proxy routes to `release` on. */

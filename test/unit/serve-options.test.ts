@@ -43,3 +43,10 @@ test('a time limit stops work with an error naming the limit and the flag that r
   assert.equal(error.message, 'the build ran past its time limit of 0.05 s');
   assert.equal(error.hint, 'make it faster, or raise --build-timeout');
 });
+
+test('--prune-build-cache-after takes whole days (0: never), from the flag or BERTH_PRUNE_BUILD_CACHE_AFTER', () => {
+  assert.equal(resolveServeOptions([], {}).pruneBuildCacheAfterDays, 7);
+  assert.equal(resolveServeOptions([], { BERTH_PRUNE_BUILD_CACHE_AFTER: '2' }).pruneBuildCacheAfterDays, 2);
+  assert.equal(resolveServeOptions(['--prune-build-cache-after', '0'], { BERTH_PRUNE_BUILD_CACHE_AFTER: '2' }).pruneBuildCacheAfterDays, 0);
+  assert.throws(() => resolveServeOptions(['--prune-build-cache-after', '1.5'], {}), (error: Error) => error instanceof UsageError && /--prune-build-cache-after must be a whole number/.test(error.message));
+});

@@ -1,4 +1,5 @@
-import { API, type ContainerInfo, type NginxState, type StatusInfo } from '../../model/api.js';
+import { API, type ContainerInfo, type DiskInfo, type NginxState, type StatusInfo } from '../../model/api.js';
+import { formatBytes } from '../../model/bytes.js';
 import type { CommandGroup } from '../command.js';
 import { formatKeyValues, formatTable, formatUptime, orDash, shortCommit } from '../format.js';
 import { show } from '../output.js';
@@ -13,16 +14,26 @@ function containerSummary(containers: ContainerInfo[]): string {
   return byState.size === 0 ? '-' : [...byState].map(([state, count]) => `${count} ${state}`).join(', ');
 }
 
+/** What berth's images and the build cache take; the engine's figures are missing while it does not answer. */
+function diskLines(disk: DiskInfo): Array<[string, string]> {
+  const pruned = disk.pruneBuildCacheAfterDays ? `pruned once unused for ${disk.pruneBuildCacheAfterDays} day(s)` : 'never pruned (--prune-build-cache-after 0)';
+  return [
+    ['images', disk.images ? `${disk.images.count}, ${formatBytes(disk.images.bytes)} (the layers only berth's images use)` : '-'],
+    ['build cache', disk.buildCache ? `${disk.buildCache.count} item(s), ${formatBytes(disk.buildCache.bytes)}, engine-wide; ${pruned}` : '-'],
+  ];
+}
+
 function renderStatus(status: StatusInfo): string {
-  const { berth, nginx, docker } = status;
+  const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
     ['berth', `${berth.version} (instance ${berth.instance}), up ${formatUptime(berth.uptimeSeconds)}`],
     ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/`],
     ['git and API', `port ${berth.gitPort}`],
-    ['data dir', berth.dataDir],
+    ['data dir', `${berth.dataDir}, ${formatBytes(disk.dataDirBytes)}`],
     ['nginx edge', nginxState(nginx.edge)],
     ['nginx switch', nginxState(nginx.switch)],
     ['docker', docker.running ? `running, version ${orDash(docker.version)}` : 'not running'],
+    ...diskLines(disk),
   ]);
   if (status.apps.length === 0) return `${overview}\n\nNo apps yet.`;
   const apps = formatTable(
@@ -38,7 +49,7 @@ export const STATUS: CommandGroup = {
     {
       name: 'status',
       args: [],
-      summary: 'show the state of berth, its nginx, Docker and every app',
+      summary: 'show the state of berth, its nginx, Docker, the disk it uses and every app',
       example: 'berth status',
       async run(invocation) {
         const result = await invocation.client().call(API.status, {});
