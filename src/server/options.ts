@@ -2,7 +2,8 @@ import path from 'node:path';
 import os from 'node:os';
 import { readCommandLine, type CommandLineOption } from '../command-line.js';
 import { UsageError } from '../errors.js';
-import { isValidAppName, isValidDomain } from '../model/app.js';
+import { isValidDomain } from '../model/app.js';
+import { INSTANCE_NAME_RULE, isValidInstanceName } from '../model/naming.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
 export interface ServeOptions {
@@ -168,7 +169,7 @@ function validate(options: ServeOptions): ServeOptions {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }
   if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
-  if (!isValidAppName(options.instance)) throw new UsageError('--instance must be lower-case letters, digits and hyphens, starting with a letter, at most 63 characters');
+  if (!isValidInstanceName(options.instance)) throw new UsageError(`--instance "${options.instance}" is not a valid instance name (${INSTANCE_NAME_RULE})`, 'pick another --instance (or BERTH_INSTANCE), such as berth or berth2');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
   if (options.token !== undefined && !/^[\x21-\x7e]{16,256}$/.test(options.token)) {
     throw new UsageError('BERTH_TOKEN must be 16 to 256 printable characters without spaces');
