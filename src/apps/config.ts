@@ -24,14 +24,17 @@ export class ConfigService {
   async change(name: string, { set = {}, unset = [], restart = true }: ConfigChange, output: DeployOutput): Promise<{ config: Record<string, string>; release: NewRelease }> {
     await this.operator.get(name);
     const plan = planConfigChange(set, unset);
-    const app = await this.operator.deps.store.updateApp(name, plan.apply);
-    output.section(`Config of ${name}: ${plan.summary}`);
-    const running = app.live !== undefined && !app.stopped;
-    if (!restart || !running) {
-      output.info(running ? 'Not restarted (--no-restart): the change applies at the next deploy or restart' : 'The change applies when the app next starts');
-      return { config: app.config, release: null };
-    }
-    return { config: app.config, release: await this.operator.redeploy(name, `config change: ${plan.summary}`, output) };
+    const description = `config change: ${plan.summary}`;
+    return this.operator.withApp(name, description, output, async () => {
+      const app = await this.operator.deps.store.updateApp(name, plan.apply);
+      output.section(`Config of ${name}: ${plan.summary}`);
+      const running = app.live !== undefined && !app.stopped;
+      if (!restart || !running) {
+        output.info(running ? 'Not restarted (--no-restart): the change applies at the next deploy or restart' : 'The change applies when the app next starts');
+        return { config: app.config, release: null };
+      }
+      return { config: app.config, release: await this.operator.redeployHeld(app, description, output) };
+    });
   }
 }
 

@@ -47,9 +47,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await reconciler.recoverAll();
   reconciler.watch();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook });
   const gitServer = createGitPortServer(token, {
-    git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
-    api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
+    git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, createApp: (app) => service.apps.createOnPush(app), logger: log }),
+    api: createApiHandler(service, Date.now()),
   }, log);
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
