@@ -3,6 +3,7 @@ import { Git } from 'node-git-server';
 import { APP_NAME_RULE, isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
 import { ConflictError } from '../errors.js';
+import { receivePack } from '../git/receive-pack.js';
 import { repoExists } from '../git/repos.js';
 
 const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
@@ -50,6 +51,7 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
       }
       deps.logger(`created app ${app}`);
     }
+    if (route === 'git-receive-pack' && req.method === 'POST') return receivePack(repoDir, req, res, (status, message) => reply(res, status, message));
     req.url = `/${app}.git/${route}${url.search}`;
     git.handle(req, res);
   };
