@@ -116,7 +116,8 @@ export class Client {
 
   /** A GET carries its request in the query string, any other method as a JSON body. */
   private async send(endpoint: AnyEndpoint, path: string, payload: unknown, timeouts: { headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
-    const body = endpoint.method === 'GET' || payload === undefined ? undefined : JSON.stringify(payload);
+    // The server takes a change only as JSON (a browser's cross-site form cannot send that), so every one carries a body, {} at least.
+    const body = endpoint.method === 'GET' ? undefined : JSON.stringify(payload ?? {});
     const query = endpoint.method === 'GET' ? queryString(payload) : '';
     const headers: Record<string, string> = {
       accept: 'application/json, application/x-ndjson',

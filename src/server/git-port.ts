@@ -31,6 +31,7 @@ export function createGitPortServer(token: string, handlers: { git: Handler; api
   const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, limits.headersMs) }, (req, res) => {
     limitBodyIdle(req, res, limits.bodyIdleMs);
     const isApi = req.url?.startsWith('/api/') ?? false;
+    if (isForeignOrigin(req)) return refuseOrigin(res, isApi, req.headers.origin!);
     if (!requestHasToken(req, token)) return refuse(res, isApi);
     (isApi ? handlers.api : handlers.git)(req, res).catch((error: unknown) => {
       log(`git request ${req.url} failed: ${describe(error)}`);
@@ -65,3 +66,24 @@ function refuse(res: http.ServerResponse, isApi: boolean): void {
   else res.end('berth: a valid token is needed. Use http://berth:TOKEN@HOST:PORT/APP.git as the remote URL.\n');
 }
 
+/**
+ * git and the berth CLI send no Origin; a browser does, naming the page that made the request. A
+ * page from anywhere but this server's own address is another site using the browser's
+ * credentials for berth (a cross-site request), however the request is dressed.
+ */
+function isForeignOrigin(req: http.IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+function refuseOrigin(res: http.ServerResponse, isApi: boolean, origin: string): void {
+  const error = `requests from web pages of another origin (${origin}) are refused`;
+  const hint = 'use the berth CLI or git, which send no Origin header';
+  res.writeHead(403, { 'content-type': isApi ? 'application/json' : 'text/plain; charset=utf-8', connection: 'close' });
+  res.end(isApi ? JSON.stringify({ error, hint }) + '\n' : `berth: ${error}; ${hint}\n`);
+}
