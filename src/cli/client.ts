@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { readTokenFile } from '../credentials.js';
 import { BerthError, describe, UsageError } from '../errors.js';
 import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type ParamsOf, type RequestOf, type ResponseOf } from '../model/api.js';
 
@@ -9,7 +10,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
 
-const TOKEN_HINT = 'berth serve prints the token when it starts; it is also in DATA_DIR/token on the server';
+const TOKEN_HINT = 'berth serve prints the token when it first makes it; it is in DATA_DIR/token on the server (or in the file its --token-file names)';
 
 /** A failure that knows the exit status it ends the client with. */
 export class CliError extends BerthError {
@@ -48,11 +49,12 @@ export interface Connection {
   token: string;
 }
 
-/** Flags win over BERTH_URL and BERTH_TOKEN. */
-export function resolveConnection(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+/** Flags win over BERTH_URL, BERTH_TOKEN_FILE and BERTH_TOKEN; the token never comes from the command line itself. */
+export function resolveConnection(flags: { url?: string; tokenFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
   const url = flags.url ?? (env.BERTH_URL || DEFAULT_URL);
-  const token = flags.token ?? env.BERTH_TOKEN;
-  if (!token) throw new CliError('no token: pass --token TOKEN or set BERTH_TOKEN', EXIT.usage, TOKEN_HINT);
+  const tokenFile = flags.tokenFile ?? (env.BERTH_TOKEN_FILE || undefined);
+  const token = tokenFile ? readTokenFile(tokenFile, flags.tokenFile ? '--token-file' : 'BERTH_TOKEN_FILE') : env.BERTH_TOKEN;
+  if (!token) throw new CliError('no token: set BERTH_TOKEN, or pass --token-file FILE', EXIT.usage, TOKEN_HINT);
   return { url: normalizeUrl(url), token };
 }
 
@@ -172,7 +174,7 @@ async function apiError(response: Dispatcher.ResponseData): Promise<ApiError> {
 }
 
 function defaultHint(status: number): string | undefined {
-  if (status === 401) return `check --token or BERTH_TOKEN: ${TOKEN_HINT}`;
+  if (status === 401) return `check BERTH_TOKEN or --token-file: ${TOKEN_HINT}`;
   return undefined;
 }
 

@@ -62,7 +62,7 @@ function limitBodyIdle(req: http.IncomingMessage, res: http.ServerResponse, idle
 function refuse(res: http.ServerResponse, isApi: boolean): void {
   // Closing after the answer: a body sent without the token is never read.
   res.writeHead(401, { 'www-authenticate': 'Basic realm="berth"', 'content-type': isApi ? 'application/json' : 'text/plain; charset=utf-8', connection: 'close' });
-  if (isApi) res.end(JSON.stringify({ error: 'a valid token is needed', hint: 'set BERTH_TOKEN (berth prints it at start; it is in DATA_DIR/token)' }) + '\n');
+  if (isApi) res.end(JSON.stringify({ error: 'a valid token is needed', hint: 'set BERTH_TOKEN, or pass --token-file FILE (berth serve prints the token when it first makes it; it is in DATA_DIR/token)' }) + '\n');
   else res.end('berth: a valid token is needed. Use http://berth:TOKEN@HOST:PORT/APP.git as the remote URL.\n');
 }
 

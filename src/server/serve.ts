@@ -18,7 +18,7 @@ import { createGitPortServer } from './git-port.js';
 import { startHookServer } from './hook-server.js';
 import { listen } from './listen.js';
 import type { ServeOptions } from './options.js';
-import { loadOrCreateToken } from './token.js';
+import { announceToken, loadOrCreateToken, type ServeToken } from './token.js';
 
 export interface RunningServer {
   gitPort: number;
@@ -35,7 +35,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o711 });
   await fs.chmod(options.dataDir, 0o711);
   const ownership = await claimDataDir(options.dataDir);
-  const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
+  const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
+  const { token } = serveToken;
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds });
   await proxy.ensureRunning();
@@ -54,7 +55,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }, log);
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
-  await announce({ options, plugins, proxy, runtime, gitPort, token, tokenFile });
+  await announce({ options, plugins, proxy, runtime, gitPort, token: serveToken });
   return {
     gitPort,
     token,
@@ -66,12 +67,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 }
 
 /** What an operator needs to know at start: where apps and pushes go, and what to fix. */
-async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: string; tokenFile: string | undefined }): Promise<void> {
-  const { options, plugins, proxy, gitPort, token, tokenFile } = started;
+async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: ServeToken }): Promise<void> {
+  const { options, plugins, proxy, gitPort, token } = started;
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
   log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
   log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
-  log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
-  if (tokenFile) log(`token stored in ${tokenFile}`);
+  for (const line of announceToken(token, (shown) => `http://berth:${shown}@<this-host>:${gitPort}/APP.git`)) log(line);
   if (!(await started.runtime.keepsContainersOnRestart())) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
 }
