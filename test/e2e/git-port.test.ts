@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AppRepo, remoteHead } from '../support/app.js';
+import { pushedApp, remoteHead, type AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
@@ -35,9 +35,7 @@ describe('the git port: pushes answered, changes only as JSON from berth\'s own 
   before(async () => {
     await ensureTestBaseImage();
     berth = await startBerth();
-    repo = await AppRepo.create({ 'version.txt': 'v1\n' });
-    const first = await repo.push(berth.remote(APP));
-    assert.equal(first.code, 0, first.output);
+    repo = await pushedApp(berth.remote(APP), { 'version.txt': 'v1\n' });
   });
 
   after(async () => {
