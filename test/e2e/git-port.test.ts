@@ -70,6 +70,16 @@ describe('the git port: pushes answered, changes only as JSON from berth\'s own 
     assert.deepEqual(watched.failures, []);
   });
 
+  test('a first push to an app whose APP.DOMAIN another app answers to is refused, naming that app', async () => {
+    const added = await curl(['-u', `berth:${berth.token}`, '-H', 'content-type: application/json', '--data', '{"domain": "taken.localhost"}', `http://127.0.0.1:${berth.gitPort}/api/apps/${APP}/domains`]);
+    assert.equal(added.status, 200, added.body);
+    const push = await repo.push(berth.remote('taken'));
+    assert.notEqual(push.code, 0, push.output);
+    assert.match(push.output, /cannot create taken: its host name taken\.localhost already belongs to app gated/);
+    await assert.rejects(fs.access(path.join(berth.dataDir, 'apps', 'taken')), 'no app was made');
+    assert.match((await getThroughNginx(berth.httpPort, 'taken.localhost')).body, /Hello from v1/, 'the host name still reaches gated');
+  });
+
   test('a change sent as a form, as text or from a page of another origin is refused, and nothing changes', async () => {
     const base = `http://127.0.0.1:${berth.gitPort}`;
     const auth = ['-u', `berth:${berth.token}`];
