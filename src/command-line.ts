@@ -23,11 +23,14 @@ export interface CommandLineRules {
   allowPositionals: boolean;
   /** `--no-NAME` turns the switch NAME off. */
   allowNegative?: boolean;
+  /** Options berth will not take, each answered with its own message (what to use instead). */
+  refused?: { name: string; message: string }[];
 }
 
 export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
 export function readCommandLine(args: string[], rules: CommandLineRules): { values: OptionValues; positionals: string[] } {
+  refuseOptions(args, rules.refused ?? []);
   const config: ParseArgsConfig = {
     args: withValuesAttached(args, rules.options),
     options: Object.fromEntries(rules.options.map((option) => [option.name, parseArgsOption(option)])),
@@ -41,6 +44,12 @@ export function readCommandLine(args: string[], rules: CommandLineRules): { valu
   } catch (error) {
     throw usageError(error, config, rules);
   }
+}
+
+function refuseOptions(args: string[], refused: { name: string; message: string }[]): void {
+  const options = args.slice(0, args.includes('--') ? args.indexOf('--') : undefined);
+  const found = refused.find(({ name }) => options.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`)));
+  if (found) throw new UsageError(found.message);
 }
 
 /** parseArgs refuses a `short` or `multiple` key that is present but undefined. */

@@ -6,8 +6,12 @@ import { MethodNotAllowedError } from './endpoints.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** A request that changes something, sent as anything but JSON. */
+export class UnsupportedMediaTypeError extends BerthError {}
+
 export function statusOf(error: unknown): number {
   if (error instanceof MethodNotAllowedError) return 405;
+  if (error instanceof UnsupportedMediaTypeError) return 415;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof InputError) return 400;
   if (error instanceof ConflictError) return 409;
@@ -21,6 +25,21 @@ export function errorBody(error: unknown): ErrorBody {
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body) + '\n');
+}
+
+/**
+ * Every request that changes something says Content-Type: application/json. A web page can make a
+ * browser send a form or a text/plain POST anywhere, with the credentials it holds for the server,
+ * but not a JSON one without asking the server first (CORS), which berth never allows.
+ */
+export function assertJsonRequest(req: IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new UnsupportedMediaTypeError(
+      `${req.method} ${req.url?.split('?')[0]} needs Content-Type: application/json${type ? `, not ${type}` : ''}`,
+      'send the request as JSON with that header, as the berth CLI does (an empty body may be {})',
+    );
+  }
 }
 
 export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -3,7 +3,7 @@ import type { AppService } from '../apps/service.js';
 import { API } from '../model/api.js';
 import { findEndpoint, MethodNotAllowedError } from './endpoints.js';
 import type { RawRequest } from './requests.js';
-import { errorBody, readJsonBody, sendJson, statusOf, streamOperation } from './respond.js';
+import { assertJsonRequest, errorBody, readJsonBody, sendJson, statusOf, streamOperation } from './respond.js';
 import { apiRoutes, type Stream } from './routes.js';
 
 /** The admin API on the git port: JSON in and out, errors as {error, hint}; long operations stream. */
@@ -15,7 +15,9 @@ export function createApiHandler(service: AppService, startedAt: number): (req: 
       const { name, params } = findEndpoint(req.method ?? 'GET', url.pathname);
       // Each route is typed by its own endpoint; findEndpoint found the params that endpoint's path names.
       const route = routes[name] as unknown as AnyRoute;
-      const request = route.read({ body: req.method === 'GET' ? {} : await readJsonBody(req), query: url.searchParams });
+      const changes = req.method !== 'GET';
+      if (changes) assertJsonRequest(req);
+      const request = route.read({ body: changes ? await readJsonBody(req) : {}, query: url.searchParams });
       await answer(res, API[name].streams, route, { params, request });
     } catch (error) {
       sendError(res, error);

@@ -1,5 +1,5 @@
 import { ConflictError, InputError } from '../errors.js';
-import { appHostNames, appPort, checkAppName } from '../model/app.js';
+import { appHostNames, appPort, checkAppName, defaultHostName } from '../model/app.js';
 import type { ContainerInfo } from '../model/api.js';
 import { createRepo } from '../git/repos.js';
 import type { AppRecord } from '../store/store.js';
@@ -29,13 +29,43 @@ export class AppsService {
     return this.operator.get(name);
   }
 
-  async create(name: string): Promise<AppRecord> {
+  /** apps:create: an app that exists already is a conflict. */
+  create(name: string): Promise<AppRecord> {
+    return this.make(name, async (existing) => {
+      throw new ConflictError(`an app named ${existing.name} already exists`, `see it with berth apps:info ${existing.name}`);
+    });
+  }
+
+  /** The first push to an app without a repository: two such pushes at once both push to the one app. */
+  createOnPush(name: string): Promise<AppRecord> {
     const { store, hook } = this.operator.deps;
+    return this.make(name, async (existing) => {
+      await createRepo(store.repoDir(name), name, hook);
+      return existing;
+    });
+  }
+
+  /** The app that answers to `host` (by APP.DOMAIN or a custom domain), if any; the caller holds the host names' lock. */
+  async hostNameOwner(host: string): Promise<string | undefined> {
+    return (await this.list()).find((app) => this.hostNames(app).includes(host))?.name;
+  }
+
+  /** Under the app's lock and the host names' lock: APP.DOMAIN may be another app's custom domain. */
+  private make(name: string, whenExists: (existing: AppRecord) => Promise<AppRecord>): Promise<AppRecord> {
+    const { store, hook, options } = this.operator.deps;
     checkAppName(name);
-    if (await store.getApp(name)) throw new ConflictError(`an app named ${name} already exists`, `see it with berth apps:info ${name}`);
-    const app = await store.createApp(name);
-    await createRepo(store.repoDir(name), name, hook);
-    return app;
+    return this.operator.withLock(name, 'create', undefined, () =>
+      this.operator.withHostNames(`create ${name}`, async () => {
+        const existing = await store.getApp(name);
+        if (existing) return whenExists(existing);
+        const host = defaultHostName(name, options.domain);
+        const owner = await this.hostNameOwner(host);
+        if (owner) throw new ConflictError(`cannot create ${name}: its host name ${host} already belongs to app ${owner}`, `pick another app name, or remove the domain first: berth domains:remove ${owner} ${host}`);
+        const app = await store.createApp(name);
+        await createRepo(store.repoDir(name), name, hook);
+        return app;
+      }),
+    );
   }
 
   /** Needs the app's name as confirmation, so a script cannot remove the wrong app by a slip. */

@@ -24,13 +24,16 @@ export class ConfigService {
   async change(name: string, { set = {}, unset = [], restart = true }: ConfigChange, output: DeployOutput): Promise<{ config: Record<string, string>; release: NewRelease }> {
     await this.operator.get(name);
     const plan = planConfigChange(set, unset);
-    const app = await this.operator.deps.store.updateApp(name, plan.apply);
-    output.section(`Config of ${name}: ${plan.summary}`);
-    if (!restart && app.live && !app.stopped) {
-      output.info('Not restarted (--no-restart): the change applies at the next deploy or restart');
-      return { config: app.config, release: null };
-    }
-    return { config: app.config, release: await this.operator.applyStored(app, `config change: ${plan.summary}`, output) };
+    const description = `config change: ${plan.summary}`;
+    return this.operator.withApp(name, description, output, async () => {
+      const app = await this.operator.deps.store.updateApp(name, plan.apply);
+      output.section(`Config of ${name}: ${plan.summary}`);
+      if (!restart && app.live && !app.stopped) {
+        output.info('Not restarted (--no-restart): the change applies at the next deploy or restart');
+        return { config: app.config, release: null };
+      }
+      return { config: app.config, release: await this.operator.applyStored(app, description, output) };
+    });
   }
 }
 

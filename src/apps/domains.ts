@@ -17,29 +17,32 @@ export class DomainsService {
   }
 
   async add(name: string, domain: string): Promise<DomainsInfo> {
-    const app = await this.operator.get(name);
+    await this.operator.get(name);
     const host = domain.toLowerCase();
     if (!isValidDomain(host)) throw new InputError(`"${domain}" is not a valid host name`, 'use letters, digits, hyphens and dots, like www.example.com');
-    for (const other of await this.apps.list()) {
-      if (this.apps.hostNames(other).includes(host)) throw new ConflictError(other.name === name ? `${name} already answers to ${host}` : `${host} already belongs to app ${other.name}`, `see berth domains:list ${other.name}`);
-    }
-    return this.change(app, [...app.domains, host]);
+    return this.operator.withApp(name, 'domains', undefined, (app) =>
+      this.operator.withHostNames(`domains:add ${host}`, async () => {
+        const owner = await this.apps.hostNameOwner(host);
+        if (owner) throw new ConflictError(owner === name ? `${name} already answers to ${host}` : `${host} already belongs to app ${owner}`, `see berth domains:list ${owner}`);
+        return this.change(app, [...app.domains, host]);
+      }),
+    );
   }
 
   async remove(name: string, domain: string): Promise<DomainsInfo> {
-    const app = await this.operator.get(name);
     const host = domain.toLowerCase();
-    if (host === this.defaultHostName(name)) throw new InputError(`${host} is the default host name of ${name} and cannot be removed`, `only names added with domains:add can go; see berth domains:list ${name}`);
-    if (!app.domains.includes(host)) throw new NotFoundError(`${name} has no domain ${host}`, `see berth domains:list ${name}`);
-    return this.change(app, app.domains.filter((other) => other !== host));
+    return this.operator.withApp(name, 'domains', undefined, async (app) => {
+      if (host === this.defaultHostName(name)) throw new InputError(`${host} is the default host name of ${name} and cannot be removed`, `only names added with domains:add can go; see berth domains:list ${name}`);
+      if (!app.domains.includes(host)) throw new NotFoundError(`${name} has no domain ${host}`, `see berth domains:list ${name}`);
+      return this.operator.withHostNames(`domains:remove ${host}`, () => this.change(app, app.domains.filter((other) => other !== host)));
+    });
   }
 
+  /** The caller holds the app's lock and the host names' lock. */
   private async change(app: AppRecord, domains: string[]): Promise<DomainsInfo> {
     const { proxy, store } = this.operator.deps;
-    return this.operator.withLock(app.name, 'domains', undefined, async () => {
-      if (app.live) await proxy.updateHostNames(app.name, this.apps.hostNames({ ...app, domains }));
-      return this.info(await store.updateApp(app.name, (record) => (record.domains = domains)));
-    });
+    if (app.live) await proxy.updateHostNames(app.name, this.apps.hostNames({ ...app, domains }));
+    return this.info(await store.updateApp(app.name, (record) => (record.domains = domains)));
   }
 
   private info(app: AppRecord): DomainsInfo {

@@ -1,6 +1,6 @@
 import type { ServeOptions } from '../server/options.js';
 import { BerthError, ConflictError, NotFoundError } from '../errors.js';
-import type { AppLocks } from '../deploy/lock.js';
+import { HOST_NAMES_LOCK, type AppLocks } from '../deploy/lock.js';
 import type { DeployPipeline } from '../deploy/pipeline.js';
 import { checkAppName } from '../model/app.js';
 import type { NewRelease } from '../model/api.js';
@@ -43,27 +43,41 @@ export class AppOperator {
     return app;
   }
 
-  /** A new release of the live image (or of `from`): start, checks, switch, drain, like a push. */
-  async redeploy(name: string, description: string, output: DeployOutput, from?: ImageSource): Promise<number> {
-    return this.withLock(name, description, output, async () => {
-      // Read again under the lock: a push that held it may have changed the live release.
-      const app = await this.get(name);
-      if (!app.live) throw new ConflictError(`${name} has not been deployed yet`, 'push it first: git push deploy main');
-      const { image, commit } = from ?? app.live;
-      const tree = new CommitTree(this.deps.store.repoDir(name), commit);
-      const outcome = await this.deps.pipeline.deploy({ app: name, source: { kind: 'image', image, tree }, description, output });
-      if (!outcome.ok) throw new BerthError(`${description} of ${name} failed at the ${outcome.stage} stage: ${outcome.message}`, 'the previous release is still serving');
-      return outcome.release;
-    });
+  /**
+   * Runs `work` with the app's record as it is once no push or other operation holds the app, so
+   * nothing read can go stale before it is written: every operation that reads the record and
+   * then changes the app runs in here. An unknown app fails at once, without waiting.
+   */
+  async withApp<T>(name: string, what: string, output: DeployOutput | undefined, work: (app: AppRecord) => Promise<T>): Promise<T> {
+    await this.get(name);
+    return this.withLock(name, what, output, async () => work(await this.get(name)));
   }
 
-  /** A change already stored reaches the containers: as a new release when the app runs, else when it next starts. */
+  /** A new release of the live image (or of `from`): start, checks, switch, drain, like a push. */
+  async redeploy(name: string, description: string, output: DeployOutput, from?: ImageSource): Promise<number> {
+    return this.withApp(name, description, output, (app) => this.redeployHeld(app, description, output, from));
+  }
+
+  /** redeploy, for a caller that holds the app's lock and has just read `app` under it. */
+  async redeployHeld(app: AppRecord, description: string, output: DeployOutput, from?: ImageSource): Promise<number> {
+    if (!app.live) throw new ConflictError(`${app.name} has not been deployed yet`, 'push it first: git push deploy main');
+    const { image, commit } = from ?? app.live;
+    const tree = new CommitTree(this.deps.store.repoDir(app.name), commit);
+    const outcome = await this.deps.pipeline.deploy({ app: app.name, source: { kind: 'image', image, tree }, description, output });
+    if (!outcome.ok) throw new BerthError(`${description} of ${app.name} failed at the ${outcome.stage} stage: ${outcome.message}`, 'the previous release is still serving');
+    return outcome.release;
+  }
+
+  /**
+   * A change already stored reaches the containers: as a new release when the app runs, else when
+   * it next starts. For a caller that holds the app's lock and has just written `app` under it.
+   */
   async applyStored(app: AppRecord, description: string, output: DeployOutput): Promise<NewRelease> {
     if (!app.live || app.stopped) {
       output.info('The change applies when the app next starts');
       return null;
     }
-    return this.redeploy(app.name, description, output);
+    return this.redeployHeld(app, description, output);
   }
 
   /** Runs `work` once no push or other operation holds the app; says so on `output` while it waits. */
@@ -76,5 +90,14 @@ export class AppOperator {
     } finally {
       unlock();
     }
+  }
+
+  /**
+   * Runs `work` while no other app changes its host names, so that a name checked free is still
+   * free when it is written. Taken after an app's lock, never before, so two operations cannot
+   * each hold what the other waits for.
+   */
+  withHostNames<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return this.withLock(HOST_NAMES_LOCK, what, undefined, work);
   }
 }

@@ -11,24 +11,29 @@ export class ProcessesService {
   async scale(name: string, formation: Record<string, number>, output: DeployOutput): Promise<{ formation: Record<string, number>; release: NewRelease }> {
     await this.operator.get(name);
     checkFormation(name, formation);
-    const app = await this.operator.deps.store.updateApp(name, (record) => Object.assign(record.formation, formation));
-    const summary = formationSummary(app.formation);
-    output.section(`Scaling ${name} to ${summary}`);
-    if (!app.live || app.stopped) return { formation: app.formation, release: null };
-    return { formation: app.formation, release: await this.operator.redeploy(name, `scale to ${summary}`, output) };
+    const requested = formationSummary(formation);
+    return this.operator.withApp(name, `scale to ${requested}`, output, async () => {
+      const app = await this.operator.deps.store.updateApp(name, (record) => Object.assign(record.formation, formation));
+      const summary = formationSummary(app.formation);
+      output.section(`Scaling ${name} to ${summary}`);
+      if (!app.live || app.stopped) return { formation: app.formation, release: null };
+      return { formation: app.formation, release: await this.operator.redeployHeld(app, `scale to ${summary}`, output) };
+    });
   }
 
   async restart(name: string, output: DeployOutput): Promise<{ release: NewRelease }> {
     return { release: await this.operator.redeploy(name, 'restart', output) };
   }
 
-  /** Stops the containers; nginx keeps its config, so the app answers 502 until ps:start. */
+  /**
+   * Stops the containers; nginx keeps its config, so the app answers 502 until ps:start. The live
+   * release is read under the app's lock: a deploy in progress is waited for, then its release stops.
+   */
   async stop(name: string, output: DeployOutput): Promise<{ release: NewRelease }> {
-    const app = await this.operator.get(name);
-    const live = app.live;
-    if (!live) throw new ConflictError(`${name} has not been deployed yet: nothing to stop`, 'push it first: git push deploy main');
     const { runtime, store, options } = this.operator.deps;
-    return this.operator.withLock(name, 'stop', output, async () => {
+    return this.operator.withApp(name, 'stop', output, async (app) => {
+      const live = app.live;
+      if (!live) throw new ConflictError(`${name} has not been deployed yet: nothing to stop`, 'push it first: git push deploy main');
       for (const container of live.containers) {
         output.info(`Stopping ${container.name}`);
         await runtime.stopContainer(container.id, options.stopTimeoutSeconds);
@@ -40,12 +45,13 @@ export class ProcessesService {
   }
 
   async start(name: string, output: DeployOutput): Promise<{ release: NewRelease }> {
-    const app = await this.operator.get(name);
-    if (app.live && !app.stopped) {
-      output.info(`${name} is already running (release ${app.live.release})`);
-      return { release: null };
-    }
-    return { release: await this.operator.redeploy(name, 'start', output) };
+    return this.operator.withApp(name, 'start', output, async (app) => {
+      if (app.live && !app.stopped) {
+        output.info(`${name} is already running (release ${app.live.release})`);
+        return { release: null };
+      }
+      return { release: await this.operator.redeployHeld(app, 'start', output) };
+    });
   }
 }
 

@@ -14,10 +14,12 @@ export class ReleasesService {
 
   /** To `target`, or the release before the live one; through the full pipeline, like any deploy. */
   async rollback(name: string, target: number | undefined, output: DeployOutput): Promise<{ release: number; from: number }> {
-    const app = await this.operator.get(name);
-    const plan = planRollback(app, await this.operator.deps.store.listReleases(name), target);
-    const release = await this.operator.redeploy(name, `rollback to release ${plan.to.id}`, output, plan.to);
-    return { release, from: plan.from };
+    // Planned under the lock: a push while this waited changes which release is live.
+    return this.operator.withApp(name, target === undefined ? 'rollback' : `rollback to release ${target}`, output, async (app) => {
+      const plan = planRollback(app, await this.operator.deps.store.listReleases(name), target);
+      const release = await this.operator.redeployHeld(app, `rollback to release ${plan.to.id}`, output, plan.to);
+      return { release, from: plan.from };
+    });
   }
 
   /** What the pusher read during the deploy of `release`. */

@@ -26,30 +26,33 @@ export class ResourcesService {
 
   /** Checks every value before anything is stored; the limits given replace those of the scope, the others stay. */
   async limit(name: string, { process, limits }: ResourceChange, output: DeployOutput): Promise<ResourcesChanged> {
-    await this.operator.get(name);
     const scope = checkResourceScope(process);
     const checked = checkResourceLimits(limits, os.availableParallelism());
-    const app = await this.operator.deps.store.updateApp(name, (record) => {
-      if (scope === undefined) Object.assign(record.resources.app, checked);
-      else record.resources.processes[scope] = { ...record.resources.processes[scope], ...checked };
-    });
     const summary = `${scopeLabel(scope)} ${limitsSummary(checked)}`;
-    output.section(`Resource limits of ${name}: ${summary}`);
-    return { resources: resourceReport(app), release: await this.operator.applyStored(app, `resource limits: ${summary}`, output) };
+    return this.operator.withApp(name, `resource limits: ${summary}`, output, async () => {
+      const app = await this.operator.deps.store.updateApp(name, (record) => {
+        if (scope === undefined) Object.assign(record.resources.app, checked);
+        else record.resources.processes[scope] = { ...record.resources.processes[scope], ...checked };
+      });
+      output.section(`Resource limits of ${name}: ${summary}`);
+      return { resources: resourceReport(app), release: await this.operator.applyStored(app, `resource limits: ${summary}`, output) };
+    });
   }
 
   /** Removes the limits of one process type, or the app's own; berth's default pids limit stays. */
   async clear(name: string, process: string | undefined, output: DeployOutput): Promise<ResourcesChanged> {
-    const before = await this.operator.get(name);
     const scope = checkResourceScope(process);
-    const current = scope === undefined ? before.resources.app : before.resources.processes[scope];
-    if (!current || !Object.keys(current).length) throw new NotFoundError(`${name} has no resource limits set for ${scopeLabel(scope)}`, `see berth resource:report ${name}`);
-    const app = await this.operator.deps.store.updateApp(name, (record) => {
-      if (scope === undefined) record.resources.app = {};
-      else delete record.resources.processes[scope];
+    const description = `resource limits cleared: ${scopeLabel(scope)}`;
+    return this.operator.withApp(name, description, output, async (before) => {
+      const current = scope === undefined ? before.resources.app : before.resources.processes[scope];
+      if (!current || !Object.keys(current).length) throw new NotFoundError(`${name} has no resource limits set for ${scopeLabel(scope)}`, `see berth resource:report ${name}`);
+      const app = await this.operator.deps.store.updateApp(name, (record) => {
+        if (scope === undefined) record.resources.app = {};
+        else delete record.resources.processes[scope];
+      });
+      output.section(`Resource limits of ${name}: cleared ${scopeLabel(scope)}`);
+      return { resources: resourceReport(app), release: await this.operator.applyStored(app, description, output) };
     });
-    output.section(`Resource limits of ${name}: cleared ${scopeLabel(scope)}`);
-    return { resources: resourceReport(app), release: await this.operator.applyStored(app, `resource limits cleared: ${scopeLabel(scope)}`, output) };
   }
 }
 

@@ -50,6 +50,9 @@ const KNOWN_DIRECTIVES = [...DIRECTIVES.keys()].join(', ');
 const CHECK_FORMS = '/path, //host/path, http://host/path or https://host/path, optionally followed by the expected content';
 
 const DIRECTIVE_LINE = /^([A-Z_]+)[ \t]*=[ \t]*(.*)$/s;
+const INLINE_COMMENT = /(?:^|[ \t])#.*$/s;
+// A directive's value is a number, so a # anywhere in it starts a comment, as in Dokku's parser.
+const DIRECTIVE_COMMENT = /#.*$/s;
 const CHECK_LINE = /^([^ \t]+)(?:[ \t]+(.*))?$/s;
 const HTTP_URL = /^(https?):\/\/(.*)$/is;
 const OTHER_URL = /^([a-z][a-z0-9+.-]*):\/\//i;
@@ -86,18 +89,27 @@ function assertPlainTextWithinLimit(text: string): void {
 }
 
 function parseLine(rawLine: string, line: number, file: ChecksFile): void {
-  const source = trimSpacesAndTabs(rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine);
-  if (source === '' || source.startsWith('#')) return;
+  const source = withoutComment(rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine);
+  if (source === '') return;
   rejectControlCharacters(source, line);
   const directive = DIRECTIVE_LINE.exec(source);
   if (directive) {
-    applyDirective(directive[1], directive[2], source, line, file);
+    applyDirective(directive[1], trimSpacesAndTabs(directive[2].replace(DIRECTIVE_COMMENT, '')), source, line, file);
     return;
   }
   file.checks.push(parseCheckLine(source, line));
   if (file.checks.length > CHECKS_LIMITS.maxChecks) {
     throw lineError(line, `more than ${CHECKS_LIMITS.maxChecks} checks; keep at most ${CHECKS_LIMITS.maxChecks} check lines`);
   }
+}
+
+/**
+ * Dokku's own examples put comments after directives (`WAIT=30  # half a minute`). A # that starts
+ * the line or follows a space or tab starts a comment; inside a word (`/page#top`, `color:#fff`)
+ * it is text, so expected content may still hold one.
+ */
+function withoutComment(text: string): string {
+  return trimSpacesAndTabs(text.replace(INLINE_COMMENT, ''));
 }
 
 // Only spaces and tabs are trimmed so that other invisible characters stay and get rejected.

@@ -53,6 +53,14 @@ function isUndiciTimeout(error: unknown): boolean {
   return UNDICI_TIMEOUTS.has((error as { code?: string }).code ?? '');
 }
 
+/**
+ * Dokku's checks run `curl --fail --location`: redirects are followed, and a final answer below
+ * 400 passes, a 3xx without Location (such as 304) included.
+ */
+function isPassingStatus(status: number): boolean {
+  return status >= 200 && status < 400;
+}
+
 /** One attempt of one check, sent to the container itself (its IP and port), never through nginx. */
 export async function probe(check: CheckSpec, address: { ip: string; port: number }, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, pipelining: 0 });
@@ -73,7 +81,7 @@ export async function probe(check: CheckSpec, address: { ip: string; port: numbe
         continue;
       }
       const body = await readCapped(response.body);
-      if (response.statusCode < 200 || response.statusCode > 299) return { ok: false, summary: `answered ${response.statusCode}, expected 2xx` };
+      if (!isPassingStatus(response.statusCode)) return { ok: false, summary: `answered ${response.statusCode}, expected 2xx or 3xx` };
       if (check.expected !== undefined && !body.text.includes(check.expected)) {
         const searched = body.cut ? `the first ${MAX_BODY_BYTES / 1024 / 1024} MiB of the body (the rest was not read)` : 'the body';
         return { ok: false, summary: `answered ${response.statusCode} but ${searched} does not contain ${JSON.stringify(check.expected)}` };

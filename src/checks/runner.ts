@@ -7,7 +7,12 @@ import { describeExit, waitForListening } from './listen.js';
 import { CHECKS_LIMITS, ChecksParseError, parseChecks, type CheckSpec, type ChecksFile } from './parser.js';
 import { probe } from './probe.js';
 
-export const CHECK_DEFAULTS = { timeoutSeconds: 5, attempts: 5, retryDelaySeconds: 1 } as const;
+/**
+ * Dokku's defaults (TIMEOUT=30, ATTEMPTS=5, WAIT=5), so an app moved from Dokku gets as long to
+ * boot. Without WAIT, berth starts checking as soon as the port accepts connections instead of
+ * sleeping first, and waits Dokku's 5 s only after an attempt failed.
+ */
+export const CHECK_DEFAULTS = { timeoutSeconds: 30, attempts: 5, retryDelaySeconds: 5 } as const;
 
 export const CHECKS_FILE = 'CHECKS';
 

@@ -1,5 +1,6 @@
 /** A command line split into positional arguments and flags, checked against the command's usage. */
 import { readCommandLine, type OptionValues } from '../command-line.js';
+import { TOKEN_FLAG_REFUSED } from '../credentials.js';
 import { UsageError } from '../errors.js';
 import { Client, resolveConnection } from './client.js';
 import { GLOBAL_FLAGS, usageOf, type Command, type Invocation } from './command.js';
@@ -17,7 +18,7 @@ function isRepeated(arg: string): boolean {
  * Flags may come anywhere after the command; `--` ends them.
  */
 export function parseArguments(command: Command, argv: string[]): { args: string[]; flags: Map<string, string | true> } {
-  const { values, positionals } = readCommandLine(argv, { command: command.name, options: [...(command.flags ?? []), ...GLOBAL_FLAGS], allowPositionals: true });
+  const { values, positionals } = readCommandLine(argv, { command: command.name, options: [...(command.flags ?? []), ...GLOBAL_FLAGS], allowPositionals: true, refused: [TOKEN_FLAG_REFUSED] });
   checkArity(command, positionals);
   return { args: positionals, flags: flagsByLongName(values) };
 }
@@ -45,7 +46,7 @@ export function makeInvocation(command: Command, argv: string[]): Invocation {
     args,
     flags,
     json: flags.has('--json'),
-    client: () => (client ??= new Client(resolveConnection({ url: stringFlag(flags, '--url'), token: stringFlag(flags, '--token') }))),
+    client: () => (client ??= new Client(resolveConnection({ url: stringFlag(flags, '--url'), tokenFile: stringFlag(flags, '--token-file') }))),
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
+import { readTokenFile } from '../credentials.js';
 import { BerthError, describe, UsageError } from '../errors.js';
 import { defaultDataDir, localUrlFile, tokenFile } from '../model/local-server.js';
 import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type ParamsOf, type RequestOf, type ResponseOf } from '../model/api.js';
@@ -11,7 +12,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
 
-const TOKEN_HINT = 'berth serve prints the token when it starts; it is also in DATA_DIR/token on the server (berth run there as the same user reads it)';
+const TOKEN_HINT = 'berth serve prints the token when it first makes it; it is in DATA_DIR/token on the server (berth run there as the same user reads it), or in the file its --token-file names';
 
 /** A failure that knows the exit status it ends the client with. */
 export class CliError extends BerthError {
@@ -51,18 +52,24 @@ export interface Connection {
 }
 
 /**
- * Flags win over BERTH_URL and BERTH_TOKEN. With neither a URL flag nor BERTH_URL, the client talks
- * to the berth serving this machine's data dir (BERTH_DATA_DIR or the default) and, without a
- * token, reads that berth's own token file: a token is never read locally for a server named
- * elsewhere.
+ * Flags win over BERTH_URL, BERTH_TOKEN_FILE and BERTH_TOKEN; the token never comes from the command
+ * line itself. With neither a URL flag nor BERTH_URL, the client talks to the berth serving this
+ * machine's data dir (BERTH_DATA_DIR or the default) and, without a token, reads that berth's own
+ * token file: a token is never read locally for a server named elsewhere.
  */
-export function resolveConnection(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+export function resolveConnection(flags: { url?: string; tokenFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
   const remote = flags.url ?? (env.BERTH_URL || undefined);
   const dataDir = env.BERTH_DATA_DIR || defaultDataDir();
   const url = remote ?? readLocal(localUrlFile(dataDir)) ?? DEFAULT_URL;
-  const token = flags.token ?? (env.BERTH_TOKEN || (remote === undefined ? readLocal(tokenFile(dataDir)) : undefined));
-  if (!token) throw new CliError('no token: pass --token TOKEN or set BERTH_TOKEN', EXIT.usage, TOKEN_HINT);
+  const token = givenToken(flags, env) ?? (remote === undefined ? readLocal(tokenFile(dataDir)) : undefined);
+  if (!token) throw new CliError('no token: set BERTH_TOKEN, or pass --token-file FILE', EXIT.usage, TOKEN_HINT);
   return { url: normalizeUrl(url), token };
+}
+
+function givenToken(flags: { tokenFile?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  const file = flags.tokenFile ?? (env.BERTH_TOKEN_FILE || undefined);
+  if (file) return readTokenFile(file, flags.tokenFile ? '--token-file' : 'BERTH_TOKEN_FILE');
+  return env.BERTH_TOKEN || undefined;
 }
 
 /** A file of the local berth's data dir, when this user may read it. */
@@ -134,7 +141,8 @@ export class Client {
 
   /** A GET carries its request in the query string, any other method as a JSON body. */
   private async send(endpoint: AnyEndpoint, path: string, payload: unknown, timeouts: { headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
-    const body = endpoint.method === 'GET' || payload === undefined ? undefined : JSON.stringify(payload);
+    // The server takes a change only as JSON (a browser's cross-site form cannot send that), so every one carries a body, {} at least.
+    const body = endpoint.method === 'GET' ? undefined : JSON.stringify(payload ?? {});
     const query = endpoint.method === 'GET' ? queryString(payload) : '';
     const headers: Record<string, string> = {
       accept: 'application/json, application/x-ndjson',
@@ -189,7 +197,7 @@ async function apiError(response: Dispatcher.ResponseData): Promise<ApiError> {
 }
 
 function defaultHint(status: number): string | undefined {
-  if (status === 401) return `check --token or BERTH_TOKEN: ${TOKEN_HINT}`;
+  if (status === 401) return `check BERTH_TOKEN or --token-file: ${TOKEN_HINT}`;
   return undefined;
 }
 

@@ -32,7 +32,7 @@ export function generalHelp(): string {
   return [
     'Usage: berth <command> [arguments] [options]',
     '',
-    "Manages the apps of a berth server through its admin API. Point it at the server with BERTH_URL and BERTH_TOKEN (or --url and --token).",
+    "Manages the apps of a berth server through its admin API. Point it at the server with BERTH_URL and BERTH_TOKEN (or --url and --token-file FILE; the token is never taken on the command line).",
     '',
     commandList(),
     '',

@@ -15,7 +15,8 @@ export class CheckStep {
       }
       if (run.app.checks === 'skip-next') {
         run.output.warn(`Checks skipped for this deploy only (berth checks:skip ${run.app.name})`);
-        await this.deps.store.updateApp(run.app.name, (record) => (record.checks = 'enabled'));
+        // checks:disable or :enable given meanwhile (they do not wait for the deploy) stays as given.
+        await this.deps.store.updateApp(run.app.name, (record) => (record.checks = record.checks === 'skip-next' ? 'enabled' : record.checks));
         return;
       }
       for (const container of run.containers) await run.fire('check-deploy', container);

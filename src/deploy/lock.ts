@@ -7,6 +7,12 @@ interface Waiter {
   resolve: () => void;
 }
 
+/**
+ * What app operations that change host names hold besides their app's lock: host names are
+ * unique across apps. No app can be named this (app names start with a letter).
+ */
+export const HOST_NAMES_LOCK = '*host-names';
+
 /** One deploy at a time per app; different apps never wait for each other. */
 export class AppLocks {
   private readonly held = new Map<string, { holder: LockHolder; waiters: Waiter[] }>();

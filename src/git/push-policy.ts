@@ -6,8 +6,13 @@ export const DEPLOY_BRANCHES = ['main', 'master'];
 export function deployableUpdate(app: string, updates: RefUpdate[]): { update: RefUpdate } | { refusal: string } {
   const deploying = updates.filter((u) => DEPLOY_BRANCHES.some((b) => u.ref === `refs/heads/${b}`));
   const others = updates.filter((u) => !deploying.includes(u));
+  const notBranches = others.filter((u) => !u.ref.startsWith('refs/heads/'));
+  if (notBranches.length) {
+    const names = notBranches.map((u) => u.ref).join(', ');
+    return { refusal: `berth deploys ${app} from the main or master branch only; ${names} ${notBranches.length > 1 ? 'are not branches' : 'is not a branch'} (berth keeps no tags, review or other refs). Push a branch to main: git push deploy HEAD:main` };
+  }
   if (others.length) {
-    const names = others.map((u) => u.ref.replace(/^refs\/heads\//, '')).join(', ');
+    const names = others.map((u) => shortName(u.ref)).join(', ');
     return {
       refusal: `berth deploys ${app} from the main or master branch only; refused: ${names}. Push with: git push deploy ${shortName(others[0].ref)}:main`,
     };

@@ -12,7 +12,11 @@ import { writeReleaseRef } from './release-refs.js';
 export interface CommitReader {
   readonly commit: string;
   exists(file: string): Promise<boolean>;
-  /** The file's bytes up to maxBytes (undefined when the commit has no such file); `truncated` says it was longer. */
+  /**
+   * The file's bytes up to maxBytes (undefined when the commit has no such file); `truncated` says
+   * it was longer. A directory or submodule of that name throws notAFile: it is a mistake to name,
+   * not a missing file.
+   */
   readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined>;
   /** A tar of the commit's tree; `done` rejects when it could not be written whole. */
   archive(): { stream: Readable; done: Promise<void> };
@@ -30,6 +34,21 @@ export class MissingCommitError extends BerthError {
     this.name = 'MissingCommitError';
   }
 }
+
+/** What a tree entry that is not a file is, in words a user knows. */
+export type NotAFileKind = 'directory' | 'submodule';
+
+/** Procfile and CHECKS are read as files; a directory or submodule in their place would otherwise count as "no such file". */
+export function notAFile(file: string, kind: NotAFileKind, commit: string): BerthError {
+  const what = kind === 'directory' ? 'a directory' : 'a git submodule';
+  return new BerthError(
+    `${file} in commit ${commit.slice(0, 7)} is ${what}, not a file`,
+    `berth reads ${file} from a plain file of that name at the top of the repository: ${kind === 'directory' ? 'rename the directory' : 'remove the submodule'}, commit ${file} as a file and push again`,
+  );
+}
+
+// git ls-tree's modes for a directory (tree) and a submodule (gitlink).
+const NOT_A_FILE_MODES: Record<string, NotAFileKind> = { '040000': 'directory', '160000': 'submodule' };
 
 /** Read access to one pushed commit of an app's bare repository. */
 export class CommitTree implements CommitReader {
@@ -60,10 +79,20 @@ export class CommitTree implements CommitReader {
   }
 
   async readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
-    if (!(await this.exists(file))) return undefined;
+    await this.verifyCommit();
+    const mode = await this.entryMode(file);
+    if (mode === undefined) return undefined;
+    if (mode in NOT_A_FILE_MODES) throw notAFile(file, NOT_A_FILE_MODES[mode], this.commit);
     const { code, stdout, stderr, truncated } = await this.git(['cat-file', 'blob', `${this.commit}:${file}`], maxBytes);
     if (code !== 0) throw new Error(`git could not read ${file} of commit ${this.commit.slice(0, 7)}: ${stderr.trim()}`);
     return { content: stdout, truncated };
+  }
+
+  /** The mode of the commit's entry at `file` (100644, 040000, 160000...), undefined when there is none. */
+  private async entryMode(file: string): Promise<string | undefined> {
+    const { code, stdout } = await this.git(['ls-tree', '-z', this.commit, '--', file], 64 * 1024);
+    const entry = code === 0 ? stdout.toString('utf8').split('\0').find((line) => line.endsWith(`\t${file}`)) : undefined;
+    return entry?.split(' ')[0];
   }
 
   async keep(release: number): Promise<void> {

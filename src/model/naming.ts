@@ -3,6 +3,21 @@
  * several berths can share one engine, and every object carries the labels, so berth (and the
  * tests) can find their own by label instead of by name.
  */
+// An image path component: no leading, trailing or double hyphen (`berth-/x:1` is no image name).
+const INSTANCE_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const MAX_INSTANCE_NAME = 32;
+export const INSTANCE_NAME_RULE = `lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen, at most ${MAX_INSTANCE_NAME} characters`;
+
+export function isValidInstanceName(name: string): boolean {
+  return name.length <= MAX_INSTANCE_NAME && INSTANCE_NAME.test(name);
+}
+
+/**
+ * Joins the parts of a container name. Instance names, app names and process types hold no
+ * underscore, so `shop` + `mail-worker` and `shop-mail` + `worker` cannot meet in one name, nor
+ * instance `berth` + app `x-y` and instance `berth-x` + app `y`.
+ */
+const NAME_SEPARATOR = '_';
 export const LABEL = {
   instance: 'berth.instance',
   app: 'berth.app',
@@ -26,10 +41,22 @@ export function imageRepository(instance: string, app: string): string {
   return `${instance}/${app}`;
 }
 
-/** INSTANCE-APP-TYPE-RELEASE, and -N from the second container of a process type on. */
+/** INSTANCE_APP_TYPE_RELEASE, and _N from the second container of a process type on. */
 export function containerName(instance: string, app: string, processType: string, release: number, index: number): string {
-  const base = `${instance}-${app}-${processType}-${release}`;
-  return index > 1 ? `${base}-${index}` : base;
+  const parts = [instance, app, processType, String(release), ...(index > 1 ? [String(index)] : [])];
+  return parts.join(NAME_SEPARATOR);
+}
+
+/** Whether a container's labels say it is this very container of this berth: only then may berth replace it. */
+export function labelsMatch(labels: Record<string, string> | undefined, expected: Record<string, string>): boolean {
+  return Object.entries(expected).every(([key, value]) => labels?.[key] === value);
+}
+
+/** Whose a container is, by its labels, for an error that says why berth leaves it alone. */
+export function describeOwner(labels: Record<string, string> | undefined): string {
+  const instance = labels?.[LABEL.instance];
+  if (!instance) return 'it was not made by berth';
+  return `it belongs to ${labels?.[LABEL.app] ? `app ${labels[LABEL.app]}` : 'no app'} of berth instance ${instance}`;
 }
 
 /**

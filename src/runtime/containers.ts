@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import { appLabels, containerName, LABEL } from '../model/naming.js';
+import { BerthError } from '../errors.js';
+import { appLabels, containerName, describeOwner, LABEL, labelsMatch } from '../model/naming.js';
 import type { ContainerRecord } from '../store/store.js';
 import { isStatus } from './engine.js';
 import { listeningSockets, type ListeningSocket } from './listening.js';
@@ -35,14 +36,15 @@ function fencedHostConfig(spec: ContainerSpec, network: string): Docker.HostConf
 
 export async function startContainer(docker: Docker, placement: Placement, spec: ContainerSpec): Promise<ContainerRecord> {
   const name = containerName(placement.instance, spec.app, spec.processType, spec.release, spec.index);
-  await removeContainer(docker, name);
+  const labels = appLabels(placement.instance, spec.app, spec.release, spec.processType);
+  await removeLeftover(docker, name, labels);
   const env = { ...spec.env, PORT: String(spec.port) };
   const container = await docker.createContainer({
     name,
     Image: spec.image,
     ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: appLabels(placement.instance, spec.app, spec.release, spec.processType),
+    Labels: labels,
     HostConfig: fencedHostConfig(spec, placement.network),
   });
   await container.start();
@@ -50,6 +52,28 @@ export async function startContainer(docker: Docker, placement: Placement, spec:
   const ip = info.NetworkSettings.Networks[placement.network]?.IPAddress;
   if (!ip) throw new Error(`container ${name} has no address on network ${placement.network}`);
   return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
+}
+
+/**
+ * A container under this name that carries these labels is a leftover of an earlier attempt at the
+ * same release (berth stopped mid-deploy), and goes. Any other is not berth's to remove: another
+ * app's, another berth's or the operator's own.
+ */
+async function removeLeftover(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
+  let existing: Docker.ContainerInspectInfo;
+  try {
+    existing = await docker.getContainer(name).inspect();
+  } catch (error) {
+    if (isStatus(error, 404)) return;
+    throw error;
+  }
+  if (!labelsMatch(existing.Config.Labels, labels)) {
+    throw new BerthError(
+      `a container named ${name} already exists and ${describeOwner(existing.Config.Labels)}; berth does not remove it`,
+      `remove or rename that container yourself if it is not needed (docker rm -f ${name}), then deploy again`,
+    );
+  }
+  await removeContainer(docker, existing.Id);
 }
 
 export async function containerState(docker: Docker, id: string, instance: string): Promise<ContainerState> {

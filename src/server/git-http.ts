@@ -2,14 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Git } from 'node-git-server';
 import { APP_NAME_RULE, isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
-import { createRepo, repoExists, type HookTarget } from '../git/repos.js';
+import { ConflictError } from '../errors.js';
+import { receivePack } from '../git/receive-pack.js';
+import { repoExists } from '../git/repos.js';
 
 const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 
 export interface GitHttpDeps {
   store: Store;
   createAppsOnPush: boolean;
-  hook: HookTarget;
+  /** Makes the app and its repository, under the app's lock; a ConflictError says why it cannot be made. */
+  createApp: (app: string) => Promise<unknown>;
   logger: (line: string) => void;
 }
 
@@ -40,10 +43,15 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
     if (!(await repoExists(repoDir))) {
       if (!isPush(url, route)) return reply(res, 404, `berth: no app named ${app}; push to it to create it`);
       if (!deps.createAppsOnPush) return reply(res, 404, `berth: no app named ${app}, and this server does not create apps on push; ask an operator to create it`);
-      await deps.store.createApp(app);
-      await createRepo(repoDir, app, deps.hook);
+      try {
+        await deps.createApp(app);
+      } catch (error) {
+        if (error instanceof ConflictError) return reply(res, 409, `berth: ${error.message}${error.hint ? `; ${error.hint}` : ''}`);
+        throw error;
+      }
       deps.logger(`created app ${app}`);
     }
+    if (route === 'git-receive-pack' && req.method === 'POST') return receivePack(repoDir, req, res, (status, message) => reply(res, status, message));
     req.url = `/${app}.git/${route}${url.search}`;
     git.handle(req, res);
   };

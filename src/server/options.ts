@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { readCommandLine, type CommandLineOption } from '../command-line.js';
+import { checkToken, TOKEN_FLAG_REFUSED } from '../credentials.js';
 import { UsageError } from '../errors.js';
-import { isValidAppName, isValidDomain } from '../model/app.js';
+import { isValidDomain } from '../model/app.js';
 import { defaultDataDir } from '../model/local-server.js';
+import { INSTANCE_NAME_RULE, isValidInstanceName } from '../model/naming.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
 export interface ServeOptions {
@@ -15,7 +17,10 @@ export interface ServeOptions {
   listenHost: string;
   /** Names this berth's Docker network, image repository and labels, so several can share an engine. */
   instance: string;
+  /** BERTH_TOKEN; never a flag. */
   token: string | undefined;
+  /** A file holding the token, instead of BERTH_TOKEN. */
+  tokenFile: string | undefined;
   createAppsOnPush: boolean;
   /** Extra plugin folders, searched after the built-in ones. */
   pluginDirs: string[];
@@ -46,6 +51,7 @@ export const DEFAULTS: ServeOptions = {
   listenHost: '0.0.0.0',
   instance: 'berth',
   token: undefined,
+  tokenFile: undefined,
   createAppsOnPush: true,
   pluginDirs: [],
   nginxBin: 'nginx',
@@ -77,6 +83,7 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'domain', flag: '--domain', env: 'BERTH_DOMAIN', kind: 'string', help: 'apps answer at APP.DOMAIN' },
   { key: 'listenHost', flag: '--listen', env: 'BERTH_LISTEN', kind: 'string', help: 'address the git server binds' },
   { key: 'instance', flag: '--instance', env: 'BERTH_INSTANCE', kind: 'string', help: 'name of this berth on the Docker engine' },
+  { key: 'tokenFile', flag: '--token-file', env: 'BERTH_TOKEN_FILE', kind: 'string', help: 'file holding the push token, instead of BERTH_TOKEN' },
   { key: 'createAppsOnPush', flag: '--create-apps-on-push', env: 'BERTH_CREATE_APPS_ON_PUSH', kind: 'bool', help: 'a push to an unknown app creates it (--no-create-apps-on-push to refuse)' },
   { key: 'pluginDirs', flag: '--plugins-dir', env: 'BERTH_PLUGINS_DIRS', kind: 'list', help: 'extra plugin folder (repeatable; env: colon-separated)' },
   { key: 'nginxBin', flag: '--nginx', env: 'BERTH_NGINX', kind: 'string', help: 'nginx binary' },
@@ -136,7 +143,7 @@ function commandLineOption(spec: OptionSpec): CommandLineOption {
 
 function flagOptions(argv: string[]): Partial<ServeOptions> {
   const options = SERVE_OPTION_SPECS.map(commandLineOption);
-  const { values } = readCommandLine(switchesWithoutValues(argv), { command: 'serve', options, allowPositionals: false, allowNegative: true });
+  const { values } = readCommandLine(switchesWithoutValues(argv), { command: 'serve', options, allowPositionals: false, allowNegative: true, refused: [TOKEN_FLAG_REFUSED] });
   const given: Record<string, unknown> = {};
   SERVE_OPTION_SPECS.forEach((spec, i) => {
     const value = values[options[i].name];
@@ -172,12 +179,13 @@ function validate(options: ServeOptions): ServeOptions {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }
   if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
-  if (!isValidAppName(options.instance)) throw new UsageError('--instance must be lower-case letters, digits and hyphens, starting with a letter, at most 63 characters');
+  if (!isValidInstanceName(options.instance)) throw new UsageError(`--instance "${options.instance}" is not a valid instance name (${INSTANCE_NAME_RULE})`, 'pick another --instance (or BERTH_INSTANCE), such as berth or berth2');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
-  if (options.token !== undefined && !/^[\x21-\x7e]{16,256}$/.test(options.token)) {
-    throw new UsageError('BERTH_TOKEN must be 16 to 256 printable characters without spaces');
+  if (options.token !== undefined) checkToken(options.token, 'BERTH_TOKEN');
+  if (options.token !== undefined && options.tokenFile !== undefined) {
+    throw new UsageError('BERTH_TOKEN and --token-file (BERTH_TOKEN_FILE) both give a token', 'give it one way only');
   }
-  return { ...options, dataDir: path.resolve(options.dataDir) };
+  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: options.tokenFile && path.resolve(options.tokenFile) };
 }
 
 export function serveHelp(): string {
@@ -185,7 +193,7 @@ export function serveHelp(): string {
     const { value } = commandLineOption(s);
     const shown = value ? `${s.flag} ${value}` : s.flag;
     const def = DEFAULTS[s.key];
-    return `  ${shown.padEnd(28)} ${s.help} (env ${s.env}; default ${Array.isArray(def) ? 'none' : String(def)})`;
+    return `  ${shown.padEnd(28)} ${s.help} (env ${s.env}; default ${Array.isArray(def) || def === undefined ? 'none' : String(def)})`;
   });
-  return ['Usage: berth serve [options]', '', 'Runs the git push server and keeps berth\'s nginx running.', '', ...lines, '', '  BERTH_TOKEN                  push token (default: generated once, stored in DATA_DIR/token)'].join('\n');
+  return ['Usage: berth serve [options]', '', 'Runs the git push server and keeps berth\'s nginx running.', '', ...lines, '', '  BERTH_TOKEN                  push token (default: --token-file, or generated once and stored in DATA_DIR/token)'].join('\n');
 }

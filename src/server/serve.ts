@@ -22,7 +22,7 @@ import { createGitPortServer } from './git-port.js';
 import { startHookServer } from './hook-server.js';
 import { listen } from './listen.js';
 import type { ServeOptions } from './options.js';
-import { loadOrCreateToken } from './token.js';
+import { announceToken, loadOrCreateToken, type ServeToken } from './token.js';
 
 export interface RunningServer {
   gitPort: number;
@@ -42,7 +42,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const ownership = await claimDataDir(options.dataDir);
   const tightened = await tightenDataDir(options.dataDir, workerPassages(path.join(options.dataDir, 'nginx')));
   if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
-  const { token, file: tokenFile } = await loadOrCreateToken(options.dataDir, options.token);
+  const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
+  const { token } = serveToken;
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
@@ -56,11 +57,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook });
   const gitServer = createGitPortServer({
     token,
     handlers: {
-      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
-      api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
+      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, createApp: (app) => service.apps.createOnPush(app), logger: log }),
+      api: createApiHandler(service, Date.now()),
     },
     fromContainer: (address) => runtime.isContainerAddress(address),
     log,
@@ -68,7 +70,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
   await writeFileAtomic(localUrlFile(options.dataDir), localUrl(options.listenHost, gitPort) + '\n');
-  await announce({ options, plugins, proxy, runtime, gitPort, token, tokenFile });
+  await announce({ options, plugins, proxy, runtime, gitPort, token: serveToken });
   return {
     gitPort,
     token,
@@ -80,12 +82,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 }
 
 /** What an operator needs to know at start: where apps and pushes go, and what to fix. */
-async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: string; tokenFile: string | undefined }): Promise<void> {
-  const { options, plugins, proxy, gitPort, token, tokenFile } = started;
+async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: ServeToken }): Promise<void> {
+  const { options, plugins, proxy, gitPort, token } = started;
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
   log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
   log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
-  log(`push with: git remote add deploy http://berth:${token}@<this-host>:${gitPort}/APP.git`);
-  if (tokenFile) log(`token stored in ${tokenFile}`);
+  for (const line of announceToken(token, (shown) => `http://berth:${shown}@<this-host>:${gitPort}/APP.git`)) log(line);
   if (!(await started.runtime.keepsContainersOnRestart())) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
 }

@@ -1,7 +1,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { COMMAND_NAMES } from '../../src/cli/registry.js';
 import { BERTH_VERSION } from '../../src/paths.js';
@@ -50,10 +52,22 @@ describe('the installed berth command, as a new user runs it', () => {
   });
 
   test('a command that needs the server says how to reach it when there is none', async () => {
-    const result = await berthWithoutServer('apps:list', '--token', 'some-token-0123456789');
+    const tokenFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-cli-')), 'token');
+    await fs.writeFile(tokenFile, 'some-token-0123456789\n', { mode: 0o600 });
+    const result = await berthWithoutServer('apps:list', '--token-file', tokenFile);
+    await fs.rm(path.dirname(tokenFile), { recursive: true, force: true });
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /cannot reach berth at http:\/\/127\.0\.0\.1:9/);
     assert.match(result.stderr, /is berth serve running there\?/);
+  });
+
+  test('a token on the command line is refused, saying to use BERTH_TOKEN or --token-file, before anything is sent', async () => {
+    for (const args of [['apps:list', '--token', 'some-token-0123456789'], ['config:set', 'shop', 'A=1', '--token=some-token-0123456789']]) {
+      const result = await berthWithoutServer(...args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /berth does not take the token on the command line, where every local user can read it \(ps\).*set BERTH_TOKEN, or put the token in a file \(chmod 600\) and pass --token-file FILE/);
+      assert.doesNotMatch(result.stderr, /cannot reach berth/);
+    }
   });
 
   describe('on the server, with nothing set', () => {

@@ -92,7 +92,7 @@ describe('the deploy path: git push -> build -> CHECKS -> nginx switch -> retire
     const push = await repo.push(berth.remote('second'));
     assert.equal(push.code, 0, push.output);
     assert.match(push.output, /Retiring second release 1/);
-    assert.match(push.output, /Stopped and removed .*second-web-1/);
+    assert.match(push.output, /Stopped and removed .*second_web_1/);
     assert.match((await getThroughNginx(berth.httpPort, 'second.localhost')).body, /Hello from v2/);
     assert.deepEqual(await runningContainers(berth.instance, 'second'), ['2']);
   });

@@ -265,7 +265,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
     const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, async () => {
       const answer = await fetch(`http://127.0.0.1:${app.berth.gitPort}/api/apps/${APP}/config`, {
         method: 'POST',
-        headers: { authorization: app.berth.authorization },
+        headers: { authorization: app.berth.authorization, 'content-type': 'application/json' },
         body: JSON.stringify({ set: { TRICKY: value } }),
       });
       assert.equal(answer.status, 200);

@@ -160,10 +160,10 @@ describe('operating berth: the CLI and admin API against a real server', () => {
   test('logs show container output and follow it; deploys:log shows a stored deploy, failed ones included', async () => {
     const logs = await berthCli(berth, ['logs', APP, '-n', '5']);
     assert.equal(logs.code, 0, logs.stderr);
-    assert.match(logs.stdout, /ops-web-\d+\| v1 listening on 5000/);
+    assert.match(logs.stdout, /ops_web_\d+\| v1 listening on 5000/);
     const follow = spawnBerthCli(berth, ['logs', APP, '-f', '-n', '1']);
     await follow.waitFor(/listening on 5000/);
-    await follow.waitFor(/ops-web-\d+\| v1 listening on 5000/);
+    await follow.waitFor(/ops_web_\d+\| v1 listening on 5000/);
     assert.equal(await follow.interrupt(), 0);
     const latest = await berthCli(berth, ['deploys:log', APP]);
     assert.match(latest.stdout, /-----> Switching ops\.localhost/);

@@ -78,3 +78,14 @@ export async function remoteHead(remote: string, branch = 'main'): Promise<strin
   const { stdout } = await run('git', ['ls-remote', remote, `refs/heads/${branch}`]);
   return stdout.split(/\s+/)[0] || undefined;
 }
+
+/** An app repository from the sample app with `files`, pushed once to `remote`, which must take it. */
+export async function pushedApp(remote: string, files: Record<string, FileChange> = {}): Promise<AppRepo> {
+  const repo = await AppRepo.create(files);
+  const first = await repo.push(remote);
+  if (first.code !== 0) {
+    await repo.remove();
+    throw new Error(`the first push to ${remote} failed:\n${first.output}`);
+  }
+  return repo;
+}

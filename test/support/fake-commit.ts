@@ -1,5 +1,10 @@
 import { Readable } from 'node:stream';
-import type { CommitReader } from '../../src/git/tree.js';
+import { notAFile, type CommitReader, type NotAFileKind } from '../../src/git/tree.js';
+
+/** A commit entry that is not a file: a directory or a submodule in place of a file berth reads. */
+export interface FakeEntry {
+  kind: NotAFileKind;
+}
 
 /** A commit whose files live in memory; its "archive" is their names and contents as text, which the fake runtime only reads. */
 export class FakeCommit implements CommitReader {
@@ -10,7 +15,7 @@ export class FakeCommit implements CommitReader {
 
   constructor(
     readonly commit: string,
-    private readonly files: Record<string, string>,
+    private readonly files: Record<string, string | FakeEntry>,
   ) {}
 
   async exists(file: string): Promise<boolean> {
@@ -19,12 +24,14 @@ export class FakeCommit implements CommitReader {
 
   async readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
     if (!(file in this.files)) return undefined;
-    const content = Buffer.from(this.files[file]);
+    const entry = this.files[file];
+    if (typeof entry !== 'string') throw notAFile(file, entry.kind, this.commit);
+    const content = Buffer.from(entry);
     return { content: content.subarray(0, maxBytes), truncated: content.length > maxBytes };
   }
 
   archive(): { stream: Readable; done: Promise<void> } {
-    const text = Object.entries(this.files).map(([name, content]) => `${name}\n${content}\n`);
+    const text = Object.entries(this.files).map(([name, content]) => `${name}\n${typeof content === 'string' ? content : content.kind}\n`);
     return { stream: Readable.from(text), done: Promise.resolve() };
   }
 

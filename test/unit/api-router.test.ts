@@ -18,8 +18,10 @@ let dataDir: string;
 let store: Store;
 let server: http.Server;
 
-async function call(method: string, urlPath: string, body?: string): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${urlPath}`, { method, body });
+/** A request as the CLI sends it: a change as JSON, unless `contentType` says otherwise (null: none). */
+async function call(method: string, urlPath: string, body?: string, contentType: string | null = 'application/json'): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = method !== 'GET' && contentType !== null ? { 'content-type': contentType } : {};
+  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${urlPath}`, { method, body, headers });
   return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -103,4 +105,27 @@ test('an operation that needs a deployed app is a 409 before it starts', async (
     assert.match(String(answer.json.hint), /git push/);
   }
   assert.deepEqual(await store.listReleases('shop'), []);
+});
+
+test('a request that changes something is taken as JSON only: a form, text or no type is a 415, and nothing is stored', async () => {
+  const changes: Array<[string, string, string | undefined]> = [
+    ['POST', '/api/apps/shop/config', '{"set": {"PWNED": "1"}}'],
+    ['POST', '/api/apps/shop/domains', '{"domain": "evil.example.com"}'],
+    ['POST', '/api/apps/shop/checks/disable', undefined],
+    ['POST', '/api/apps', '{"name": "pwned"}'],
+    ['DELETE', '/api/apps/shop', '{"confirm": "shop"}'],
+  ];
+  for (const [method, urlPath, body] of changes) {
+    for (const contentType of [null, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+      const answer = await call(method, urlPath, body, contentType);
+      assert.equal(answer.status, 415, `${method} ${urlPath} as ${contentType}`);
+      assert.match(String(answer.json.error), new RegExp(`^${method} ${urlPath} needs Content-Type: application/json`));
+      assert.match(String(answer.json.hint), /as the berth CLI does/);
+    }
+  }
+  const app = await store.getApp('shop');
+  assert.deepEqual([app?.config, app?.domains, app?.checks], [{}, [], 'enabled']);
+  assert.deepEqual(await store.listApps(), ['shop']);
+  assert.equal((await call('POST', '/api/apps/shop/checks/disable', undefined, 'application/json; charset=utf-8')).status, 200, 'a charset is fine');
+  assert.equal((await call('POST', '/api/apps/shop/checks/enable', undefined)).status, 200);
 });

@@ -54,6 +54,25 @@ test('directives apply wherever they appear, and the last one wins', () => {
   );
 });
 
+test('a comment may follow a directive, as in Dokku\'s own examples', () => {
+  const file = parseChecks('WAIT=30     # Wait 1/2 minute\nTIMEOUT=60\t# Timeout after a minute\nATTEMPTS=10  # attempt checks 10 times\n');
+  assert.deepEqual([file.waitSeconds, file.timeoutSeconds, file.attempts], [30, 60, 10]);
+  // A directive's value is a number, so a # right after it starts the comment too, as Dokku reads it.
+  assert.equal(parseChecks('ATTEMPTS=3#three').attempts, 3);
+  assertParseError('WAIT=# nothing', 1, /WAIT=n/, /whole number/);
+  assertParseError('RETRIES=3 # not known', 1, /unknown directive RETRIES=3 \(known/);
+});
+
+test('a comment may follow a check; a # inside a word is part of it', () => {
+  const check = onlyCheck('/health   ok   # the app answers ok when its database is up');
+  assert.deepEqual([check.path, check.expected, check.source], ['/health', 'ok', '/health   ok']);
+  assert.equal(onlyCheck('/health\t# no expected content').expected, undefined);
+  assert.equal(onlyCheck('//example.com/ #comment').host, 'example.com');
+  assert.equal(onlyCheck('/style.css color:#fff # white').expected, 'color:#fff');
+  assert.equal(onlyCheck('/page#top').path, '/page#top');
+  assert.deepEqual(parseChecks('/ok # \u0001 a control character in a comment is ignored, as on a comment line').checks.length, 1);
+});
+
 test('a file with only directives is valid', () => {
   assert.deepEqual(parseChecks('WAIT=1\nTIMEOUT=2\nATTEMPTS=3\n'), {
     waitSeconds: 1,

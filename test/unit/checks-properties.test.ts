@@ -18,7 +18,7 @@ const VALID_HOSTS = ['example.com', 'localhost', 'a', 'my-app.example.com:8080',
 const INVALID_HOSTS = ['', 'x:0', 'x:65536', 'x:080', 'x:', 'a:1:2', 'exa_mple.com', '-a.com', 'a-.com', 'a..b', 'a.', '[::1]', 'exämple.com', `${'a'.repeat(64)}.com`, [...Array(3).fill('a'.repeat(63)), 'b'.repeat(62)].join('.'), 'user@host'];
 const VALID_PATHS = ['', '/', '/health', '/a?b=c&d=%20', '/~!*()[]', '//x', '?q=1', `/${'p'.repeat(2000)}`];
 const INVALID_PATHS = ['/é', '/\u00a0', '/\ufeff', '/a\u2028'];
-const VALID_EXPECTED = ['', ' ok', '\tOur   team', ' Grüße 👋', ' "quoted" # not a comment', ' \ufeff'];
+const VALID_EXPECTED = ['', ' ok', '\tOur   team', ' Grüße 👋', ' "quoted" #a comment', ' color:#fff', ' \ufeff'];
 const INVALID_EXPECTED = [' a\u0001b', ' \u0085', ' x\u007f', ' a\rb', ' a\u000bb'];
 const DIRECTIVE_NAMES = ['WAIT', 'TIMEOUT', 'ATTEMPTS'];
 const UNKNOWN_DIRECTIVE_NAMES = ['wait', 'FOO', 'CHECK_URL', 'WAIT_', 'TIMEOUT_SECONDS'];
@@ -31,6 +31,9 @@ const space = fc.constantFrom(...SPACE);
 const validHost = fc.constantFrom(...VALID_HOSTS);
 const validPath = fc.constantFrom(...VALID_PATHS);
 
+/** Nothing, or a comment after a space or tab, as Dokku's examples write them. */
+const inlineComment = fc.oneof(fc.constant(''), joined(fc.constantFrom(' ', '\t', '  '), '#', stringOf([...'abc =#/'], 0, 20)));
+
 const validCheckLine = joined(
   space,
   fc.oneof(
@@ -40,6 +43,7 @@ const validCheckLine = joined(
   ),
   fc.constantFrom(...VALID_EXPECTED),
   space,
+  inlineComment,
 );
 
 /** A check line with one part spoilt, or of an unsupported form. */
@@ -53,7 +57,7 @@ const invalidCheckLine = fc.oneof(
 );
 
 function directiveLine(names: readonly string[], value: fc.Arbitrary<string>): fc.Arbitrary<string> {
-  return joined(space, fc.constantFrom(...names), space, '=', space, value, space);
+  return joined(space, fc.constantFrom(...names), space, '=', space, value, space, inlineComment);
 }
 
 const validDirectiveLine = fc.oneof(
@@ -184,13 +188,14 @@ function assertWellFormed(file: ChecksFile, text: string): void {
   for (const check of file.checks) {
     assert.ok(check.line > previousLine && check.line <= lines.length, `check line ${check.line} after ${previousLine} of ${lines.length}`);
     previousLine = check.line;
-    assert.equal(check.source, lines[check.line - 1].replace(/\r$/, '').replace(/^[ \t]+|[ \t]+$/g, ''), 'source is its line, trimmed');
+    assert.equal(check.source, lines[check.line - 1].replace(/\r$/, '').replace(/(^|[ \t])#.*$/s, '').replace(/^[ \t]+|[ \t]+$/g, ''), 'source is its line without its comment, trimmed');
     assert.ok(check.scheme === 'http' || check.scheme === 'https', `scheme ${check.scheme}`);
     assert.match(check.path, /^\/[\x21-\x7e]*$/);
     if (check.host !== undefined) assertValidHost(check.host);
     if (check.expected !== undefined) {
       assert.match(check.expected, /^[^ \t](.*[^ \t])?$/su, 'expected content is trimmed and not empty');
       assert.doesNotMatch(check.expected, /(?!\t)\p{Cc}/u, 'expected content has a control character');
+      assert.doesNotMatch(check.expected, /[ \t]#/, 'expected content holds a comment');
     }
   }
 }
@@ -281,5 +286,22 @@ test(`${CASES} random files parse the same with and without a leading byte order
       assert.deepEqual(parseOutcome(BOM + text), parseOutcome(text));
     }),
     propertyParameters(CASES, DEFAULT_SEED),
+  );
+});
+
+// A comment after a line is no part of it: Dokku's examples write `WAIT=30  # half a minute`.
+const lineAndComment = fc.tuple(fc.oneof(validCheckLine, validDirectiveLine, riskyLine), joined(fc.constantFrom(' ', '\t'), '#', garbage(0, 30)));
+
+test(`${LINE_CASES} random lines parse the same with a comment after them`, () => {
+  fc.assert(
+    fc.property(lineAndComment, ([line, comment]) => {
+      // A comment adds bytes, which may take a line over the size limit; a NUL in it makes the file binary.
+      fc.pre(Buffer.byteLength(line + comment) <= CHECKS_LIMITS.maxBytes && !comment.includes('\0') && !line.includes('\n') && !line.endsWith('\r'));
+      const withComment = parseOutcome(line + comment);
+      const without = parseOutcome(line);
+      if ('file' in without && 'file' in withComment) without.file.checks.forEach((check, i) => assert.equal(withComment.file.checks[i].expected, check.expected));
+      assert.equal('file' in withComment, 'file' in without, `${JSON.stringify(line + comment)} and ${JSON.stringify(line)} differ`);
+    }),
+    propertyParameters(LINE_CASES, DEFAULT_SEED),
   );
 });

@@ -29,7 +29,9 @@ test('flags win over the environment, and the environment over the local files',
   const dataDir = localBerth({ url: 'http://127.0.0.1:7171', token: 'local-token' });
   const env = { BERTH_DATA_DIR: dataDir, BERTH_URL: 'http://server:7070', BERTH_TOKEN: 'env-token' };
   assert.deepEqual(resolveConnection({}, env), { url: 'http://server:7070', token: 'env-token' });
-  assert.deepEqual(resolveConnection({ url: 'https://other:1', token: 'flag-token' }, env), { url: 'https://other:1', token: 'flag-token' });
+  const flagFile = path.join(dataDir, 'flag-token');
+  fs.writeFileSync(flagFile, 'flag-token-0123456789\n', { mode: 0o600 });
+  assert.deepEqual(resolveConnection({ url: 'https://other:1', tokenFile: flagFile }, env), { url: 'https://other:1', token: 'flag-token-0123456789' });
 });
 
 test('a server named elsewhere never gets the local token', () => {
@@ -40,6 +42,6 @@ test('a server named elsewhere never gets the local token', () => {
 
 test('without a local berth the client asks for a token and defaults to the local port', () => {
   const dataDir = localBerth({});
-  assert.throws(() => resolveConnection({}, { BERTH_DATA_DIR: dataDir }), /no token: pass --token TOKEN or set BERTH_TOKEN/);
+  assert.throws(() => resolveConnection({}, { BERTH_DATA_DIR: dataDir }), /no token: set BERTH_TOKEN, or pass --token-file FILE/);
   assert.equal(resolveConnection({}, { BERTH_DATA_DIR: dataDir, BERTH_TOKEN: 't' }).url, DEFAULT_URL);
 });

@@ -60,10 +60,10 @@ test('a first push builds, starts every process, checks, and routes the proxy to
   await h.store.updateApp(APP, (app) => (app.formation = { web: 1, worker: 1 }));
   const { outcome, read } = await deploy(h.pipeline(), push('1111111aaaa'));
   assert.ok(outcome.ok, read);
-  const web = h.runtime.named(`${INSTANCE}-${APP}-web-1`)!;
-  assert.ok(h.runtime.named(`${INSTANCE}-${APP}-worker-1`));
+  const web = h.runtime.named(`${INSTANCE}_${APP}_web_1`)!;
+  assert.ok(h.runtime.named(`${INSTANCE}_${APP}_worker_1`));
   assert.deepEqual(h.proxy.routes.get(APP), { app: APP, release: 1, serverNames: [`${APP}.example.test`], upstreams: [{ host: web.ip, port: 5000 }] });
-  assert.deepEqual((await h.store.getApp(APP))?.live?.containers.map((c) => c.name).sort(), [web.name, `${INSTANCE}-${APP}-worker-1`]);
+  assert.deepEqual((await h.store.getApp(APP))?.live?.containers.map((c) => c.name).sort(), [web.name, `${INSTANCE}_${APP}_worker_1`]);
   assert.equal((await h.store.getRelease(APP, 1))?.status, 'live');
   assert.match(read, /Done: shop release 1 deployed in/);
   assert.deepEqual(h.proxy.argsOf('settle'), [], 'nothing served before, so nothing has to settle');
@@ -119,7 +119,7 @@ test('start: when the 2nd of two containers cannot start, the 1st is removed wit
   const deployed = await deploy(h.pipeline(), push('2222222bbbb'));
   await assertFailedAndNothingChanged(h, before, deployed, Stage.Start);
   assert.match(deployed.read, /failed at the start stage: the engine ran out of addresses/);
-  const first = `${INSTANCE}-${APP}-web-2`;
+  const first = `${INSTANCE}_${APP}_web_2`;
   assert.match(deployed.read, new RegExp(`Removed the new container ${first}\\.`));
   assert.equal(h.runtime.argsOf('removeContainer').length, 1, 'only the container that started is removed');
   assert.deepEqual(h.runtime.argsOf('removeImage'), [[image(2)]]);
@@ -145,7 +145,7 @@ test('check: a failing check shows the container\'s last output, removes it and 
   const deployed = await deploy(h.pipeline([checks, notify]), push('2222222bbbb'));
   await assertFailedAndNothingChanged(h, before, deployed, Stage.Check);
   assert.match(deployed.read, /failed at the check stage: check GET \/ \(CHECKS line 2\) failed: answered 500 \(plugin probe, check-deploy\)\n.*fix the app/);
-  assert.match(deployed.read, /Last 2 line\(s\) from unit-shop-web-2:\n.*listening on 5000\n.*GET \/ 500\n.*Removed the new container unit-shop-web-2\./);
+  assert.match(deployed.read, /Last 2 line\(s\) from unit_shop_web_2:\n.*listening on 5000\n.*GET \/ 500\n.*Removed the new container unit_shop_web_2\./);
   assert.deepEqual(h.runtime.argsOf('removeImage'), [[image(2)]]);
   assert.deepEqual(failures, [{ stage: Stage.Check, message: 'check GET / (CHECKS line 2) failed: answered 500 (plugin probe, check-deploy)' }]);
 });
@@ -249,9 +249,9 @@ test('retire: what an earlier failed retirement left drains and goes at the next
   assert.ok((await deploy(h.pipeline(), push('2222222bbbb'))).outcome.ok);
   const { outcome, read } = await deploy(h.pipeline(), push('3333333cccc'));
   assert.ok(outcome.ok, read);
-  assert.match(read, /-----> Retiring shop release 2\n {7}Also retiring unit-shop-web-1, left by an earlier release/);
+  assert.match(read, /-----> Retiring shop release 2\n {7}Also retiring unit_shop_web_1, left by an earlier release/);
   assert.ok(!h.runtime.containers.has(before.live.containers[0].id), 'release 1 is gone');
-  assert.deepEqual(containerNames(h), ['unit-shop-web-3']);
+  assert.deepEqual(containerNames(h), ['unit_shop_web_3']);
   assert.equal((await h.store.getRelease(APP, 1))?.status, 'retired');
   assert.equal((await h.store.getRelease(APP, 2))?.status, 'retired');
 });

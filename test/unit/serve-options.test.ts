@@ -6,7 +6,10 @@ import path from 'node:path';
 import { BerthError, stopReason, timeLimit } from '../../src/errors.js';
 import { UsageError } from '../../src/errors.js';
 import { DEFAULTS, resolveServeOptions } from '../../src/server/options.js';
-import { loadOrCreateToken } from '../../src/server/token.js';
+import { announceToken, loadOrCreateToken } from '../../src/server/token.js';
+import { resolveConnection } from '../../src/cli/client.js';
+import { parseArguments } from '../../src/cli/arguments.js';
+import { findCommand } from '../../src/cli/registry.js';
 
 test('a generated token is stored 0600, and a token file left readable by others is made 0600 again', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-token-'));
@@ -49,4 +52,46 @@ test('--prune-build-cache-after takes whole days (0: never), from the flag or BE
   assert.equal(resolveServeOptions([], { BERTH_PRUNE_BUILD_CACHE_AFTER: '2' }).pruneBuildCacheAfterDays, 2);
   assert.equal(resolveServeOptions(['--prune-build-cache-after', '0'], { BERTH_PRUNE_BUILD_CACHE_AFTER: '2' }).pruneBuildCacheAfterDays, 0);
   assert.throws(() => resolveServeOptions(['--prune-build-cache-after', '1.5'], {}), (error: Error) => error instanceof UsageError && /--prune-build-cache-after must be a whole number/.test(error.message));
+});
+
+const TOKEN = 'a-token-0123456789abcdef';
+const pushUrl = (shown: string) => `http://berth:${shown}@host:7070/APP.git`;
+
+test('berth serve and the client refuse a token on the command line, saying what to use instead', () => {
+  const refused = (error: unknown) => error instanceof UsageError && /not take the token on the command line/.test(error.message) && /BERTH_TOKEN/.test(error.message) && /--token-file FILE/.test(error.message);
+  for (const args of [['--token', TOKEN], [`--token=${TOKEN}`], ['--data-dir', '/tmp/x', '--token', TOKEN]]) {
+    assert.throws(() => resolveServeOptions(args, {}), refused, `berth serve ${args.join(' ')}`);
+    assert.throws(() => parseArguments(findCommand('apps:list')!, args.filter((arg) => !arg.startsWith('/') && arg !== '--data-dir')), refused, `berth apps:list ${args.join(' ')}`);
+  }
+  assert.doesNotThrow(() => parseArguments(findCommand('config:set')!, ['shop', '--', '--token=x']), 'after -- it is an argument, not the option');
+});
+
+test('the token file: read by berth serve and the client, refused when unreadable or malformed, never together with BERTH_TOKEN', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-token-file-'));
+  try {
+    const file = path.join(dir, 'token');
+    await fs.writeFile(file, `${TOKEN}\n`, { mode: 0o600 });
+    assert.equal(resolveServeOptions(['--token-file', file], {}).tokenFile, file);
+    assert.deepEqual(await loadOrCreateToken(dir, undefined, file), { token: TOKEN, origin: 'file', file });
+    assert.equal(resolveConnection({ tokenFile: file }, {}).token, TOKEN);
+    assert.equal(resolveConnection({}, { BERTH_TOKEN_FILE: file }).token, TOKEN);
+    assert.throws(() => resolveServeOptions(['--token-file', file], { BERTH_TOKEN: TOKEN }), /BERTH_TOKEN and --token-file \(BERTH_TOKEN_FILE\) both give a token/);
+    assert.throws(() => resolveConnection({ tokenFile: path.join(dir, 'missing') }, {}), /cannot read the token file .*missing \(--token-file\)/);
+    await fs.writeFile(file, 'short\n');
+    await assert.rejects(async () => loadOrCreateToken(dir, undefined, file), /the token in .* must be 16 to 256 printable characters/);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('berth prints the token in full only when it generates it; after that masked, with where it is', () => {
+  const generated = announceToken({ token: TOKEN, origin: 'generated', file: '/data/token' }, pushUrl).join('\n');
+  assert.match(generated, new RegExp(`http://berth:${TOKEN}@host:7070/APP.git`));
+  assert.match(generated, /token generated and stored in \/data\/token \(0600\); this is the only time berth prints it in full/);
+  for (const [origin, file, where] of [['stored', '/data/token', 'in /data/token'], ['file', '/etc/berth/token', 'in /etc/berth/token'], ['environment', undefined, 'the one in BERTH_TOKEN']] as const) {
+    const lines = announceToken({ token: TOKEN, origin, file }, pushUrl).join('\n');
+    assert.ok(!lines.includes(TOKEN), `${origin}: the token is printed in full: ${lines}`);
+    assert.ok(!lines.includes(TOKEN.slice(4)), `${origin}: more than its first characters are printed`);
+    assert.match(lines, new RegExp(`http://berth:a-to\\*+@host:7070/APP.git \\(the token is ${where.replace(/\//g, '\\/')}\\)`));
+  }
 });
