@@ -2,6 +2,7 @@ import { BerthError, throwIfStopped } from '../errors.js';
 import type { CommitReader } from '../git/tree.js';
 import type { Logger } from '../log/output.js';
 import { ImageBuildError, type Runtime } from '../runtime/runtime.js';
+import { formatSize } from '../size.js';
 
 export interface BuildRequest {
   runtime: Runtime;
@@ -34,6 +35,19 @@ export async function buildImage(request: BuildRequest): Promise<void> {
   }
   await archive.done;
   throwIfStopped(signal);
+}
+
+/**
+ * The build context is the commit's whole tree, which can be far larger than its pack (a file of
+ * zeros packs to almost nothing): it is refused, before anything runs, when it is over the limit.
+ */
+export async function checkContextSize(tree: CommitReader, maxBytes: number): Promise<void> {
+  const bytes = await tree.treeBytes();
+  if (bytes <= maxBytes) return;
+  throw new BerthError(
+    `the build context (the files of commit ${tree.commit.slice(0, 7)}) holds ${formatSize(bytes)}, over the limit of ${formatSize(maxBytes)}`,
+    'keep large files out of the repository, or ask the operator to raise --max-push-size (BERTH_MAX_PUSH_SIZE)',
+  );
 }
 
 function buildError(error: unknown): unknown {

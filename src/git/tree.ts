@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 
 /**
@@ -20,6 +21,8 @@ export interface CommitReader {
   readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined>;
   /** A tar of the commit's tree; `done` rejects when it could not be written whole. */
   archive(): { stream: Readable; done: Promise<void> };
+  /** The bytes of every file in the commit's tree, as its archive holds them (without the tar's headers). */
+  treeBytes(): Promise<number>;
 }
 
 /** Read access to one pushed commit of an app's bare repository. */
@@ -59,6 +62,22 @@ export class CommitTree implements CommitReader {
       child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git archive ${this.commit} failed: ${stderr.trim()}`))));
     });
     return { stream: child.stdout, done };
+  }
+
+  /** Read from git's index of the tree (`ls-tree -l`), so nothing of the content is read or unpacked. */
+  async treeBytes(): Promise<number> {
+    const child = spawn('git', ['ls-tree', '-r', '-l', this.commit], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => resolve(code ?? 1));
+    });
+    let total = 0;
+    // `MODE TYPE OBJECT SIZE<TAB>PATH`; a submodule's size is "-".
+    for await (const line of readline.createInterface({ input: child.stdout })) total += Number(line.split('\t')[0].split(/\s+/)[3]) || 0;
+    if ((await exited) !== 0) throw new Error(`git ls-tree ${this.commit} failed: ${stderr.trim()}`);
+    return total;
   }
 
   private git(args: string[], maxBytes: number): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {

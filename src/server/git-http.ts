@@ -1,8 +1,10 @@
+import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Git } from 'node-git-server';
+import { Git, type FetchData, type PushData, type TagData } from 'node-git-server';
 import { APP_NAME_RULE, isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
 import { createRepo, repoExists, type HookTarget } from '../git/repos.js';
+import { LimitedPush } from './push-limit.js';
 
 const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 
@@ -11,6 +13,8 @@ export interface GitHttpDeps {
   createAppsOnPush: boolean;
   hook: HookTarget;
   logger: (line: string) => void;
+  /** --max-push-size: the most a push's request body may hold, inflated. */
+  maxPushBytes: number;
 }
 
 function reply(res: ServerResponse, status: number, message: string): void {
@@ -29,6 +33,13 @@ function isPush(url: URL, route: string): boolean {
  */
 export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const git = new Git(deps.store.reposDir, { autoCreate: false });
+  const pushes = new WeakMap<IncomingMessage, LimitedPush>();
+  git.on('push', (push) => {
+    pushes.get(push.req)?.tellVia((line) => (push as unknown as { log(line: string): void }).log(line));
+    serveSafely(push);
+  });
+  git.on('tag', serveSafely);
+  git.on('fetch', serveSafely);
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://berth');
     // The path as sent, not as URL normalizes it: /../../etc.git must not become the app "etc".
@@ -45,6 +56,18 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
       deps.logger(`created app ${app}`);
     }
     req.url = `/${app}.git/${route}${url.search}`;
-    git.handle(req, res);
+    if (route !== 'git-receive-pack' || req.method !== 'POST') return git.handle(req, res);
+    const push = new LimitedPush(req, app, deps.maxPushBytes);
+    pushes.set(push.request, push);
+    git.handle(push.request, res);
   };
+}
+
+/**
+ * node-git-server pipes the request into git's stdin without an error handler: when git exits
+ * before reading it all (a pack it refuses, a push cut at the limit), the EPIPE would end berth.
+ */
+function serveSafely(request: PushData | TagData | FetchData): void {
+  request.once('service', (child: ChildProcess) => child.stdin?.on('error', () => undefined));
+  request.accept();
 }

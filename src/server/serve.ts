@@ -48,7 +48,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
   const gitServer = createGitPortServer(token, {
-    git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log }),
+    git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, hook: hooks.hook, logger: log, maxPushBytes: options.maxPushBytes }),
     api: createApiHandler(new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook }), Date.now()),
   }, log);
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });

@@ -1,10 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import Docker from 'dockerode';
-import { AppRepo, remoteHead, type FileChange } from '../support/app.js';
+import { AppRepo, remoteHead, type FileChange, type PushResult } from '../support/app.js';
 import { basicAuthorization, startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
@@ -116,11 +119,9 @@ function useSteadyApp(args: string[]) {
   async function pushRefused(fault: string, files: Record<string, FileChange>, stage: string, patterns: RegExp[], withinSeconds: number): Promise<string> {
     let output = '';
     await changesNothing(fault, async () => {
-      await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, fault);
       const started = Date.now();
-      const push = await repo.push(berth.remote(APP));
+      const push = await pushOnce(files, fault);
       const seconds = (Date.now() - started) / 1000;
-      await repo.resetTo(liveCommit);
       output = push.output;
       assert.notEqual(push.code, 0, `${fault}: the push was accepted:\n${output}`);
       assert.match(output, new RegExp(`failed at the ${stage} stage`), output);
@@ -131,6 +132,14 @@ function useSteadyApp(args: string[]) {
       return `push refused at the ${stage} stage after ${seconds.toFixed(1)} s: "${reason}"`;
     });
     return output;
+  }
+
+  /** Pushes a commit of `files` on top of the live one; the local branch goes back to the live commit. */
+  async function pushOnce(files: Record<string, FileChange>, message: string): Promise<PushResult> {
+    await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, message);
+    const push = await repo.push(berth.remote(APP));
+    await repo.resetTo(liveCommit);
+    return push;
   }
 
   async function pushAccepted(files: Record<string, FileChange>, message: string): Promise<string> {
@@ -163,6 +172,7 @@ function useSteadyApp(args: string[]) {
     api,
     rawGitStatus,
     changesNothing,
+    pushOnce,
     pushRefused,
     pushAccepted,
   };
@@ -434,6 +444,84 @@ describe('bounds: a build or a deploy past its time limit is stopped, naming the
       'check',
       [new RegExp(`the deploy ran past its time limit of ${TIME_LIMITS.deploy} s`), /raise --deploy-timeout/],
       TIME_LIMITS.deploy + 8,
+    );
+  });
+});
+
+/** A pkt-line of git's protocol: four hex digits of length, then the text. */
+function pktLine(text: string): string {
+  return (text.length + 4).toString(16).padStart(4, '0') + text;
+}
+
+/**
+ * A push request whose pack holds one blob of `inflatedBytes` zeros stored uncompressed, so git
+ * would read every byte of it, sent gzip-encoded: on the wire it is a thousandth of that.
+ */
+function gzipInflatingPush(oldCommit: string, inflatedBytes: number): Readable {
+  const commands = pktLine(`${oldCommit} ${'1'.repeat(40)} refs/heads/main\0report-status side-band-64k\n`) + '0000';
+  const header = Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0, 1]);
+  const objectHeader = [(3 << 4) | (inflatedBytes & 0x0f) | 0x80];
+  for (let rest = Math.floor(inflatedBytes / 16); rest > 0; rest = Math.floor(rest / 128)) objectHeader.push((rest & 0x7f) | (rest >= 128 ? 0x80 : 0));
+  const blob = Readable.from((function* () {
+    for (let sent = 0; sent < inflatedBytes; sent += 1024 * 1024) yield Buffer.alloc(Math.min(1024 * 1024, inflatedBytes - sent));
+  })()).pipe(zlib.createDeflate({ level: 0 }));
+  const body = Readable.from((async function* () {
+    yield Buffer.from(commands);
+    yield header;
+    yield Buffer.from(objectHeader);
+    for await (const chunk of blob) yield chunk as Buffer;
+    yield Buffer.alloc(20);
+  })());
+  return body.pipe(zlib.createGzip());
+}
+
+describe('bounds: a push over --max-push-size is refused before anything is built', () => {
+  const app = useSteadyApp(['--max-push-size', '2m']);
+
+  test('a push whose pack is over the limit is refused as it streams, naming the app, the limit and the flag', async () => {
+    await app.changesNothing('a push of 3 MiB of random data (--max-push-size 2m)', async () => {
+      const push = await app.pushOnce({ 'random.txt': crypto.randomBytes(3 * 1024 * 1024).toString('base64') }, 'a large file');
+      assert.notEqual(push.code, 0, push.output);
+      assert.match(push.output, /the push to steady is larger than the limit of 2 MiB; it is refused and nothing changed/);
+      assert.match(push.output, /raise --max-push-size \(BERTH_MAX_PUSH_SIZE\)/);
+      assert.match(push.output, /! \[remote rejected\] main -> main/);
+      assert.doesNotMatch(push.output, /Building steady/);
+      return 'refused while the push streamed in (git read at most the limit, then the pack ended), naming the app, the limit and --max-push-size; nothing was built';
+    });
+  });
+
+  test('a gzip-encoded push body that inflates past the limit is cut where it passes the limit', async () => {
+    const live = JSON.parse(await fs.readFile(path.join(app.appDir(), 'app.json'), 'utf8')) as { live: { commit: string } };
+    await app.changesNothing('a gzip-encoded push body of 60 KiB that inflates to 64 MiB (--max-push-size 2m)', async () => {
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port: app.berth.gitPort,
+          path: `/${APP}.git/git-receive-pack`,
+          method: 'POST',
+          headers: { authorization: app.berth.authorization, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
+        }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        gzipInflatingPush(live.live.commit, 64 * 1024 * 1024).pipe(req);
+      });
+      assert.match(answer, /the push to steady is larger than the limit of 2 MiB/);
+      assert.match(answer, /unpack/);
+      return `cut once the inflated body passed the limit, answered with the refusal in ${((Date.now() - started) / 1000).toFixed(1)} s; berth kept running`;
+    });
+  });
+
+  test('a commit whose files are over the limit, though its pack is small, is refused before the build', async () => {
+    await app.pushRefused(
+      'a commit of 3 MiB of zeros, which git packs into a few KiB (--max-push-size 2m)',
+      { 'zeros.bin': '\0'.repeat(3 * 1024 * 1024) },
+      'build',
+      [/the build context \(the files of commit [0-9a-f]{7}\) holds 3\.0 MiB, over the limit of 2 MiB/, /raise --max-push-size/],
+      15,
     );
   });
 });
