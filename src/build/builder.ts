@@ -25,8 +25,13 @@ export async function buildImage(request: BuildRequest): Promise<void> {
     );
   }
   const archive = tree.archive();
+  // The build's output waits while the pusher is behind, so a build that prints without end costs berth nothing.
+  const onLine = (line: string) => {
+    logger.info(line);
+    return logger.ready();
+  };
   try {
-    await request.runtime.buildImage({ context: archive.stream, tag: request.image, labels: request.labels, signal, onLine: (line) => logger.info(line) });
+    await request.runtime.buildImage({ context: archive.stream, tag: request.image, labels: request.labels, signal, onLine });
   } catch (error) {
     // The archive's own error only matters when the build had none: the engine stops reading it on failure.
     await archive.done.catch(() => undefined);

@@ -54,8 +54,8 @@ export interface ImageBuild {
   tag: string;
   labels: Record<string, string>;
   signal: AbortSignal;
-  /** Each line the build prints, as it prints it. */
-  onLine(line: string): void;
+  /** Each line the build prints, as it prints it; while the promise it returns is pending, the build's output waits. */
+  onLine(line: string): void | Promise<void>;
 }
 
 /** refused: the engine would not start the build (a bad Dockerfile); failed: a step failed. */
