@@ -44,8 +44,8 @@ export interface Runtime {
 
   /** The last lines the container printed, stdout and stderr as the engine stored them. */
   logTail(id: string, lines: number): Promise<string[]>;
-  /** The last `lines` lines, then every new one, until the container stops or the signal fires. */
-  followLogs(id: string, lines: number, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  /** The last `lines` lines, then every new one, until the container stops or the signal fires; nothing more is read while onLine's promise is pending. */
+  followLogs(id: string, lines: number, onLine: (line: string) => void | Promise<void>, signal: AbortSignal): Promise<void>;
 }
 
 export interface ImageBuild {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
@@ -523,5 +524,42 @@ describe('bounds: a push over --max-push-size is refused before anything is buil
       [/the build context \(the files of commit [0-9a-f]{7}\) holds 3\.0 MiB, over the limit of 2 MiB/, /raise --max-push-size/],
       15,
     );
+  });
+});
+
+/** The sample app, printing about 4 MB a second of 1 KiB lines besides. */
+const CHATTY_APP = `require('./server.js');
+const line = 'chatty '.repeat(146) + '\\n';
+setInterval(() => { for (let i = 0; i < 40; i++) process.stdout.write(line); }, 10);
+`;
+
+async function residentKiB(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+describe('bounds: berth logs -f with a client that reads slowly', () => {
+  const app = useSteadyApp([]);
+  const STALL_SECONDS = 15;
+
+  test('a client that stops reading the logs of a chatty app pauses the engine stream; berth buffers nothing', async () => {
+    await app.pushAccepted({ 'chatty.js': CHATTY_APP, Procfile: 'web: node /app/chatty.js\n' }, 'a chatty app');
+    await app.changesNothing(`berth logs -f of an app printing about 4 MB/s, by a client that reads nothing for ${STALL_SECONDS} s`, async () => {
+      const socket = net.connect(app.berth.gitPort, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.pause();
+      socket.write(`GET /api/apps/${APP}/logs?follow=1&lines=0 HTTP/1.1\r\nHost: berth\r\nAuthorization: ${app.berth.authorization}\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const before = await residentKiB(app.berth.pid);
+      await new Promise((resolve) => setTimeout(resolve, STALL_SECONDS * 1000));
+      const grewMiB = ((await residentKiB(app.berth.pid)) - before) / 1024;
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.resume();
+      for (let i = 0; i < 100 && !/steady-web-\d+\| chatty chatty/.test(received.slice(-100_000)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      assert.match(received, /chatty chatty/, 'the stream goes on once the client reads again');
+      assert.ok(grewMiB < 40, `berth's resident memory grew by ${grewMiB.toFixed(0)} MiB while the client read nothing`);
+      return `paused the engine's log stream while the client was behind and went on when it read again; berth's memory grew by ${Math.max(0, grewMiB).toFixed(0)} MiB in ${STALL_SECONDS} s`;
+    });
   });
 });
