@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
@@ -561,5 +562,93 @@ describe('bounds: berth logs -f with a client that reads slowly', () => {
       assert.ok(grewMiB < 24, `berth's resident memory grew by ${grewMiB.toFixed(0)} MiB while the client read nothing`);
       return `paused the engine's log stream while the client was behind and went on when it read again; berth's memory grew by ${Math.max(0, grewMiB).toFixed(0)} MiB in ${STALL_SECONDS} s`;
     }, 'Bounds');
+  });
+});
+
+/**
+ * Hooks that misbehave as the file `mode` in their plugins folder says: an executable pre-deploy
+ * that ignores SIGTERM, one that exits but leaves a child holding its output, one that prints its
+ * environment, and a JS pre-deploy that never settles.
+ */
+async function writeMisbehavingPlugins(dir: string): Promise<void> {
+  await fs.mkdir(path.join(dir, 'hang'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'stall'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'mode'), '');
+  await fs.writeFile(path.join(dir, 'hang', 'pre-deploy'), `#!/bin/sh
+case "$(cat ../mode)" in
+  trap-term) trap '' TERM; echo "hang: ignoring SIGTERM"; sleep 7771; sleep 7771 ;;
+  hold-output) sleep 7772 & echo "hang: exiting, a child keeps my output open"; exit 0 ;;
+  print-env) env ;;
+esac
+`, { mode: 0o755 });
+  await fs.writeFile(path.join(dir, 'stall', 'index.mjs'), `import fs from 'node:fs';
+export const triggers = {
+  'pre-deploy': async ({ logger }) => {
+    if (fs.readFileSync(new URL('../mode', import.meta.url), 'utf8').trim() !== 'js-stall') return;
+    logger.info('stall: this promise never settles');
+    await new Promise(() => {});
+  },
+};
+`);
+}
+
+async function processesRunning(pattern: string): Promise<boolean> {
+  for (const pid of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.replace(/\0/g, ' ').trim() === pattern) return true;
+  }
+  return false;
+}
+
+async function gone(pattern: string, withinMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + withinMs; Date.now() < deadline; ) {
+    if (!(await processesRunning(pattern))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return !(await processesRunning(pattern));
+}
+
+describe('bounds: --deploy-timeout is a hard limit on hooks, and hooks get only the environment they need', () => {
+  const DEPLOY_LIMIT = 20;
+  const pluginsDir = path.join(os.tmpdir(), `berth-test-hooks-${process.pid}`);
+  const setMode = (mode: string) => fs.writeFile(path.join(pluginsDir, 'mode'), mode);
+  before(() => writeMisbehavingPlugins(pluginsDir));
+  after(() => fs.rm(pluginsDir, { recursive: true, force: true }));
+  const app = useSteadyApp(['--plugins-dir', pluginsDir, '--deploy-timeout', String(DEPLOY_LIMIT)]);
+  const timedOut = [new RegExp(`the deploy ran past its time limit of ${DEPLOY_LIMIT} s`), /raise --deploy-timeout/, /Removed the new container/];
+
+  test('an executable hook that ignores SIGTERM is killed with its process group at the limit, and the next push deploys', { timeout: 120_000 }, async () => {
+    await setMode('trap-term');
+    await app.pushRefused(`a pre-deploy hook that ignores SIGTERM (--deploy-timeout ${DEPLOY_LIMIT})`, {}, 'start', [...timedOut, /\(plugin hang, pre-deploy\)/, /hang: ignoring SIGTERM/, /Stopping .*pre-deploy and every process it started/], DEPLOY_LIMIT + 10);
+    assert.ok(await gone('sleep 7771', 5000), 'the hook\'s sleep still runs');
+    await setMode('');
+    await app.pushAccepted({}, 'the app lock was released');
+  });
+
+  test('an executable hook that leaves a child holding its output is stopped at the limit, child included', { timeout: 120_000 }, async () => {
+    await setMode('hold-output');
+    await app.pushRefused(`a pre-deploy hook that exits 0 but leaves a child holding its stdout (--deploy-timeout ${DEPLOY_LIMIT})`, {}, 'start', [...timedOut, /\(plugin hang, pre-deploy\)/, /a child keeps my output open/], DEPLOY_LIMIT + 10);
+    assert.ok(await gone('sleep 7772', 5000), 'the child the hook left still runs');
+    await setMode('');
+  });
+
+  test('a JS hook that never settles is abandoned at the limit, and the next push deploys', { timeout: 120_000 }, async () => {
+    await setMode('js-stall');
+    await app.pushRefused(`a JS pre-deploy hook whose promise never settles (--deploy-timeout ${DEPLOY_LIMIT})`, {}, 'start', [...timedOut, /\(plugin stall, pre-deploy\)/, /stall: this promise never settles/], DEPLOY_LIMIT + 10);
+    await setMode('');
+    await app.pushAccepted({}, 'the app lock was released');
+  });
+
+  test('an executable hook sees PATH and the BERTH_* variables, never the token or the rest of the server\'s environment', { timeout: 120_000 }, async () => {
+    await setMode('print-env');
+    const output = await app.pushAccepted({}, 'a hook prints its environment');
+    await setMode('');
+    const names = [...output.matchAll(/^remote:\s+([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]);
+    assert.ok(names.includes('PATH') && names.includes('BERTH_APP') && names.includes('BERTH_CONTAINER_ADDRESS'), names.join(' '));
+    assert.doesNotMatch(output, new RegExp(app.berth.token));
+    const allowed = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|DOCKER_[A-Z_]+|BERTH_[A-Z_]+|PWD|SHLVL|_|OLDPWD)$/;
+    assert.deepEqual(names.filter((name) => !allowed.test(name)), [], 'variables a hook should not see');
+    assert.ok(!names.includes('BERTH_TOKEN'));
   });
 });
