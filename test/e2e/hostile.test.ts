@@ -459,9 +459,9 @@ function pktLine(text: string): string {
  * A push request whose pack holds one blob of `inflatedBytes` zeros stored uncompressed, so git
  * would read every byte of it, sent gzip-encoded: on the wire it is a thousandth of that.
  */
-function gzipInflatingPush(oldCommit: string, inflatedBytes: number): Readable {
+function gzipInflatingPush(oldCommit: string, inflatedBytes: number, packVersion = 2): Readable {
   const commands = pktLine(`${oldCommit} ${'1'.repeat(40)} refs/heads/main\0report-status side-band-64k\n`) + '0000';
-  const header = Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0, 1]);
+  const header = Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, packVersion, 0, 0, 0, 1]);
   const objectHeader = [(3 << 4) | (inflatedBytes & 0x0f) | 0x80];
   for (let rest = Math.floor(inflatedBytes / 16); rest > 0; rest = Math.floor(rest / 128)) objectHeader.push((rest & 0x7f) | (rest >= 128 ? 0x80 : 0));
   const blob = Readable.from((function* () {
@@ -492,28 +492,45 @@ describe('bounds: a push over --max-push-size is refused before anything is buil
     }, 'Bounds');
   });
 
+  /** Sends a push request body as it is, and resolves with berth's whole answer. */
+  function rawPush(body: Readable): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: app.berth.gitPort,
+        path: `/${APP}.git/git-receive-pack`,
+        method: 'POST',
+        headers: { authorization: app.berth.authorization, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
+      }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      body.pipe(req);
+    });
+  }
+
+  const liveCommit = async () => (JSON.parse(await fs.readFile(path.join(app.appDir(), 'app.json'), 'utf8')) as { live: { commit: string } }).live.commit;
+
   test('a gzip-encoded push body that inflates past the limit is cut where it passes the limit', async () => {
-    const live = JSON.parse(await fs.readFile(path.join(app.appDir(), 'app.json'), 'utf8')) as { live: { commit: string } };
+    const commit = await liveCommit();
     await app.changesNothing('a gzip-encoded push body of 60 KiB that inflates to 64 MiB (--max-push-size 2m)', async () => {
       const started = Date.now();
-      const answer = await new Promise<string>((resolve, reject) => {
-        const req = http.request({
-          host: '127.0.0.1',
-          port: app.berth.gitPort,
-          path: `/${APP}.git/git-receive-pack`,
-          method: 'POST',
-          headers: { authorization: app.berth.authorization, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
-        }, (res) => {
-          let text = '';
-          res.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-          res.on('end', () => resolve(text));
-        });
-        req.on('error', reject);
-        gzipInflatingPush(live.live.commit, 64 * 1024 * 1024).pipe(req);
-      });
+      const answer = await rawPush(gzipInflatingPush(commit, 64 * 1024 * 1024));
       assert.match(answer, /the push to steady is larger than the limit of 2 MiB/);
       assert.match(answer, /unpack/);
       return `cut once the inflated body passed the limit, answered with the refusal in ${((Date.now() - started) / 1000).toFixed(1)} s; berth kept running`;
+    }, 'Bounds');
+  });
+
+  test('a push whose pack git refuses at once, while the rest of its body still streams in, does not end berth', async () => {
+    const commit = await liveCommit();
+    await app.changesNothing('a push whose pack git refuses after its first bytes (an unknown pack version) while the body goes on', async () => {
+      const answer = await rawPush(gzipInflatingPush(commit, 64 * 1024 * 1024, 9));
+      assert.match(answer, /pack version unsupported/);
+      process.kill(app.berth.pid, 0);
+      return 'git refused the pack and the rest of the body was drained; berth kept running (node-git-server\'s pipe into git had no error handler: the EPIPE ended berth)';
     }, 'Bounds');
   });
 
