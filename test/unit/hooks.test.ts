@@ -26,12 +26,16 @@ function context(output: DeployOutput): TriggerContext {
 
 test('an executable hook gets PATH, HOME, the locale and the BERTH_* variables, never the token or the rest of the server\'s environment', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-unit-hook-'));
-  const saved = { ...process.env };
+  const serverEnv = { BERTH_TOKEN: 'the-push-token-0123456789', DATABASE_PASSWORD: 'hunter2', LANG: 'C.UTF-8', TZ: 'Europe/Paris' };
+  const saved = Object.fromEntries(Object.keys(serverEnv).map((key) => [key, process.env[key]]));
   t.after(async () => {
-    process.env = saved;
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
     await fs.rm(dir, { recursive: true, force: true });
   });
-  Object.assign(process.env, { BERTH_TOKEN: 'the-push-token-0123456789', DATABASE_PASSWORD: 'hunter2', LANG: 'C.UTF-8', TZ: 'Europe/Paris' });
+  Object.assign(process.env, serverEnv);
   const hook = path.join(dir, 'pre-deploy');
   await fs.writeFile(hook, '#!/bin/sh\nenv\n', { mode: 0o755 });
   const lines: string[] = [];
