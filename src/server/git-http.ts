@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Git, type FetchData, type PushData, type TagData } from 'node-git-server';
 import { APP_NAME_RULE, isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
 import { createRepo, repoExists, type HookTarget } from '../git/repos.js';
-import { LimitedPush } from './push-limit.js';
+import { limitPushBody, pushRefusal } from './push-limit.js';
 
 const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 
@@ -33,11 +34,7 @@ function isPush(url: URL, route: string): boolean {
  */
 export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const git = new Git(deps.store.reposDir, { autoCreate: false });
-  const pushes = new WeakMap<IncomingMessage, LimitedPush>();
-  git.on('push', (push) => {
-    pushes.get(push.req)?.tellVia((line) => (push as unknown as { log(line: string): void }).log(line));
-    serveSafely(push);
-  });
+  git.on('push', serveSafely);
   git.on('tag', serveSafely);
   git.on('fetch', serveSafely);
   return async (req, res) => {
@@ -57,10 +54,22 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
     }
     req.url = `/${app}.git/${route}${url.search}`;
     if (route !== 'git-receive-pack' || req.method !== 'POST') return git.handle(req, res);
-    const push = new LimitedPush(req, app, deps.maxPushBytes);
-    pushes.set(push.request, push);
-    git.handle(push.request, res);
+    const body = limitPushBody(req, deps.maxPushBytes, () => res.write(pushRefusal(app, deps.maxPushBytes)));
+    git.handle(withBody(req, body), res);
   };
+}
+
+/**
+ * The request as node-git-server reads it (its line, its headers, `pipe`), with `body` in place
+ * of what came: limitPushBody has inflated it, so it no longer says it is encoded.
+ */
+function withBody(req: IncomingMessage, body: Readable): IncomingMessage {
+  const headers = { ...req.headers };
+  delete headers['content-encoding'];
+  delete headers['content-length'];
+  const fields = { method: req.method, url: req.url, headers, httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor, socket: req.socket, connection: req.socket };
+  Object.defineProperty(body, 'complete', { get: () => body.readableEnded });
+  return Object.assign(body, fields) as unknown as IncomingMessage;
 }
 
 /**

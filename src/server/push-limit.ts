@@ -3,105 +3,71 @@ import { PassThrough, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { formatSize } from '../size.js';
 
-/** What a push request looks like to node-git-server: the body, already inflated and cut, with the request's line and headers. */
-type PushRequest = IncomingMessage;
+/** git's progress band: what git prints to the pusher as `remote: ...`. */
+const PROGRESS_BAND = 2;
 
 /**
- * The body of one `git-receive-pack` request as git will read it: inflated here when the client
- * sent it gzip-encoded (node-git-server would inflate it without a cap), counted as it streams and
- * cut at the limit. Past the limit the rest of the request is read and dropped without inflating
- * it: git's client reads the answer only once it has sent everything, and git-receive-pack, whose
- * pack then ends early, refuses it and updates nothing (no hook runs, so nothing is built).
+ * The body of one `git-receive-pack` request as git must read it: inflated here when the client
+ * sent it gzip-encoded (inflating it without a cap would hand git as much as a small body holds),
+ * counted as it streams and cut at `limit` bytes. Past the limit the rest of the request is read
+ * and dropped without being inflated, and git's input ends with the request: git's client reads
+ * the answer only once it has sent everything, and git-receive-pack, whose pack ends early,
+ * refuses it and updates nothing (no hook runs, so nothing is built). `onOverLimit` fires once, at the cut.
  */
-export class LimitedPush {
-  readonly request: PushRequest;
-  private readonly body = new PassThrough();
-  private readonly inflater: zlib.Gunzip | zlib.Inflate | undefined;
-  private received = 0;
-  private cut = false;
-  private say: ((line: string) => void) | undefined;
-  private readonly pending: string[] = [];
-
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly app: string,
-    private readonly limit: number,
-  ) {
-    this.request = this.standIn();
-    this.inflater = inflaterFor(req.headers['content-encoding']);
-    const source: Readable = this.inflater ? req.pipe(this.inflater) : req;
-    source.on('data', (chunk: Buffer) => this.take(source, chunk));
-    source.on('end', () => this.body.end());
-    this.inflater?.on('error', () => this.stopReading());
-    // A client that goes away mid-push must not leave git-receive-pack waiting for the rest.
-    req.on('close', () => {
-      if (!req.complete) this.body.end();
-    });
-  }
-
-  /** node-git-server has the push: lines for the pusher go out before git's own answer. */
-  tellVia(say: (line: string) => void): void {
-    this.say = say;
-    for (const line of this.pending.splice(0)) say(line);
-  }
-
-  private take(source: Readable, chunk: Buffer): void {
-    if (this.cut || this.body.writableEnded) return;
-    const room = this.limit - this.received;
-    this.received += chunk.length;
+export function limitPushBody(req: IncomingMessage, limit: number, onOverLimit: () => void): Readable {
+  const body = new PassThrough();
+  const inflater = req.headers['content-encoding'] === 'gzip' ? zlib.createGunzip() : undefined;
+  const source: Readable = inflater ? req.pipe(inflater) : req;
+  let received = 0;
+  let cut = false;
+  const stopReading = () => {
+    cut = true;
+    if (inflater) {
+      req.unpipe(inflater);
+      inflater.destroy();
+    }
+    if (req.complete) body.end();
+    else req.on('end', () => body.end()).resume();
+  };
+  source.on('data', (chunk: Buffer) => {
+    if (cut || body.writableEnded) return;
+    const room = limit - received;
+    received += chunk.length;
     if (chunk.length > room) {
-      // What fits still goes to git, so that it sees the push's commands and answers.
-      this.body.write(chunk.subarray(0, room));
-      this.refuse();
-      return;
+      // What fits still goes to git, so that it reads the push's commands and answers them.
+      body.write(chunk.subarray(0, room));
+      onOverLimit();
+      return stopReading();
     }
-    if (!this.body.write(chunk)) {
+    if (!body.write(chunk)) {
       source.pause();
-      this.body.once('drain', () => source.resume());
+      body.once('drain', () => source.resume());
     }
-  }
-
-  private refuse(): void {
-    this.tell(`berth: the push to ${this.app} is larger than the limit of ${formatSize(this.limit)}; it is refused and nothing changed.`);
-    this.tell('berth: keep large files out of the repository, or ask the operator to raise --max-push-size (BERTH_MAX_PUSH_SIZE).');
-    this.stopReading();
-  }
-
-  /** The rest of the request is drained as it comes, never inflated; git's input ends with the request. */
-  private stopReading(): void {
-    this.cut = true;
-    if (this.inflater) {
-      this.req.unpipe(this.inflater);
-      this.inflater.destroy();
-    }
-    if (this.req.complete) {
-      this.body.end();
-      return;
-    }
-    this.req.on('end', () => this.body.end());
-    this.req.resume();
-  }
-
-  private tell(line: string): void {
-    if (this.say) this.say(line);
-    else this.pending.push(line);
-  }
-
-  /** The body with what node-git-server reads of a request; the encoding is gone, since the body is inflated. */
-  private standIn(): PushRequest {
-    const { req, body } = this;
-    const headers = { ...req.headers };
-    delete headers['content-encoding'];
-    delete headers['content-length'];
-    const fields = { method: req.method, url: req.url, headers, httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor, socket: req.socket, connection: req.socket };
-    Object.defineProperty(body, 'complete', { get: () => body.writableEnded });
-    return Object.assign(body, fields) as unknown as PushRequest;
-  }
+  });
+  source.on('end', () => body.end());
+  inflater?.on('error', stopReading);
+  // A client that goes away mid-push must not leave git waiting for the rest.
+  req.on('close', () => {
+    if (!req.complete) body.end();
+  });
+  return body;
 }
 
-/** As node-git-server reads content-encoding; anything else passes as it came. */
-function inflaterFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | undefined {
-  if (encoding === 'gzip' || encoding === 'x-gzip') return zlib.createGunzip();
-  if (encoding === 'deflate') return zlib.createInflate();
-  return undefined;
+/**
+ * What the pusher reads when a push is cut at the limit, as git's progress packets: berth writes
+ * it before git answers (git answers only once its input has ended), so it comes first.
+ */
+export function pushRefusal(app: string, limit: number): Buffer {
+  return progressLines([
+    `berth: the push to ${app} is larger than the limit of ${formatSize(limit)}; it is refused and nothing changed.`,
+    'berth: keep large files out of the repository, or ask the operator to raise --max-push-size (BERTH_MAX_PUSH_SIZE).',
+  ]);
+}
+
+/** pkt-lines on the progress band: four hex digits of length (themselves included), the band, the text. */
+function progressLines(lines: string[]): Buffer {
+  return Buffer.concat(lines.map((line) => {
+    const payload = Buffer.concat([Buffer.from([PROGRESS_BAND]), Buffer.from(`${line}\n`)]);
+    return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0')), payload]);
+  }));
 }
