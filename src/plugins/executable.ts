@@ -17,9 +17,9 @@ const MAX_HOOK_LINE_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2000;
 
 /** The environment a Dokku-style executable hook receives (documented in plugins/README.md). */
-export function hookEnvironment(context: TriggerContext, serverEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function hookEnvironment(context: TriggerContext): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(serverEnv)) if (PASSED_ENV.test(key) && value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) if (PASSED_ENV.test(key) && value !== undefined) env[key] = value;
   Object.assign(env, { BERTH_TRIGGER: context.trigger, BERTH_APP: context.app, BERTH_RELEASE: String(context.release), BERTH_COMMIT: context.commit });
   if (context.image) env.BERTH_IMAGE = context.image;
   if (context.container) {
