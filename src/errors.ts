@@ -18,9 +18,10 @@ export function describe(error: unknown): string {
  * A signal that fires after `seconds` with an error naming the limit, so whatever it stops can
  * tell the pusher which limit it ran past and which flag raises it.
  */
-export function timeLimit(seconds: number, what: string, flag: string): AbortSignal {
+export function timeLimit(seconds: number, what: string, flag?: string): AbortSignal {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new BerthError(`${what} ran past its time limit of ${seconds} s`, `make it faster, or raise ${flag}`)), seconds * 1000);
+  const hint = flag ? `make it faster, or raise ${flag}` : 'make it faster';
+  const timer = setTimeout(() => controller.abort(new BerthError(`${what} ran past its time limit of ${seconds} s`, hint)), seconds * 1000);
   timer.unref();
   return controller.signal;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, ConflictError, describe, InputError, NotFoundError } from '../errors.js';
-import { DeployOutput } from '../log/output.js';
+import { DeployOutput, drained } from '../log/output.js';
 import type { ErrorBody, StreamEvent } from '../model/api.js';
 import { MethodNotAllowedError } from './endpoints.js';
 
@@ -73,7 +73,7 @@ export async function streamOperation(res: ServerResponse, work: (output: Deploy
     if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     res.write(JSON.stringify(event) + '\n');
   };
-  const output = new DeployOutput((line) => send({ line }), keepTranscript);
+  const output = new DeployOutput({ write: (line) => send({ line }), drained: () => drained(res) }, keepTranscript);
   try {
     const result = await work(output, cancelWhenClientLeaves(res));
     send({ ok: true, result: result ?? {} });

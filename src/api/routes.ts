@@ -67,7 +67,11 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
       read: readLogsQuery,
       transcript: false,
       handle: async ({ params, request }, { output, cancelled }) => {
-        await logs.stream(params.app, request.lines, request.follow, (line) => output.raw(line), cancelled);
+        const send = (line: string) => {
+          output.raw(line);
+          return output.ready();
+        };
+        await logs.stream(params.app, request.lines, request.follow, send, cancelled);
         return {};
       },
     },

@@ -8,9 +8,10 @@ export class LogsService {
 
   /**
    * The last `lines` lines of each live container, each prefixed with the container's name;
-   * with `follow`, every new line too, until the containers stop or the signal fires.
+   * with `follow`, every new line too, until the containers stop or the signal fires. While the
+   * promise onLine returns is pending (the client is behind), the containers' output waits.
    */
-  async stream(name: string, lines: number, follow: boolean, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+  async stream(name: string, lines: number, follow: boolean, onLine: (line: string) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     checkLogLines(lines);
     const app = await this.operator.get(name);
     const containers = app.live?.containers ?? [];
@@ -21,7 +22,7 @@ export class LogsService {
       return;
     }
     for (const container of containers) {
-      for (const line of await runtime.logTail(container.id, lines)) prefixed(container)(line);
+      for (const line of await runtime.logTail(container.id, lines)) await prefixed(container)(line);
     }
   }
 }

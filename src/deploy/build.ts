@@ -1,5 +1,5 @@
 import { BerthError, timeLimit } from '../errors.js';
-import { buildImage } from '../build/builder.js';
+import { buildImage, checkContextSize } from '../build/builder.js';
 import { appLabels, imageName } from '../model/naming.js';
 import type { DeployRun, PipelineDeps } from './run.js';
 import { Stage } from './stages.js';
@@ -13,6 +13,7 @@ export class BuildStep {
     const image = imageName(options.instance, run.app.name, run.release.id);
     await run.timed(Stage.Build, async () => {
       run.output.section(`Building ${run.app.name} (release ${run.release.id}) from commit ${run.tree.commit.slice(0, 7)}`);
+      await checkContextSize(run.tree, options.maxPushBytes);
       await run.fire('pre-build');
       const buildSignal = AbortSignal.any([run.signal, timeLimit(options.buildTimeoutSeconds, 'the build', '--build-timeout')]);
       await buildImage({ runtime, tree: run.tree, image, labels: appLabels(options.instance, run.app.name, run.release.id), logger: run.output, signal: buildSignal });

@@ -1,9 +1,11 @@
-import { BerthError, describe } from '../errors.js';
+import { BerthError, describe, timeLimit } from '../errors.js';
 import type { ContainerHandle } from '../plugins/types.js';
 import type { DeployRun, PipelineDeps } from './run.js';
 import { Stage, type DeployOutcome } from './stages.js';
 
 const LOG_LINES_ON_FAILURE = 20;
+/** deploy-failed runs when the deploy's own time may be up (that may be why it failed), so it gets a bound of its own. */
+const FAILURE_HOOKS_SECONDS = 60;
 
 /** A failed deploy: the pusher reads where and why, what the deploy made is removed, and its release is recorded failed. */
 export class DiscardStep {
@@ -18,7 +20,7 @@ export class DiscardStep {
     if (await this.stillRouted(run)) return this.keepRouted(run, message);
     for (const container of run.containers) await this.discardContainer(run, container);
     if (run.builtImage) await this.discardImage(run, run.builtImage);
-    await run.fire('deploy-failed').catch(() => undefined);
+    await run.fire('deploy-failed', undefined, timeLimit(FAILURE_HOOKS_SECONDS, 'the deploy-failed hooks')).catch(() => undefined);
     run.release.failure = run.failure;
     run.release.finishedAt = new Date().toISOString();
     await run.setStatus('failed').catch(() => undefined);

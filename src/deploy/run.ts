@@ -49,7 +49,8 @@ export class DeployRun {
     await this.deps.store.saveRelease(this.app.name, this.release);
   }
 
-  async fire(trigger: Trigger, container?: ContainerHandle): Promise<void> {
+  /** `signal` bounds the hooks; the deploy's own unless told otherwise. */
+  async fire(trigger: Trigger, container?: ContainerHandle, signal = this.signal): Promise<void> {
     const previous = this.app.live;
     const context = triggerContext(this.deps.options, trigger, {
       app: this.app.name,
@@ -61,7 +62,7 @@ export class DeployRun {
       failure: this.failure,
       tree: this.tree,
       output: this.output,
-      signal: this.signal,
+      signal,
     });
     await fireTrigger(this.deps.plugins, context);
   }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../errors.js';
 import { adoptQuarantinedObjects, gitEnv, type QuarantineEnv } from './quarantine.js';
@@ -25,6 +26,8 @@ export interface CommitReader {
    * out of git's quarantine while a push's hook runs, so it outlives a push git rejects.
    */
   keep(release: number): Promise<void>;
+  /** The bytes of every file in the commit's tree, as its archive holds them (without the tar's headers). */
+  treeBytes(): Promise<number>;
 }
 
 /** The commit a release was made from is not in the repository: every later read of it would find "no such file". */
@@ -111,6 +114,22 @@ export class CommitTree implements CommitReader {
       child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git archive ${this.commit} failed: ${stderr.trim()}`))));
     });
     return { stream: child.stdout, done };
+  }
+
+  /** Read from git's index of the tree (`ls-tree -l`), so nothing of the content is read or unpacked. */
+  async treeBytes(): Promise<number> {
+    const child = spawn('git', ['ls-tree', '-r', '-l', this.commit], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => resolve(code ?? 1));
+    });
+    let total = 0;
+    // `MODE TYPE OBJECT SIZE<TAB>PATH`; a submodule's size is "-".
+    for await (const line of readline.createInterface({ input: child.stdout })) total += Number(line.split('\t')[0].split(/\s+/)[3]) || 0;
+    if ((await exited) !== 0) throw new Error(`git ls-tree ${this.commit} failed: ${stderr.trim()}`);
+    return total;
   }
 
   /** stderr is kept only when git fails, which it says in a line or two. */

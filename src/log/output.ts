@@ -1,16 +1,48 @@
+import type { Writable } from 'node:stream';
 import { Transcript } from './transcript.js';
 
 /**
  * What a pusher reads: Heroku/Dokku-style lines. Every line goes to the live sink (the git
  * client, through the pre-receive hook) and is kept so the deploy log can be stored.
  */
-export type LineSink = (line: string) => void;
+export interface LineSink {
+  write(line: string): void;
+  /** Resolves once the reader has taken what was written: a reader can be slower than a chatty source. */
+  drained?(): Promise<void>;
+}
 
 export interface Logger {
   section(text: string): void;
   info(text: string): void;
   warn(text: string): void;
   error(text: string): void;
+  /**
+   * Resolves once whoever reads these lines has caught up. A source that prints a lot (a build,
+   * container output) waits for it before it reads on, so a slow reader never makes berth buffer.
+   */
+  ready(): Promise<void>;
+}
+
+const pendingDrains = new WeakMap<Writable, Promise<void>>();
+
+/** Resolves at once when `stream` takes more, else when it drains or closes; every waiter shares one wait. */
+export function drained(stream: Writable): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed || stream.writableEnded) return Promise.resolve();
+  let pending = pendingDrains.get(stream);
+  if (!pending) {
+    pending = new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        pendingDrains.delete(stream);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+    });
+    pendingDrains.set(stream, pending);
+  }
+  return pending;
 }
 
 const PREFIX = {
@@ -47,6 +79,10 @@ export class DeployOutput implements Logger {
     this.write('', text);
   }
 
+  ready(): Promise<void> {
+    return this.sink?.drained?.() ?? Promise.resolve();
+  }
+
   transcript(): string {
     return this.transcriptLines.text();
   }
@@ -55,7 +91,7 @@ export class DeployOutput implements Logger {
     for (const raw of text.split(/\r?\n/)) {
       const line = prefix + stripControl(raw);
       if (this.keepTranscript) this.transcriptLines.add(line);
-      this.sink?.(line);
+      this.sink?.write(line);
     }
   }
 }

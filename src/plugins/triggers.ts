@@ -1,5 +1,5 @@
-import { BerthError, describe } from '../errors.js';
-import { BLOCKING_TRIGGERS, type Plugin, type TriggerContext } from './types.js';
+import { BerthError, describe, stopReason, throwIfStopped } from '../errors.js';
+import { BLOCKING_TRIGGERS, type Plugin, type TriggerContext, type TriggerHandler } from './types.js';
 
 /** Keeps the plugin's own hint (what to do next) when it gave one. */
 export class PluginFailure extends BerthError {
@@ -21,11 +21,28 @@ export async function fireTrigger(plugins: Plugin[], context: TriggerContext): P
     const handler = plugin.handlers.get(context.trigger);
     if (!handler) continue;
     try {
-      await handler(context);
+      await runBounded(handler, context);
     } catch (error) {
       const failure = new PluginFailure(plugin.name, context.trigger, error);
       if (BLOCKING_TRIGGERS.has(context.trigger)) throw failure;
       context.logger.warn(failure.message);
     }
   }
+}
+
+/**
+ * The hook's own promise, unless the deploy's signal fires first: then berth stops waiting at
+ * once, whatever the hook does (a JS hook that ignores the signal is abandoned; an executable one
+ * is stopped by its handler), so the deploy fails at its limit and the app's lock is released.
+ */
+function runBounded(handler: TriggerHandler, context: TriggerContext): Promise<void> {
+  throwIfStopped(context.signal);
+  return new Promise((resolve, reject) => {
+    const giveUp = () => reject(stopReason(context.signal));
+    context.signal.addEventListener('abort', giveUp, { once: true });
+    Promise.resolve()
+      .then(() => handler(context))
+      .then(resolve, reject)
+      .finally(() => context.signal.removeEventListener('abort', giveUp));
+  });
 }

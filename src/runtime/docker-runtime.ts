@@ -123,11 +123,13 @@ export class DockerRuntime implements Runtime {
 
   async logTail(id: string, lines: number): Promise<string[]> {
     const tail: string[] = [];
-    await readLogLines(this.docker, id, { tail: lines, follow: false }, (line) => tail.push(line));
+    await readLogLines(this.docker, id, { tail: lines, follow: false }, (line) => {
+      tail.push(line);
+    });
     return tail.filter((line) => line.length > 0);
   }
 
-  followLogs(id: string, lines: number, onLine: (line: string) => void, signal: AbortSignal): Promise<void> {
+  followLogs(id: string, lines: number, onLine: (line: string) => void | Promise<void>, signal: AbortSignal): Promise<void> {
     return readLogLines(this.docker, id, { tail: lines, follow: true, signal }, onLine);
   }
 }

@@ -1,5 +1,7 @@
 import type Docker from 'dockerode';
+import { pipeline } from 'node:stream/promises';
 import { describe } from '../errors.js';
+import { LineSplitter } from '../log/lines.js';
 import { imageRepository, LABEL } from '../model/naming.js';
 import { ImageBuildError, type ImageBuild } from './runtime.js';
 
@@ -15,6 +17,8 @@ interface ProgressEvent {
  * line never grows: joining every event to a growing remainder made such a build quadratic.
  */
 const MAX_PARTIAL_CHARS = 8 * 1024;
+/** One event of the engine's progress stream; the engine's own are a few KiB, anything longer is no event. */
+const MAX_EVENT_BYTES = 1024 * 1024;
 
 export async function buildImage(docker: Docker, build: ImageBuild): Promise<void> {
   let progress: NodeJS.ReadableStream;
@@ -31,35 +35,50 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
     build.context.destroy();
     throw new ImageBuildError('refused', describe(error));
   }
-  const failure = await followBuild(docker, progress, build.onLine);
+  const failure = await followBuild(progress, build.onLine);
   if (failure) throw new ImageBuildError('failed', failure);
 }
 
 /**
  * dockerode reports most build failures (a failing RUN, a missing COPY source) only inside the
- * progress stream while the call itself succeeds, so the stream is the verdict.
+ * progress stream while the call itself succeeds, so the stream is the verdict. It is read one
+ * newline-delimited event at a time, each bounded, and nothing is kept once passed on (docker-modem's
+ * followProgress kept every event until the build ended); while onLine's reader is behind, the
+ * stream waits, so whatever the build prints, berth holds a few events of it.
  */
-function followBuild(docker: Docker, progress: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<string | undefined> {
+async function followBuild(progress: NodeJS.ReadableStream, onLine: (line: string) => void | Promise<void>): Promise<string | undefined> {
   let failure: string | undefined;
   let partial = '';
-  return new Promise((resolve) => {
-    docker.modem.followProgress(
-      progress,
-      (error: Error | null) => {
-        if (partial.trim()) onLine(partial.trimEnd());
-        resolve(failure ?? (error ? describe(error) : undefined));
-      },
-      (event: ProgressEvent) => {
-        if (event.error || event.errorDetail) {
-          failure = (event.errorDetail?.message ?? event.error ?? 'unknown error').trim();
-          return;
-        }
-        const split = splitOutput(partial, event.stream ?? (event.status ? `${event.status}\n` : ''));
-        partial = split.partial;
-        for (const line of split.lines) if (line.trim()) onLine(line.trimEnd());
-      },
-    );
-  });
+  const readEvents = async (events: AsyncIterable<string>) => {
+    for await (const text of events) {
+      const event = parseEvent(text);
+      if (!event) continue;
+      if (event.error || event.errorDetail) {
+        failure = (event.errorDetail?.message ?? event.error ?? 'unknown error').trim();
+        continue;
+      }
+      const split = splitOutput(partial, event.stream ?? (event.status ? `${event.status}\n` : ''));
+      partial = split.partial;
+      for (const line of split.lines) if (line.trim()) await onLine(line.trimEnd());
+    }
+  };
+  try {
+    await pipeline(progress, new LineSplitter(MAX_EVENT_BYTES), readEvents);
+  } catch (error) {
+    return failure ?? describe(error);
+  }
+  if (partial.trim()) await onLine(partial.trimEnd());
+  return failure;
+}
+
+/** An empty line, or a piece of one that was over MAX_EVENT_BYTES, is no event. */
+function parseEvent(text: string): ProgressEvent | undefined {
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text) as ProgressEvent;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The whole lines of `partial + chunk`, and the rest; a rest longer than MAX_PARTIAL_CHARS counts as a line. */

@@ -59,8 +59,8 @@ export interface Runtime {
 
   /** The last lines the container printed, stdout and stderr as the engine stored them. */
   logTail(id: string, lines: number): Promise<string[]>;
-  /** The last `lines` lines, then every new one, until the container stops or the signal fires. */
-  followLogs(id: string, lines: number, onLine: (line: string) => void, signal: AbortSignal): Promise<void>;
+  /** The last `lines` lines, then every new one, until the container stops or the signal fires; nothing more is read while onLine's promise is pending. */
+  followLogs(id: string, lines: number, onLine: (line: string) => void | Promise<void>, signal: AbortSignal): Promise<void>;
 }
 
 export interface ImageBuild {
@@ -69,8 +69,8 @@ export interface ImageBuild {
   tag: string;
   labels: Record<string, string>;
   signal: AbortSignal;
-  /** Each line the build prints, as it prints it. */
-  onLine(line: string): void;
+  /** Each line the build prints, as it prints it; while the promise it returns is pending, the build's output waits. */
+  onLine(line: string): void | Promise<void>;
 }
 
 /** refused: the engine would not start the build (a bad Dockerfile); failed: a step failed. */

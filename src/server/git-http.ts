@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import { ConflictError } from '../errors.js';
 import { receivePack } from '../git/receive-pack.js';
 import { repoExists } from '../git/repos.js';
+import { pushRefusal } from '../git/push-limit.js';
 
 const GIT_ROUTE = /^\/([^/]+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 
@@ -14,6 +15,8 @@ export interface GitHttpDeps {
   /** Makes the app and its repository, under the app's lock; a ConflictError says why it cannot be made. */
   createApp: (app: string) => Promise<unknown>;
   logger: (line: string) => void;
+  /** --max-push-size: the most a push's request body may hold, inflated. */
+  maxPushBytes: number;
 }
 
 function reply(res: ServerResponse, status: number, message: string): void {
@@ -51,7 +54,10 @@ export function createGitHandler(deps: GitHttpDeps): (req: IncomingMessage, res:
       }
       deps.logger(`created app ${app}`);
     }
-    if (route === 'git-receive-pack' && req.method === 'POST') return receivePack(repoDir, req, res, (status, message) => reply(res, status, message));
+    if (route === 'git-receive-pack' && req.method === 'POST') {
+      const limit = { maxBytes: deps.maxPushBytes, refusal: () => pushRefusal(app, deps.maxPushBytes) };
+      return receivePack(repoDir, req, res, limit, (status, message) => reply(res, status, message));
+    }
     req.url = `/${app}.git/${route}${url.search}`;
     git.handle(req, res);
   };

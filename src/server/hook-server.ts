@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BerthError, describe } from '../errors.js';
 import { EXIT_LINE_PREFIX, HOOK_PATH_PREFIX, parseRefUpdates, quarantineFromHeaders } from '../git/hook-protocol.js';
 import { configureRepo, findHookTools, repoExists, type HookTarget } from '../git/repos.js';
-import { DeployOutput } from '../log/output.js';
+import { DeployOutput, drained } from '../log/output.js';
 import { isValidAppName } from '../model/app.js';
 import type { Store } from '../store/store.js';
 import { listen } from './listen.js';
@@ -48,7 +48,7 @@ function createHookServer(deps: PushDeps): http.Server {
       res.on('close', () => {
         if (!res.writableEnded) cancelled.abort(new BerthError('the push was interrupted: the git client went away'));
       });
-      const output = new DeployOutput((line) => res.write(line + '\n'));
+      const output = new DeployOutput({ write: (line) => res.write(line + '\n'), drained: () => drained(res) });
       const request = { app, updates: parseRefUpdates(body), quarantine: quarantineFromHeaders(req.headers, deps.store.repoDir(app)) };
       handlePush(deps, request, output, cancelled.signal)
         .catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { isValidDomain } from '../model/app.js';
 import { defaultDataDir } from '../model/local-server.js';
 import { INSTANCE_NAME_RULE, isValidInstanceName } from '../model/naming.js';
+import { formatSize, parseSize } from '../size.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
 export interface ServeOptions {
@@ -41,6 +42,8 @@ export interface ServeOptions {
   keepDeployLogs: number;
   /** Build cache (what failed builds leave) unused for this many days is pruned; 0 never prunes it. */
   pruneBuildCacheAfterDays: number;
+  /** The most a push may send (its git request, inflated) and the most its commit's tree may hold. */
+  maxPushBytes: number;
 }
 
 export const DEFAULTS: ServeOptions = {
@@ -64,9 +67,10 @@ export const DEFAULTS: ServeOptions = {
   keepReleases: 3,
   keepDeployLogs: 100,
   pruneBuildCacheAfterDays: 7,
+  maxPushBytes: 1024 ** 3,
 };
 
-type Kind = 'string' | 'int' | 'bool' | 'list';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'size';
 
 interface OptionSpec {
   key: keyof ServeOptions;
@@ -96,6 +100,7 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'keepReleases', flag: '--keep-releases', env: 'BERTH_KEEP_RELEASES', kind: 'int', help: 'release images kept for rollback' },
   { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs (and release records) kept per app, newest first' },
   { key: 'pruneBuildCacheAfterDays', flag: '--prune-build-cache-after', env: 'BERTH_PRUNE_BUILD_CACHE_AFTER', kind: 'int', help: 'days build cache may go unused before berth prunes it (0: never)' },
+    { key: 'maxPushBytes', flag: '--max-push-size', env: 'BERTH_MAX_PUSH_SIZE', kind: 'size', help: 'largest push and build context, like 1g, 512m or bytes' },
 ];
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
@@ -111,6 +116,11 @@ function convert(spec: OptionSpec, raw: string, source: string): unknown {
     case 'int': {
       if (!/^\d+$/.test(raw)) throw new UsageError(`${source} must be a whole number, got "${raw}"`);
       return Number(raw);
+    }
+    case 'size': {
+      const bytes = parseSize(raw);
+      if (bytes === undefined) throw new UsageError(`${source} must be a size like 1g, 512m, 64k or a number of bytes, got "${raw}"`);
+      return bytes;
     }
   }
 }
@@ -133,10 +143,12 @@ function environmentOptions(env: NodeJS.ProcessEnv): Partial<ServeOptions> {
   return options;
 }
 
+const VALUE_NAMES: Partial<Record<Kind, string>> = { int: 'N', size: 'SIZE' };
+
 /** As parseArgs and help know a flag: a bool is a switch (with its --no- form), an int takes N, the rest a VALUE. */
 function commandLineOption(spec: OptionSpec): CommandLineOption {
   const option: CommandLineOption = { name: spec.flag.replace(/^--/, '') };
-  if (spec.kind !== 'bool') option.value = spec.kind === 'int' ? 'N' : 'VALUE';
+  if (spec.kind !== 'bool') option.value = VALUE_NAMES[spec.kind] ?? 'VALUE';
   if (spec.kind === 'list') option.multiple = true;
   return option;
 }
@@ -178,6 +190,7 @@ function validate(options: ServeOptions): ServeOptions {
   for (const key of ['deployTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds'] as const) {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }
+  if (options.maxPushBytes < 1024) throw new UsageError('--max-push-size must be at least 1k (a push of one small commit is about that)');
   if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
   if (!isValidInstanceName(options.instance)) throw new UsageError(`--instance "${options.instance}" is not a valid instance name (${INSTANCE_NAME_RULE})`, 'pick another --instance (or BERTH_INSTANCE), such as berth or berth2');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
@@ -188,12 +201,17 @@ function validate(options: ServeOptions): ServeOptions {
   return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: options.tokenFile && path.resolve(options.tokenFile) };
 }
 
+function shownDefault(spec: OptionSpec): string {
+  const value = DEFAULTS[spec.key];
+  if (Array.isArray(value) || value === undefined) return 'none';
+  return spec.kind === 'size' ? formatSize(value as number) : String(value);
+}
+
 export function serveHelp(): string {
   const lines = SERVE_OPTION_SPECS.map((s) => {
     const { value } = commandLineOption(s);
     const shown = value ? `${s.flag} ${value}` : s.flag;
-    const def = DEFAULTS[s.key];
-    return `  ${shown.padEnd(28)} ${s.help} (env ${s.env}; default ${Array.isArray(def) || def === undefined ? 'none' : String(def)})`;
+    return `  ${shown.padEnd(28)} ${s.help} (env ${s.env}; default ${shownDefault(s)})`;
   });
   return ['Usage: berth serve [options]', '', 'Runs the git push server and keeps berth\'s nginx running.', '', ...lines, '', '  BERTH_TOKEN                  push token (default: --token-file, or generated once and stored in DATA_DIR/token)'].join('\n');
 }

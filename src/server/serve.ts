@@ -61,7 +61,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const gitServer = createGitPortServer({
     token,
     handlers: {
-      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, createApp: (app) => service.apps.createOnPush(app), logger: log }),
+      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, maxPushBytes: options.maxPushBytes, createApp: (app) => service.apps.createOnPush(app), logger: log }),
       api: createApiHandler(service, Date.now()),
     },
     fromContainer: (address) => runtime.isContainerAddress(address),

@@ -1,10 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import Docker from 'dockerode';
-import { AppRepo, remoteHead, type FileChange } from '../support/app.js';
+import { AppRepo, remoteHead, type FileChange, type PushResult } from '../support/app.js';
 import { basicAuthorization, startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
@@ -100,11 +105,11 @@ function useSteadyApp(args: string[]) {
    * live release, the branch, the containers, both nginx configs and workers are as they were,
    * and that no request failed. `attempt` returns what berth did, for docs/reliability.md.
    */
-  async function changesNothing(fault: string, attempt: () => Promise<string>): Promise<void> {
+  async function changesNothing(fault: string, attempt: () => Promise<string>, area = 'Hostile and broken input'): Promise<void> {
     const before = await liveState();
     const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, attempt);
     assert.deepEqual(await liveState(), before, `${fault}: something live changed`);
-    await recordReliability({ area: 'Hostile and broken input', fault, berthDid: watched.result, served: watched.served, lost: watched.failures.length });
+    await recordReliability({ area, fault, berthDid: watched.result, served: watched.served, lost: watched.failures.length });
     assert.deepEqual(watched.failures, [], `${fault}: requests failed`);
   }
 
@@ -116,11 +121,9 @@ function useSteadyApp(args: string[]) {
   async function pushRefused(fault: string, files: Record<string, FileChange>, stage: string, patterns: RegExp[], withinSeconds: number): Promise<string> {
     let output = '';
     await changesNothing(fault, async () => {
-      await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, fault);
       const started = Date.now();
-      const push = await repo.push(berth.remote(APP));
+      const push = await pushOnce(files, fault);
       const seconds = (Date.now() - started) / 1000;
-      await repo.resetTo(liveCommit);
       output = push.output;
       assert.notEqual(push.code, 0, `${fault}: the push was accepted:\n${output}`);
       assert.match(output, new RegExp(`failed at the ${stage} stage`), output);
@@ -131,6 +134,14 @@ function useSteadyApp(args: string[]) {
       return `push refused at the ${stage} stage after ${seconds.toFixed(1)} s: "${reason}"`;
     });
     return output;
+  }
+
+  /** Pushes a commit of `files` on top of the live one; the local branch goes back to the live commit. */
+  async function pushOnce(files: Record<string, FileChange>, message: string): Promise<PushResult> {
+    await repo.commit({ 'version.txt': `v${++version}\n`, ...files }, message);
+    const push = await repo.push(berth.remote(APP));
+    await repo.resetTo(liveCommit);
+    return push;
   }
 
   async function pushAccepted(files: Record<string, FileChange>, message: string): Promise<string> {
@@ -163,6 +174,7 @@ function useSteadyApp(args: string[]) {
     api,
     rawGitStatus,
     changesNothing,
+    pushOnce,
     pushRefused,
     pushAccepted,
   };
@@ -435,5 +447,225 @@ describe('bounds: a build or a deploy past its time limit is stopped, naming the
       [new RegExp(`the deploy ran past its time limit of ${TIME_LIMITS.deploy} s`), /raise --deploy-timeout/],
       TIME_LIMITS.deploy + 8,
     );
+  });
+});
+
+/** A pkt-line of git's protocol: four hex digits of length, then the text. */
+function pktLine(text: string): string {
+  return (text.length + 4).toString(16).padStart(4, '0') + text;
+}
+
+/**
+ * A push request whose pack holds one blob of `inflatedBytes` zeros stored uncompressed, so git
+ * would read every byte of it, sent gzip-encoded: on the wire it is a thousandth of that.
+ */
+function gzipInflatingPush(oldCommit: string, inflatedBytes: number, packVersion = 2): Readable {
+  const commands = pktLine(`${oldCommit} ${'1'.repeat(40)} refs/heads/main\0report-status side-band-64k\n`) + '0000';
+  const header = Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, packVersion, 0, 0, 0, 1]);
+  const objectHeader = [(3 << 4) | (inflatedBytes & 0x0f) | 0x80];
+  for (let rest = Math.floor(inflatedBytes / 16); rest > 0; rest = Math.floor(rest / 128)) objectHeader.push((rest & 0x7f) | (rest >= 128 ? 0x80 : 0));
+  const blob = Readable.from((function* () {
+    for (let sent = 0; sent < inflatedBytes; sent += 1024 * 1024) yield Buffer.alloc(Math.min(1024 * 1024, inflatedBytes - sent));
+  })()).pipe(zlib.createDeflate({ level: 0 }));
+  const body = Readable.from((async function* () {
+    yield Buffer.from(commands);
+    yield header;
+    yield Buffer.from(objectHeader);
+    for await (const chunk of blob) yield chunk as Buffer;
+    yield Buffer.alloc(20);
+  })());
+  return body.pipe(zlib.createGzip());
+}
+
+describe('bounds: a push over --max-push-size is refused before anything is built', () => {
+  const app = useSteadyApp(['--max-push-size', '2m']);
+
+  test('a push whose pack is over the limit is refused as it streams, naming the app, the limit and the flag', async () => {
+    await app.changesNothing('a push of 3 MiB of random data (--max-push-size 2m)', async () => {
+      const push = await app.pushOnce({ 'random.txt': crypto.randomBytes(3 * 1024 * 1024).toString('base64') }, 'a large file');
+      assert.notEqual(push.code, 0, push.output);
+      assert.match(push.output, /the push to steady is larger than the limit of 2 MiB; it is refused and nothing changed/);
+      assert.match(push.output, /raise --max-push-size \(BERTH_MAX_PUSH_SIZE\)/);
+      assert.match(push.output, /! \[remote rejected\] main -> main/);
+      assert.doesNotMatch(push.output, /Building steady/);
+      return 'refused while the push streamed in (git read at most the limit, then the pack ended), naming the app, the limit and --max-push-size; nothing was built';
+    }, 'Bounds');
+  });
+
+  /** Sends a push request body as it is, and resolves with berth's whole answer. */
+  function rawPush(body: Readable): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: app.berth.gitPort,
+        path: `/${APP}.git/git-receive-pack`,
+        method: 'POST',
+        headers: { authorization: app.berth.authorization, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
+      }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      body.pipe(req);
+    });
+  }
+
+  const liveCommit = async () => (JSON.parse(await fs.readFile(path.join(app.appDir(), 'app.json'), 'utf8')) as { live: { commit: string } }).live.commit;
+
+  test('a gzip-encoded push body that inflates past the limit is cut where it passes the limit', async () => {
+    const commit = await liveCommit();
+    await app.changesNothing('a gzip-encoded push body of 60 KiB that inflates to 64 MiB (--max-push-size 2m)', async () => {
+      const started = Date.now();
+      const answer = await rawPush(gzipInflatingPush(commit, 64 * 1024 * 1024));
+      assert.match(answer, /the push to steady is larger than the limit of 2 MiB/);
+      assert.match(answer, /unpack/);
+      return `cut once the inflated body passed the limit, answered with the refusal in ${((Date.now() - started) / 1000).toFixed(1)} s; berth kept running`;
+    }, 'Bounds');
+  });
+
+  test('a push whose pack git refuses at once, while the rest of its body still streams in, does not end berth', async () => {
+    const commit = await liveCommit();
+    await app.changesNothing('a push whose pack git refuses after its first bytes (an unknown pack version) while the body goes on', async () => {
+      const answer = await rawPush(gzipInflatingPush(commit, 64 * 1024 * 1024, 9));
+      assert.match(answer, /pack version unsupported/);
+      process.kill(app.berth.pid, 0);
+      return 'git refused the pack and the rest of the body was drained; berth kept running (node-git-server\'s pipe into git had no error handler: the EPIPE ended berth)';
+    }, 'Bounds');
+  });
+
+  test('a commit whose files are over the limit, though its pack is small, is refused before the build', async () => {
+    await app.pushRefused(
+      'a commit of 3 MiB of zeros, which git packs into a few KiB (--max-push-size 2m)',
+      { 'zeros.bin': '\0'.repeat(3 * 1024 * 1024) },
+      'build',
+      [/the build context \(the files of commit [0-9a-f]{7}\) holds 3\.0 MiB, over the limit of 2 MiB/, /raise --max-push-size/],
+      15,
+    );
+  });
+});
+
+/** The sample app, printing about 4 MB a second of 1 KiB lines besides. */
+const CHATTY_APP = `require('./server.js');
+const line = 'chatty '.repeat(146) + '\\n';
+setInterval(() => { for (let i = 0; i < 40; i++) process.stdout.write(line); }, 10);
+`;
+
+async function residentKiB(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+describe('bounds: berth logs -f with a client that reads slowly', () => {
+  const app = useSteadyApp([]);
+  const STALL_SECONDS = 15;
+
+  test('a client that stops reading the logs of a chatty app pauses the engine stream; berth buffers nothing', async () => {
+    await app.pushAccepted({ 'chatty.js': CHATTY_APP, Procfile: 'web: node /app/chatty.js\n' }, 'a chatty app');
+    await app.changesNothing(`berth logs -f of an app printing about 4 MB/s, by a client that reads nothing for ${STALL_SECONDS} s`, async () => {
+      const socket = net.connect(app.berth.gitPort, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.pause();
+      socket.write(`GET /api/apps/${APP}/logs?follow=1&lines=0 HTTP/1.1\r\nHost: berth\r\nAuthorization: ${app.berth.authorization}\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const before = await residentKiB(app.berth.pid);
+      await new Promise((resolve) => setTimeout(resolve, STALL_SECONDS * 1000));
+      const grewMiB = ((await residentKiB(app.berth.pid)) - before) / 1024;
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.resume();
+      for (let i = 0; i < 100 && !/steady-web-\d+\| chatty chatty/.test(received.slice(-100_000)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      assert.match(received, /chatty chatty/, 'the stream goes on once the client reads again');
+      assert.ok(grewMiB < 24, `berth's resident memory grew by ${grewMiB.toFixed(0)} MiB while the client read nothing`);
+      return `paused the engine's log stream while the client was behind and went on when it read again; berth's memory grew by ${Math.max(0, grewMiB).toFixed(0)} MiB in ${STALL_SECONDS} s`;
+    }, 'Bounds');
+  });
+});
+
+/**
+ * Hooks that misbehave as the file `mode` in their plugins folder says: an executable pre-deploy
+ * that ignores SIGTERM, one that exits but leaves a child holding its output, one that prints its
+ * environment, and a JS pre-deploy that never settles.
+ */
+async function writeMisbehavingPlugins(dir: string): Promise<void> {
+  await fs.mkdir(path.join(dir, 'hang'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'stall'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'mode'), '');
+  await fs.writeFile(path.join(dir, 'hang', 'pre-deploy'), `#!/bin/sh
+case "$(cat ../mode)" in
+  trap-term) trap '' TERM; echo "hang: ignoring SIGTERM"; sleep 7771; sleep 7771 ;;
+  hold-output) sleep 7772 & echo "hang: exiting, a child keeps my output open"; exit 0 ;;
+  print-env) env ;;
+esac
+`, { mode: 0o755 });
+  await fs.writeFile(path.join(dir, 'stall', 'index.mjs'), `import fs from 'node:fs';
+export const triggers = {
+  'pre-deploy': async ({ logger }) => {
+    if (fs.readFileSync(new URL('../mode', import.meta.url), 'utf8').trim() !== 'js-stall') return;
+    logger.info('stall: this promise never settles');
+    await new Promise(() => {});
+  },
+};
+`);
+}
+
+async function processesRunning(pattern: string): Promise<boolean> {
+  for (const pid of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.replace(/\0/g, ' ').trim() === pattern) return true;
+  }
+  return false;
+}
+
+async function gone(pattern: string, withinMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + withinMs; Date.now() < deadline; ) {
+    if (!(await processesRunning(pattern))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return !(await processesRunning(pattern));
+}
+
+describe('bounds: --deploy-timeout is a hard limit on hooks, and hooks get only the environment they need', () => {
+  const DEPLOY_LIMIT = 20;
+  const pluginsDir = path.join(os.tmpdir(), `berth-test-hooks-${process.pid}`);
+  const setMode = (mode: string) => fs.writeFile(path.join(pluginsDir, 'mode'), mode);
+  before(() => writeMisbehavingPlugins(pluginsDir));
+  after(() => fs.rm(pluginsDir, { recursive: true, force: true }));
+  const app = useSteadyApp(['--plugins-dir', pluginsDir, '--deploy-timeout', String(DEPLOY_LIMIT)]);
+  const timedOut = [new RegExp(`the deploy ran past its time limit of ${DEPLOY_LIMIT} s`), /raise --deploy-timeout/, /Removed the new container/];
+
+  test('an executable hook that ignores SIGTERM is killed with its process group at the limit, and the next push deploys', { timeout: 120_000 }, async () => {
+    await setMode('trap-term');
+    await app.pushRefused(`a pre-deploy hook that ignores SIGTERM (--deploy-timeout ${DEPLOY_LIMIT})`, {}, 'start', [...timedOut, /\(plugin hang, pre-deploy\)/, /hang: ignoring SIGTERM/, /Stopping .*pre-deploy and every process it started/], DEPLOY_LIMIT + 10);
+    assert.ok(await gone('sleep 7771', 5000), 'the hook\'s sleep still runs');
+    await setMode('');
+    await app.pushAccepted({}, 'the app lock was released');
+  });
+
+  test('an executable hook that leaves a child holding its output is stopped at the limit, child included', { timeout: 120_000 }, async () => {
+    await setMode('hold-output');
+    await app.pushRefused(`a pre-deploy hook that exits 0 but leaves a child holding its stdout (--deploy-timeout ${DEPLOY_LIMIT})`, {}, 'start', [...timedOut, /\(plugin hang, pre-deploy\)/, /a child keeps my output open/], DEPLOY_LIMIT + 10);
+    assert.ok(await gone('sleep 7772', 5000), 'the child the hook left still runs');
+    await setMode('');
+  });
+
+  test('a JS hook that never settles is abandoned at the limit, and the next push deploys', { timeout: 120_000 }, async () => {
+    await setMode('js-stall');
+    await app.pushRefused(`a JS pre-deploy hook whose promise never settles (--deploy-timeout ${DEPLOY_LIMIT})`, {}, 'start', [...timedOut, /\(plugin stall, pre-deploy\)/, /stall: this promise never settles/], DEPLOY_LIMIT + 10);
+    await setMode('');
+    await app.pushAccepted({}, 'the app lock was released');
+  });
+
+  test('an executable hook sees PATH and the BERTH_* variables, never the token or the rest of the server\'s environment', { timeout: 120_000 }, async () => {
+    await setMode('print-env');
+    const output = await app.pushAccepted({}, 'a hook prints its environment');
+    await setMode('');
+    const names = [...output.matchAll(/^remote:\s+([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]);
+    assert.ok(names.includes('PATH') && names.includes('BERTH_APP') && names.includes('BERTH_CONTAINER_ADDRESS'), names.join(' '));
+    assert.doesNotMatch(output, new RegExp(app.berth.token));
+    const allowed = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|DOCKER_[A-Z_]+|BERTH_[A-Z_]+|PWD|SHLVL|_|OLDPWD)$/;
+    assert.deepEqual(names.filter((name) => !allowed.test(name)), [], 'variables a hook should not see');
+    assert.ok(!names.includes('BERTH_TOKEN'));
   });
 });

@@ -30,6 +30,10 @@ export class FakeCommit implements CommitReader {
     return { content: content.subarray(0, maxBytes), truncated: content.length > maxBytes };
   }
 
+  async treeBytes(): Promise<number> {
+    return Object.values(this.files).reduce((sum, content) => sum + (typeof content === 'string' ? Buffer.byteLength(content) : 0), 0);
+  }
+
   archive(): { stream: Readable; done: Promise<void> } {
     const text = Object.entries(this.files).map(([name, content]) => `${name}\n${typeof content === 'string' ? content : content.kind}\n`);
     return { stream: Readable.from(text), done: Promise.resolve() };

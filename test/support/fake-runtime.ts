@@ -189,9 +189,9 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
     return this.containers.get(id)?.logs.slice(-lines) ?? [];
   }
 
-  async followLogs(id: string, lines: number, onLine: (line: string) => void): Promise<void> {
+  async followLogs(id: string, lines: number, onLine: (line: string) => void | Promise<void>): Promise<void> {
     this.enter('followLogs', id, lines);
-    for (const line of this.containers.get(id)?.logs.slice(-lines) ?? []) onLine(line);
+    for (const line of this.containers.get(id)?.logs.slice(-lines) ?? []) await onLine(line);
   }
 
   private existing(id: string): FakeContainer {

@@ -6,6 +6,7 @@ import { imageName } from '../../src/model/naming.js';
 import type { SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { ImageBuildError } from '../../src/runtime/runtime.js';
 import type { LiveRelease } from '../../src/store/store.js';
+import type { Trigger, TriggerHandler } from '../../src/plugins/types.js';
 import { sleep } from '../../src/time.js';
 import { FakeCommit } from '../support/fake-commit.js';
 import { APP, APP_FILES, deploy, deployLive, harness, INSTANCE, plugin, push, reuse, type Deployed, type Harness } from '../support/deploy-harness.js';
@@ -298,6 +299,24 @@ test('rollback: an image no longer on the server fails the build stage and says 
   await assertFailedAndNothingChanged(h, before, deployed, Stage.Build);
   assert.match(deployed.read, /the image unit\/shop:0 is no longer on this server\n.*push the app again \(berth keeps the images of the last 3 releases\)/);
   assert.deepEqual(h.runtime.argsOf('removeImage'), []);
+});
+
+test('a JS hook that ignores the deploy time limit is abandoned at the limit, and deploy-failed hooks still run', { timeout: 10_000 }, async (t) => {
+  const { h, before } = await serving(t);
+  // berth's limit timers do not hold the process open (its servers do); nothing else here would.
+  const keepAlive = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(keepAlive));
+  const told: string[] = [];
+  const stuck = { name: 'stuck', dir: '/nonexistent', handlers: new Map<Trigger, TriggerHandler>([
+    ['pre-deploy', () => new Promise<void>(() => undefined)],
+    ['deploy-failed', ({ failure }) => void told.push(failure!.message)],
+  ]) };
+  const started = Date.now();
+  const deployed = await deploy(h.pipeline([stuck], { deployTimeoutSeconds: 0.25 }), push('2222222bbbb'));
+  assert.ok(Date.now() - started < 2000, `the deploy ended ${Date.now() - started} ms after it began`);
+  await assertFailedAndNothingChanged(h, before, deployed, Stage.Start);
+  assert.match(deployed.read, /failed at the start stage: the deploy ran past its time limit of 0\.25 s \(plugin stuck, pre-deploy\)\n.*raise --deploy-timeout/);
+  assert.deepEqual(told, ['the deploy ran past its time limit of 0.25 s (plugin stuck, pre-deploy)']);
 });
 
 test('the deploy time limit stops a stage that does not end, naming the limit and the flag that raises it', async (t) => {

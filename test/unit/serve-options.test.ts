@@ -10,6 +10,7 @@ import { announceToken, loadOrCreateToken } from '../../src/server/token.js';
 import { resolveConnection } from '../../src/cli/client.js';
 import { parseArguments } from '../../src/cli/arguments.js';
 import { findCommand } from '../../src/cli/registry.js';
+import { formatSize } from '../../src/size.js';
 
 test('a generated token is stored 0600, and a token file left readable by others is made 0600 again', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-token-'));
@@ -94,4 +95,20 @@ test('berth prints the token in full only when it generates it; after that maske
     assert.ok(!lines.includes(TOKEN.slice(4)), `${origin}: more than its first characters are printed`);
     assert.match(lines, new RegExp(`http://berth:a-to\\*+@host:7070/APP.git \\(the token is ${where.replace(/\//g, '\\/')}\\)`));
   }
+});
+
+test('--max-push-size takes 1g, 512m, 64k or bytes, defaults to 1 GiB, and refuses anything else naming the flag', () => {
+  assert.equal(DEFAULTS.maxPushBytes, 1024 ** 3);
+  assert.equal(resolveServeOptions(['--max-push-size', '1g'], {}).maxPushBytes, 1024 ** 3);
+  assert.equal(resolveServeOptions(['--max-push-size', '512M'], {}).maxPushBytes, 512 * 1024 ** 2);
+  assert.equal(resolveServeOptions(['--max-push-size', '1.5GiB'], {}).maxPushBytes, 1.5 * 1024 ** 3);
+  assert.equal(resolveServeOptions([], { BERTH_MAX_PUSH_SIZE: '65536' }).maxPushBytes, 65536);
+  assert.equal(resolveServeOptions(['--max-push-size', '64k'], { BERTH_MAX_PUSH_SIZE: '1g' }).maxPushBytes, 64 * 1024, 'the flag wins');
+  for (const bad of ['lots', '1x', '-5', '', '10']) {
+    assert.throws(() => resolveServeOptions(['--max-push-size', bad], {}), (error: Error) => error instanceof UsageError && error.message.includes('--max-push-size'), bad);
+  }
+  assert.throws(() => resolveServeOptions([], { BERTH_MAX_PUSH_SIZE: '2 apples' }), /BERTH_MAX_PUSH_SIZE must be a size like 1g, 512m/);
+  assert.equal(formatSize(1024 ** 3), '1 GiB');
+  assert.equal(formatSize(3.2 * 1024 ** 2), '3.2 MiB');
+  assert.equal(formatSize(100), '100 bytes');
 });

@@ -32,7 +32,7 @@ test('one enormous line is cut, not kept whole', () => {
 
 test('DeployOutput sends every line live but keeps at most the deploy log cap', () => {
   let live = 0;
-  const output = new DeployOutput(() => live++);
+  const output = new DeployOutput({ write: () => live++ });
   const line = 'z'.repeat(1000);
   for (let i = 0; i < 5000; i++) output.info(line);
   assert.equal(live, 5000);
