@@ -6,8 +6,9 @@
  */
 import { InputError } from '../errors.js';
 
-const APP_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-export const APP_NAME_RULE = 'lower-case letters, digits and hyphens, starting with a letter, at most 63 characters';
+// A name ending in a hyphen would make an invalid image name (INSTANCE/APP) and host name (APP.DOMAIN).
+const APP_NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const APP_NAME_RULE = 'lower-case letters, digits and hyphens, starting with a letter, not ending with a hyphen, at most 63 characters';
 
 export function isValidAppName(name: string): boolean {
   return APP_NAME.test(name);

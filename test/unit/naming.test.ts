@@ -77,6 +77,11 @@ test('no instance, app or process type may hold the separator; an instance name 
   for (const name of ['', 'Berth', 'berth_x', 'berth-', '-berth', 'ber--th', '1berth', 'a'.repeat(33), 'ber.th']) assert.equal(isValidInstanceName(name), false, name);
 });
 
+test('an app name never makes an invalid image name or host name: no trailing hyphen', () => {
+  for (const name of ['shop', 'shop-mail', 's', 'a1', 'shop--mail', 'a'.repeat(63)]) assert.ok(isValidAppName(name), name);
+  for (const name of ['shop-', 'a-', '-shop', '1shop', 'Shop', 'a'.repeat(64), 'sh.op']) assert.equal(isValidAppName(name), false, name);
+});
+
 test('--instance that could make names meet, or no valid image name, is refused at start, naming the rule', () => {
   for (const instance of ['berth_x', 'berth-', 'Berth', 'a--b']) {
     assert.throws(
