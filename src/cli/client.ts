@@ -179,15 +179,20 @@ export class Client {
       response = await request(`${this.connection.url}/api${path}${query}`, { method: endpoint.method, headers, body, dispatcher: this.dispatcher(), ...timeouts });
     } catch (error) {
       if (error instanceof CliError) throw error;
-      throw new CliError(
-        `cannot reach berth at ${this.connection.url}: ${describe(error)}`,
-        EXIT.unreachable,
-        'is berth serve running there? Point the client at it with --url or BERTH_URL (e.g. https://server:7070), or berth login URL',
-      );
+      throw new CliError(`cannot reach berth at ${this.connection.url}: ${describe(error)}`, EXIT.unreachable, unreachableHint(this.connection.url, error));
     }
     if (response.statusCode >= 300) throw await apiError(response);
     return response;
   }
+}
+
+/** A server that closes a plain HTTP request unanswered is most likely berth speaking HTTPS, as it does unless told otherwise. */
+function unreachableHint(url: string, error: unknown): string {
+  if (url.startsWith('http:') && (error as { code?: unknown }).code === 'UND_ERR_SOCKET') {
+    const https = url.replace(/^http:/, 'https:');
+    return `berth serves HTTPS on its git port unless started with --insecure-http: use ${https} (berth login ${https} checks and pins its certificate)`;
+  }
+  return 'is berth serve running there? Point the client at it with --url or BERTH_URL (e.g. https://server:7070), or berth login URL';
 }
 
 /** `{ lines: 20, follow: true }` as `?lines=20&follow=1`, the way the router reads it; false leaves a switch out. */

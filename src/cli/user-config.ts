@@ -55,9 +55,7 @@ export function readUserConfig(env: NodeJS.ProcessEnv): UserConfig {
 
 /** Makes `url` the default server, remembered with what login found out about it. */
 export async function saveServer(env: NodeJS.ProcessEnv, url: string, server: SavedServer): Promise<string> {
-  const config = readUserConfig(env);
-  config.url = url;
-  config.servers[url] = server;
+  const config: UserConfig = { url, servers: { ...readUserConfig(env).servers, [url]: server } };
   const file = userConfigFile(env);
   await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, 0o600);
   return file;

@@ -19,6 +19,8 @@ export interface BerthInstance {
   url: string;
   /** The certificate the git port serves, trusted by the tests' git (http.sslCAInfo) and CLI (BERTH_CA); undefined over plain HTTP. */
   caFile: string | undefined;
+  /** Its content, for node's https.request and tls.connect (`ca`). */
+  ca: string | undefined;
   /** A request to the git port (`/api/...`, `/APP.git/...`) that trusts its certificate, as curl --cacert does. */
   fetch(urlPath: string, init?: RequestInit): Promise<Response>;
   /** curl's options to trust the git port's certificate. */
@@ -117,7 +119,8 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
   let exited = false;
   child.on('exit', () => (exited = true));
   const { url, caFile } = await gitPortTrust(dataDir, options.caFile);
-  const agent = new Agent({ connect: { ca: caFile && (await fs.readFile(caFile, 'utf8')) } });
+  const ca = caFile && (await fs.readFile(caFile, 'utf8'));
+  const agent = new Agent({ connect: { ca } });
   const stopServer = async () => {
     if (exited) return;
     const gone = new Promise((r) => child.once('exit', r));
@@ -132,6 +135,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     token,
     url,
     caFile,
+    ca,
     fetch: (urlPath, init = {}) => fetch(`${url}${urlPath}`, { ...init, dispatcher: agent }),
     curlTrust: caFile ? ['--cacert', caFile] : [],
     authorization: basicAuthorization(`berth:${token}`),
