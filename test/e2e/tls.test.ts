@@ -286,7 +286,7 @@ describe('--insecure-http', () => {
     assert.match(berth.output(), /over plain HTTP/);
     assert.match(berth.output(), /WARNING: --insecure-http: the git port speaks plain HTTP\. The token and every push cross the connection in clear\./);
     await assert.rejects(fs.access(path.join(berth.dataDir, 'run', 'fingerprint')));
-    const env: NodeJS.ProcessEnv = { ...process.env, BERTH_DATA_DIR: berth.dataDir, XDG_CONFIG_HOME: await tempDir('berth-test-config-') };
+    const env: NodeJS.ProcessEnv = { ...process.env, BERTH_DATA_DIR: berth.dataDir, BERTH_TOKEN: berth.token, XDG_CONFIG_HOME: await tempDir('berth-test-config-') };
     delete env.BERTH_URL;
     delete env.BERTH_CA;
     const { stdout, stderr } = await run(installedBerth(), ['apps:list'], { env });
