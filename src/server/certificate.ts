@@ -4,8 +4,8 @@
  * The seam for certificates issued by ACME: `certificateToServe` picks one at start, in this
  * order: the operator's --tls-cert/--tls-key; then (to come with the certs work) an ACME
  * certificate for --server-name, once one is issued; else berth's self-signed one. A certificate
- * that changes while berth runs (issued, renewed) goes to `GitPort.useCertificate`, which serves
- * it to every new connection and rewrites what the CLI on this machine verifies it by.
+ * that changes while berth runs (issued, renewed) goes to `useCertificate`, which serves it to
+ * every new connection and rewrites what the CLI on this machine verifies it by.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';

@@ -14,19 +14,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BerthError, describe } from '../errors.js';
 import { isValidDomain } from '../model/app.js';
+import { selfSignedFiles, type CertificateFiles } from '../model/local-server.js';
 
 const run = promisify(execFile);
 const VALID_DAYS = 3650;
 
-export interface CertificateFiles {
-  certFile: string;
-  keyFile: string;
-}
-
-export function selfSignedFiles(dataDir: string): CertificateFiles {
-  const dir = path.join(dataDir, 'tls');
-  return { certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem') };
-}
 
 /** What the certificate names: the machine's host name, loopback by name and address, and the name clients use. */
 export function selfSignedNames(serverName: string | undefined, hostName = os.hostname()): string[] {

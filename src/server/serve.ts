@@ -46,6 +46,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;
   // Before anything else starts: a certificate that cannot serve stops berth here, naming the file.
+  // (An ACME certificate for --server-name plugs in there; a renewal goes to useCertificate(gitServer, ...).)
   const certificate = options.insecureHttp ? undefined : await certificateToServe(options);
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });

@@ -22,13 +22,6 @@ const HOST = `${APP}.localhost`;
 const PUSH_ANSWERED_WITHIN_MS = 30_000;
 
 /** curl as an operator (or a script) would run it; resolves with the status and the body. */
-/** berth prints its start-up lines one by one; the push URL comes after the line startBerth waits for. */
-async function startUpOutput(berth: BerthInstance): Promise<string> {
-  const deadline = Date.now() + 5000;
-  while (!/push with: /.test(berth.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return berth.output();
-}
-
 async function curl(args: string[]): Promise<{ status: number; body: string }> {
   const { stdout } = await run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', ...args]);
   const at = stdout.lastIndexOf('\n');
@@ -138,13 +131,13 @@ describe('berth serve and its token', () => {
   test('a generated token is printed in full at the first start only; later starts print it masked, with where it is', async () => {
     berth = await startBerth({ dataDir, env: { BERTH_TOKEN: '' } });
     const token = (await fs.readFile(path.join(dataDir, 'token'), 'utf8')).trim();
-    const first = await startUpOutput(berth);
+    const first = await berth.startUpOutput();
     assert.match(first, new RegExp(`push with: git remote add deploy https://berth:${token}@`));
     assert.match(first, /token generated and stored in .*\/token \(0600\); this is the only time berth prints it in full/);
     const { instance, gitPort, httpPort } = berth;
     await berth.stopServer();
     berth = await startBerth({ dataDir, instance, gitPort, httpPort, env: { BERTH_TOKEN: '' } });
-    const again = await startUpOutput(berth);
+    const again = await berth.startUpOutput();
     assert.ok(!again.includes(token), `the second start printed the token:\n${again}`);
     assert.match(again, new RegExp(`push with: git remote add deploy https://berth:${token.slice(0, 4)}\\*+@<this-host>:${gitPort}/APP\\.git \\(the token is in ${dataDir}/token\\)`));
     const cmdline = (await fs.readFile(`/proc/${berth.pid}/cmdline`, 'utf8')).split('\0');

@@ -12,12 +12,13 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { AppRepo, pushedApp, remoteHead } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
-import { berthCli } from '../support/cli.js';
+import { berthCli, berthJson } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { gitWithoutTrust } from '../support/git-trust.js';
 import { getThroughNginx } from '../support/http.js';
 import { installedBerth } from '../support/installed.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
+import type { StatusInfo } from '../../src/model/api.js';
 import { normalizeFingerprint } from '../../src/model/tls.js';
 
 const run = promisify(execFile);
@@ -71,13 +72,17 @@ describe('the git port over HTTPS with berth\'s self-signed certificate', () => 
   });
 
   test('berth prints the certificate\'s fingerprint at start; a git push trusting it through http.URL.sslCAInfo deploys', async () => {
-    assert.match(berth.output(), new RegExp(`TLS: berth's self-signed certificate ${berth.caFile} for .*localhost, 127\\.0\\.0\\.1, ::1, valid until`));
-    assert.match(berth.output(), new RegExp(`TLS: SHA-256 fingerprint ${fingerprint}`));
+    const printed = await berth.startUpOutput();
+    assert.match(printed, new RegExp(`TLS: berth's self-signed certificate ${berth.caFile} for .*localhost, 127\\.0\\.0\\.1, ::1, valid until`));
+    assert.match(printed, new RegExp(`TLS: SHA-256 fingerprint ${fingerprint}`));
     assert.match(berth.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     const { stdout } = await run('git', ['config', '--global', `http.${berth.url}/.sslCAInfo`]);
     assert.equal(stdout.trim(), berth.caFile, 'the tests\' git trusts it the way the README says');
     repo = await pushedApp(berth.remote(APP), { 'version.txt': 'v1\n' });
     assert.match((await getThroughNginx(berth.httpPort, HOST)).body, /Hello from v1/);
+    const status = await berthJson<StatusInfo>(berth, ['status']);
+    assert.deepEqual(status.berth.gitPortTls, { certificateFile: berth.caFile, fingerprint }, 'berth status says which certificate the git port serves');
+    assert.match((await berthCli(berth, ['status'])).stdout, new RegExp(`git and API: +port ${berth.gitPort}, HTTPS, certificate ${berth.caFile}, SHA-256 ${fingerprint}`));
   });
 
   test('a git push that does not trust the certificate fails with git\'s certificate error, and nothing changes', async () => {
@@ -240,8 +245,9 @@ describe('the operator\'s own certificate (--tls-cert, --tls-key) from a private
   test('berth serves the certificate given; the CLI verifies it with BERTH_CA, login pins nothing, git pushes with the CA as http.sslCAInfo', async () => {
     berth = await startBerth({ args: ['--tls-cert', pki.cert, '--tls-key', pki.key], caFile: pki.ca });
     const fingerprint = await fingerprintOfFile(pki.cert);
-    assert.match(berth.output(), new RegExp(`TLS: the certificate of --tls-cert ${pki.cert}, issued by CN=Test Private CA, for localhost, 127\\.0\\.0\\.1`));
-    assert.match(berth.output(), new RegExp(`TLS: SHA-256 fingerprint ${fingerprint}`));
+    const printed = await berth.startUpOutput();
+    assert.match(printed, new RegExp(`TLS: the certificate of --tls-cert ${pki.cert}, issued by CN=Test Private CA, for localhost, 127\\.0\\.0\\.1`));
+    assert.match(printed, new RegExp(`TLS: SHA-256 fingerprint ${fingerprint}`));
     await assert.rejects(fs.access(path.join(berth.dataDir, 'tls', 'cert.pem')), 'no self-signed certificate was made');
     const served = await new Promise<tls.TLSSocket>((resolve, reject) => {
       const socket = tls.connect({ host: '127.0.0.1', port: berth.gitPort, ca: berth.ca }, () => resolve(socket)).once('error', reject);
@@ -283,8 +289,9 @@ describe('--insecure-http', () => {
   test('serves plain HTTP on loopback and warns at start; the CLI here and git work without a certificate', async () => {
     berth = await startBerth({ args: ['--insecure-http'] });
     assert.match(berth.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.match(berth.output(), /over plain HTTP/);
-    assert.match(berth.output(), /WARNING: --insecure-http: the git port speaks plain HTTP\. The token and every push cross the connection in clear\./);
+    const printed = await berth.startUpOutput();
+    assert.match(printed, /over plain HTTP/);
+    assert.match(printed, /WARNING: --insecure-http: the git port speaks plain HTTP\. The token and every push cross the connection in clear\./);
     await assert.rejects(fs.access(path.join(berth.dataDir, 'run', 'fingerprint')));
     const env: NodeJS.ProcessEnv = { ...process.env, BERTH_DATA_DIR: berth.dataDir, BERTH_TOKEN: berth.token, XDG_CONFIG_HOME: await tempDir('berth-test-config-') };
     delete env.BERTH_URL;
@@ -292,6 +299,7 @@ describe('--insecure-http', () => {
     const { stdout, stderr } = await run(installedBerth(), ['apps:list'], { env });
     assert.match(stdout, /No apps yet/);
     assert.equal(stderr, '', 'no warning on loopback');
+    assert.equal((await berthJson<StatusInfo>(berth, ['status'])).berth.gitPortTls, null);
     repo = await AppRepo.create();
     const push = await gitWith(repo, ['push', berth.remote(APP), 'main'], gitWithoutTrust());
     assert.equal(push.code, 0, push.output);

@@ -32,6 +32,8 @@ export interface BerthInstance {
   /** The push URL of an app, with the token. */
   remote(app: string): string;
   output(): string;
+  /** What berth printed at start, once it printed the push URL: the lines after the one startBerth waits for come a moment later. */
+  startUpOutput(): Promise<string>;
   /** Stops the push server only; nginx and containers keep running, as in production. */
   stopServer(): Promise<void>;
   /** Stops everything this instance made: server, nginx, containers, network, images, data dir. */
@@ -142,6 +144,11 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     pid: child.pid!,
     remote: (app) => url.replace('://', `://berth:${token}@`) + `/${app}.git`,
     output: () => output,
+    startUpOutput: async () => {
+      const deadline = Date.now() + 5000;
+      while (!/push with: .*\n/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return output;
+    },
     stopServer,
     destroy: async () => {
       await stopServer();

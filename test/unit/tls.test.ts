@@ -6,20 +6,20 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '../../src/cli/client.js';
 import { presentedCertificate, TrustError, type Trust } from '../../src/cli/trust.js';
 import { UsageError } from '../../src/errors.js';
 import { API } from '../../src/model/api.js';
-import { localFingerprintFile, localUrlFile } from '../../src/model/local-server.js';
+import { localFingerprintFile, localUrlFile, selfSignedFiles } from '../../src/model/local-server.js';
 import { certificateNames, isLoopbackHost, normalizeFingerprint } from '../../src/model/tls.js';
 import { certificateToServe, publishLocalServer } from '../../src/server/certificate.js';
 import { createGitPortServer } from '../../src/server/git-port.js';
 import { gitPortAnnouncement } from '../../src/server/git-port-announce.js';
 import { resolveServeOptions } from '../../src/server/options.js';
-import { loadOrCreateSelfSigned, selfSignedFiles } from '../../src/server/self-signed.js';
+import { loadOrCreateSelfSigned } from '../../src/server/self-signed.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
@@ -226,6 +226,18 @@ describe('the CLI verifies the git port before it sends the token', () => {
     await assert.rejects(call({ caFile: stranger.cert }), /is not trusted: .*BERTH_CA|is not trusted/);
     await assert.rejects(call({ caFile: path.join(dir, 'missing.pem') }), /cannot read the CA file in BERTH_CA/);
     assert.deepEqual(seen, [], 'no request reached the server');
+  });
+
+  test('a client that opens a connection and never completes the TLS handshake is cut after the headers limit', { timeout: 10_000 }, async () => {
+    const limited = createGitPortServer({ token: TOKEN, handlers: { git: async () => undefined, api: async () => undefined }, fromContainer: async () => false, log: () => undefined, tls: { certPem: fs.readFileSync(certFile, 'utf8'), keyPem: fs.readFileSync(certFile.replace('cert.pem', 'key.pem'), 'utf8') }, limits: { headersMs: 300, bodyIdleMs: 300, requestMs: 600, connections: 3 } });
+    await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
+    const started = Date.now();
+    const socket = net.connect((limited.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('close', resolve));
+    limited.close();
+    const openMs = Date.now() - started;
+    assert.ok(openMs >= 250 && openMs < 2300, `the connection stayed open ${openMs} ms`);
   });
 
   test('berth login is shown the certificate before it trusts it', async () => {
