@@ -24,6 +24,8 @@ install_debian_packages() {
   # The git hooks reach berth with curl and print its lines with awk.
   command -v curl >/dev/null || missing+=(curl)
   command -v mawk >/dev/null || command -v awk >/dev/null || missing+=(mawk)
+  # berth makes the git port's self-signed certificate with openssl.
+  command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian"
     as_root apt-get update -qq

@@ -1,4 +1,6 @@
-import type { DiskInfo, NginxState, StatusInfo } from '../model/api.js';
+import fs from 'node:fs/promises';
+import type { DiskInfo, GitPortTls, NginxState, StatusInfo } from '../model/api.js';
+import { localFingerprintFile, selfSignedFiles } from '../model/local-server.js';
 import { BERTH_VERSION } from '../paths.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
@@ -15,12 +17,20 @@ export class StatusService {
     const version = await runtime.version();
     const [edge, switchTier] = await Promise.all([proxy.edge.masterPid(), proxy.switchTier.masterPid()]);
     return {
-      berth: { version: BERTH_VERSION, instance: options.instance, domain: options.domain, httpPort: options.httpPort, gitPort: options.gitPort, dataDir: options.dataDir, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) },
+      berth: { version: BERTH_VERSION, instance: options.instance, domain: options.domain, httpPort: options.httpPort, gitPort: options.gitPort, gitPortTls: await this.gitPortTls(), dataDir: options.dataDir, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) },
       nginx: { edge: nginxState(edge), switch: nginxState(switchTier) },
       docker: { running: version !== undefined, version: version ?? null },
       disk: await this.disk(version !== undefined),
       apps: await this.appStates(version !== undefined),
     };
+  }
+
+  /** What the git port serves, as it told the CLI on this machine at start (run/fingerprint). */
+  private async gitPortTls(): Promise<GitPortTls | null> {
+    const { options } = this.operator.deps;
+    if (options.insecureHttp) return null;
+    const fingerprint = (await fs.readFile(localFingerprintFile(options.dataDir), 'utf8').catch(() => '')).trim();
+    return { certificateFile: options.tlsCert ?? selfSignedFiles(options.dataDir).certFile, fingerprint };
   }
 
   private async disk(engineRunning: boolean): Promise<DiskInfo> {

@@ -1,30 +1,20 @@
 import fs from 'node:fs';
 import { request } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { readTokenFile } from '../credentials.js';
-import { BerthError, describe, UsageError } from '../errors.js';
-import { defaultDataDir, localUrlFile, tokenFile } from '../model/local-server.js';
+import { describe, UsageError } from '../errors.js';
+import { defaultDataDir, localFingerprintFile, localUrlFile, tokenFile } from '../model/local-server.js';
 import { endpointPath, type AnyEndpoint, type Endpoint, type FinalEvent, type ParamsOf, type RequestOf, type ResponseOf } from '../model/api.js';
+import { isLoopbackHost, normalizeFingerprint } from '../model/tls.js';
+import { CliError, EXIT, type ExitCode } from './exit.js';
+import { verifyingAgent, type Trust } from './trust.js';
+import { readUserConfig, type UserConfig } from './user-config.js';
 
-/** What berth's exit status tells a script; listed in `berth help` and docs/cli.md. */
-export const EXIT = { failed: 1, usage: 2, unreachable: 3, notFound: 4 } as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export { CliError, EXIT, type ExitCode };
 
-export const DEFAULT_URL = 'http://127.0.0.1:7070';
+export const DEFAULT_URL = 'https://127.0.0.1:7070';
 
-const TOKEN_HINT = 'berth serve prints the token when it first makes it; it is in DATA_DIR/token on the server (berth run there as the same user reads it), or in the file its --token-file names';
-
-/** A failure that knows the exit status it ends the client with. */
-export class CliError extends BerthError {
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-    hint?: string,
-  ) {
-    super(message, hint);
-    this.name = 'CliError';
-  }
-}
+const TOKEN_HINT = 'berth serve prints the token when it first makes it; it is in DATA_DIR/token on the server (berth run there as the same user reads it), or in the file its --token-file names; berth login URL with BERTH_TOKEN or --token-file remembers it';
 
 /** berth answered with an error status; the exit status follows from it. */
 export class ApiError extends CliError {
@@ -49,24 +39,47 @@ export interface Connection {
   /** The server's root, as for git pushes: the API is under `${url}/api`. */
   url: string;
   token: string;
+  /** How its certificate is checked (https only). */
+  trust: Trust;
+}
+
+/** Which server, and why: one named by --url or BERTH_URL, the one of berth login, the berth of this machine's data dir, or the default. */
+interface ChosenServer {
+  url: string;
+  from: 'named' | 'login' | 'local' | 'default';
 }
 
 /**
  * Flags win over BERTH_URL, BERTH_TOKEN_FILE and BERTH_TOKEN; the token never comes from the command
- * line itself. With neither a URL flag nor BERTH_URL, the client talks to the berth serving this
- * machine's data dir (BERTH_DATA_DIR or the default) and, without a token, reads that berth's own
- * token file: a token is never read locally for a server named elsewhere.
+ * line itself. Without a URL flag or BERTH_URL, the client talks to the server of the last berth
+ * login, else to the berth serving this machine's data dir (BERTH_DATA_DIR or the default), whose
+ * certificate it verifies by the fingerprint that berth wrote there and, without a token, whose
+ * token file it reads. A token is only ever sent to the server it was given or saved for.
  */
-export function resolveConnection(flags: { url?: string; tokenFile?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
-  const remote = flags.url ?? (env.BERTH_URL || undefined);
+export function resolveConnection(flags: { url?: string; tokenFile?: string }, env: NodeJS.ProcessEnv = process.env, config: UserConfig = readUserConfig(env)): Connection {
   const dataDir = env.BERTH_DATA_DIR || defaultDataDir();
-  const url = remote ?? readLocal(localUrlFile(dataDir)) ?? DEFAULT_URL;
-  const token = givenToken(flags, env) ?? (remote === undefined ? readLocal(tokenFile(dataDir)) : undefined);
+  const server = chooseServer(flags, env, config, dataDir);
+  const saved = config.servers[server.url];
+  const local = server.from === 'local';
+  const token = givenToken(flags, env) ?? saved?.token ?? (local ? readLocal(tokenFile(dataDir)) : undefined);
   if (!token) throw new CliError('no token: set BERTH_TOKEN, or pass --token-file FILE', EXIT.usage, TOKEN_HINT);
-  return { url: normalizeUrl(url), token };
+  const caFile = env.BERTH_CA || undefined;
+  const localFingerprint = local ? normalizeFingerprint(readLocal(localFingerprintFile(dataDir)) ?? '') : undefined;
+  if (localFingerprint) return { url: server.url, token, trust: { fingerprint: localFingerprint, pinnedBy: 'local', caFile } };
+  if (saved?.fingerprint) return { url: server.url, token, trust: { fingerprint: saved.fingerprint, pinnedBy: 'login', caFile } };
+  return { url: server.url, token, trust: { caFile } };
 }
 
-function givenToken(flags: { tokenFile?: string }, env: NodeJS.ProcessEnv): string | undefined {
+function chooseServer(flags: { url?: string }, env: NodeJS.ProcessEnv, config: UserConfig, dataDir: string): ChosenServer {
+  const named = flags.url ?? (env.BERTH_URL || undefined);
+  if (named) return { url: normalizeUrl(named), from: 'named' };
+  if (config.url) return { url: normalizeUrl(config.url), from: 'login' };
+  const local = readLocal(localUrlFile(dataDir));
+  if (local) return { url: normalizeUrl(local), from: 'local' };
+  return { url: DEFAULT_URL, from: 'default' };
+}
+
+export function givenToken(flags: { tokenFile?: string }, env: NodeJS.ProcessEnv): string | undefined {
   const file = flags.tokenFile ?? (env.BERTH_TOKEN_FILE || undefined);
   if (file) return readTokenFile(file, flags.tokenFile ? '--token-file' : 'BERTH_TOKEN_FILE');
   return env.BERTH_TOKEN || undefined;
@@ -81,16 +94,16 @@ function readLocal(file: string): string | undefined {
   }
 }
 
-function normalizeUrl(raw: string): string {
+export function normalizeUrl(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`"${raw}" is not a URL like http://server:7070 (--url or BERTH_URL)`);
+    throw new UsageError(`"${raw}" is not a URL like https://server:7070 (--url or BERTH_URL)`);
   }
   // "server:7070" parses as a URL with the scheme "server:", so the scheme has to be checked.
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`"${raw}" is not an http:// or https:// URL (--url or BERTH_URL), e.g. http://server:7070`);
+    throw new UsageError(`"${raw}" is not an https:// or http:// URL (--url or BERTH_URL), e.g. https://server:7070`);
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -100,7 +113,19 @@ type RequestArgs<E> = undefined extends RequestOf<E> ? [request?: RequestOf<E>] 
 
 /** Calls the endpoints of API (src/model/api.ts), so each request and answer has the type the server's side has. */
 export class Client {
-  constructor(readonly connection: Connection) {}
+  private agent: Agent | undefined;
+
+  constructor(readonly connection: Connection) {
+    const { protocol, hostname } = new URL(connection.url);
+    if (protocol === 'http:' && !isLoopbackHost(hostname)) {
+      process.stderr.write(`berth: warning: ${connection.url} is plain HTTP: the token crosses the network in clear. Use https:// (berth serves HTTPS unless started with --insecure-http)\n`);
+    }
+  }
+
+  /** Checks every TLS connection before the token goes out on it; over plain HTTP there is nothing to check. */
+  private dispatcher(): Agent {
+    return (this.agent ??= verifyingAgent(this.connection.url, this.connection.trust));
+  }
 
   async call<E extends AnyEndpoint>(endpoint: E, params: ParamsOf<E>, ...[request]: RequestArgs<E>): Promise<ResponseOf<E>> {
     const path = endpointPath(endpoint as Endpoint<string, unknown, unknown>, params);
@@ -151,17 +176,23 @@ export class Client {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(`${this.connection.url}/api${path}${query}`, { method: endpoint.method, headers, body, ...timeouts });
+      response = await request(`${this.connection.url}/api${path}${query}`, { method: endpoint.method, headers, body, dispatcher: this.dispatcher(), ...timeouts });
     } catch (error) {
-      throw new CliError(
-        `cannot reach berth at ${this.connection.url}: ${describe(error)}`,
-        EXIT.unreachable,
-        'is berth serve running there? Point the client at it with --url or BERTH_URL, e.g. http://server:7070',
-      );
+      if (error instanceof CliError) throw error;
+      throw new CliError(`cannot reach berth at ${this.connection.url}: ${describe(error)}`, EXIT.unreachable, unreachableHint(this.connection.url, error));
     }
     if (response.statusCode >= 300) throw await apiError(response);
     return response;
   }
+}
+
+/** A server that closes a plain HTTP request unanswered is most likely berth speaking HTTPS, as it does unless told otherwise. */
+function unreachableHint(url: string, error: unknown): string {
+  if (url.startsWith('http:') && (error as { code?: unknown }).code === 'UND_ERR_SOCKET') {
+    const https = url.replace(/^http:/, 'https:');
+    return `berth serves HTTPS on its git port unless started with --insecure-http: use ${https} (berth login ${https} checks and pins its certificate)`;
+  }
+  return 'is berth serve running there? Point the client at it with --url or BERTH_URL (e.g. https://server:7070), or berth login URL';
 }
 
 /** `{ lines: 20, follow: true }` as `?lines=20&follow=1`, the way the router reads it; false leaves a switch out. */

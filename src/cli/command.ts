@@ -32,7 +32,7 @@ export interface Invocation {
 }
 
 export const GLOBAL_FLAGS: Flag[] = [
-  { name: 'url', value: 'URL', help: `berth server (env BERTH_URL; default ${DEFAULT_URL})` },
+  { name: 'url', value: 'URL', help: `berth server (env BERTH_URL; default: the one of berth login, else the berth of this machine, else ${DEFAULT_URL})` },
   { name: 'token-file', value: 'FILE', help: 'file holding the token (env BERTH_TOKEN_FILE; or set BERTH_TOKEN)' },
   { name: 'json', help: 'print the raw JSON result instead of text' },
   { name: 'help', short: 'h', help: 'show the usage of the command and an example' },

@@ -32,7 +32,7 @@ export function generalHelp(): string {
   return [
     'Usage: berth <command> [arguments] [options]',
     '',
-    "Manages the apps of a berth server through its admin API. Point it at the server with BERTH_URL and BERTH_TOKEN (or --url and --token-file FILE; the token is never taken on the command line).",
+    "Manages the apps of a berth server through its admin API. Point it at the server with berth login URL (it checks the server's certificate, pins it when no CA vouches for it, and remembers the token given), or with BERTH_URL and BERTH_TOKEN (or --url and --token-file FILE; the token is never taken on the command line). BERTH_CA names a PEM file of the CA to trust instead of Node's list.",
     '',
     commandList(),
     '',
@@ -43,7 +43,7 @@ export function generalHelp(): string {
     '  0  success',
     '  1  berth refused or the operation failed (a failed deploy, restart or check, a conflict such as an app that already exists)',
     '  2  usage error: bad arguments (here or as judged by berth), or no token',
-    '  3  berth unreachable, or the token was rejected',
+    '  3  berth unreachable, its certificate could not be verified (nothing was sent), or the token was rejected',
     '  4  not found: no such app, release or domain, or (config:get) the key is not set',
   ].join('\n');
 }

@@ -4,13 +4,14 @@ import { APPS } from './commands/apps.js';
 import { CHECKS } from './commands/checks.js';
 import { CONFIG } from './commands/config.js';
 import { DOMAINS } from './commands/domains.js';
+import { LOGIN } from './commands/login.js';
 import { LOGS } from './commands/logs.js';
 import { PROCESSES } from './commands/ps.js';
 import { RELEASES } from './commands/releases.js';
 import { RESOURCES } from './commands/resource.js';
 import { STATUS } from './commands/status.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, LOGS, STATUS];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

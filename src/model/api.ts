@@ -73,8 +73,14 @@ export interface DiskInfo {
   pruneBuildCacheAfterDays: number;
 }
 
+/** How the git port is served: the certificate clients verify it by, or null over plain HTTP (--insecure-http). */
+export interface GitPortTls {
+  certificateFile: string;
+  fingerprint: string;
+}
+
 export interface StatusInfo {
-  berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; uptimeSeconds: number; dataDir: string };
+  berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; gitPortTls: GitPortTls | null; uptimeSeconds: number; dataDir: string };
   nginx: { edge: NginxState; switch: NginxState };
   docker: { running: boolean; version: string | null };
   disk: DiskInfo;

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { describe } from '../errors.js';
 import { requestHasToken } from './token.js';
 
@@ -29,6 +30,8 @@ export interface GitPortDeps {
   fromContainer: (address: string) => Promise<boolean>;
   log: (line: string) => void;
   limits?: GitPortLimits;
+  /** Serves HTTPS with this certificate (and the chain after it); plain HTTP without one (--insecure-http). */
+  tls?: { certPem: string; keyPem: string };
 }
 
 /**
@@ -40,14 +43,26 @@ export interface GitPortDeps {
 export function createGitPortServer(deps: GitPortDeps): http.Server {
   const limits = deps.limits ?? GIT_PORT_LIMITS;
   // node checks the header and request timeouts every connectionsCheckingInterval (30 s by default).
-  const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, limits.headersMs) }, (req, res) => {
+  const options = { connectionsCheckingInterval: Math.min(1000, limits.headersMs) };
+  const handler = answerRequest(deps, limits);
+  // The handshake comes before the headers: it gets the same bound.
+  const server = deps.tls ? https.createServer({ ...options, cert: deps.tls.certPem, key: deps.tls.keyPem, handshakeTimeout: limits.headersMs }, handler) : http.createServer(options, handler);
+  server.headersTimeout = limits.headersMs;
+  server.requestTimeout = limits.requestMs;
+  server.maxConnections = limits.connections;
+  server.on('drop', (dropped?: { remoteAddress?: string }) => deps.log(`refused a connection from ${dropped?.remoteAddress ?? 'a client'}: ${limits.connections} connections are open, the most the git port takes`));
+  return server;
+}
+
+function answerRequest(deps: GitPortDeps, limits: GitPortLimits): http.RequestListener {
+  return (req, res) => {
     limitBodyIdle(req, res, limits.bodyIdleMs);
     const isApi = req.url?.startsWith('/api/') ?? false;
     const answer = async () => {
       const address = req.socket.remoteAddress ?? '';
       if (await deps.fromContainer(address)) return refuseContainer(res, isApi, address);
       if (isForeignOrigin(req)) return refuseOrigin(res, isApi, req.headers.origin!);
-      if (!requestHasToken(req, deps.token)) return refuse(res, isApi);
+      if (!requestHasToken(req, deps.token)) return refuse(res, isApi, 'encrypted' in req.socket ? 'https' : 'http');
       await (isApi ? deps.handlers.api : deps.handlers.git)(req, res);
     };
     answer().catch((error: unknown) => {
@@ -55,12 +70,7 @@ export function createGitPortServer(deps: GitPortDeps): http.Server {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`berth: ${describe(error)}\n`);
     });
-  });
-  server.headersTimeout = limits.headersMs;
-  server.requestTimeout = limits.requestMs;
-  server.maxConnections = limits.connections;
-  server.on('drop', (dropped?: { remoteAddress?: string }) => deps.log(`refused a connection from ${dropped?.remoteAddress ?? 'a client'}: ${limits.connections} connections are open, the most the git port takes`));
-  return server;
+  };
 }
 
 /** A request that sends a body must keep sending it; once it has arrived, nothing is idle-limited. */
@@ -82,8 +92,8 @@ function sendError(res: http.ServerResponse, status: number, isApi: boolean, err
 }
 
 /** git shows a text body to the pusher; the CLI reads a JSON error with a hint. */
-function refuse(res: http.ServerResponse, isApi: boolean): void {
-  const hint = isApi ? 'set BERTH_TOKEN, or pass --token-file FILE (berth serve prints the token when it first makes it; it is in DATA_DIR/token)' : 'Use http://berth:TOKEN@HOST:PORT/APP.git as the remote URL.';
+function refuse(res: http.ServerResponse, isApi: boolean, scheme: 'https' | 'http'): void {
+  const hint = isApi ? 'set BERTH_TOKEN, or pass --token-file FILE (berth serve prints the token when it first makes it; it is in DATA_DIR/token)' : `Use ${scheme}://berth:TOKEN@HOST:PORT/APP.git as the remote URL.`;
   sendError(res, 401, isApi, 'a valid token is needed', hint, { 'www-authenticate': 'Basic realm="berth"' });
 }
 

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { readCommandLine, type CommandLineOption } from '../command-line.js';
 import { checkToken, TOKEN_FLAG_REFUSED } from '../credentials.js';
@@ -5,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { isValidDomain } from '../model/app.js';
 import { defaultDataDir } from '../model/local-server.js';
 import { INSTANCE_NAME_RULE, isValidInstanceName } from '../model/naming.js';
+import { isLoopbackHost } from '../model/tls.js';
 import { formatSize, parseSize } from '../size.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
@@ -44,6 +46,13 @@ export interface ServeOptions {
   pruneBuildCacheAfterDays: number;
   /** The most a push may send (its git request, inflated) and the most its commit's tree may hold. */
   maxPushBytes: number;
+  /** The certificate (chain) and key the git port serves, instead of berth's self-signed one. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** Plain HTTP on the git port: only on a loopback --listen, since the token would cross the network in clear. */
+  insecureHttp: boolean;
+  /** The name clients reach the git port by: in the self-signed certificate, the push URL berth prints, and (later) an ACME certificate. */
+  serverName: string | undefined;
 }
 
 export const DEFAULTS: ServeOptions = {
@@ -68,6 +77,10 @@ export const DEFAULTS: ServeOptions = {
   keepDeployLogs: 100,
   pruneBuildCacheAfterDays: 7,
   maxPushBytes: 1024 ** 3,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  insecureHttp: false,
+  serverName: undefined,
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'size';
@@ -100,7 +113,11 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'keepReleases', flag: '--keep-releases', env: 'BERTH_KEEP_RELEASES', kind: 'int', help: 'release images kept for rollback' },
   { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs (and release records) kept per app, newest first' },
   { key: 'pruneBuildCacheAfterDays', flag: '--prune-build-cache-after', env: 'BERTH_PRUNE_BUILD_CACHE_AFTER', kind: 'int', help: 'days build cache may go unused before berth prunes it (0: never)' },
-    { key: 'maxPushBytes', flag: '--max-push-size', env: 'BERTH_MAX_PUSH_SIZE', kind: 'size', help: 'largest push and build context, like 1g, 512m or bytes' },
+  { key: 'maxPushBytes', flag: '--max-push-size', env: 'BERTH_MAX_PUSH_SIZE', kind: 'size', help: 'largest push and build context, like 1g, 512m or bytes' },
+  { key: 'tlsCert', flag: '--tls-cert', env: 'BERTH_TLS_CERT', kind: 'string', help: 'certificate (PEM, chain after it) the git port serves over HTTPS, instead of a self-signed one' },
+  { key: 'tlsKey', flag: '--tls-key', env: 'BERTH_TLS_KEY', kind: 'string', help: 'the private key (PEM) of --tls-cert' },
+  { key: 'serverName', flag: '--server-name', env: 'BERTH_SERVER_NAME', kind: 'string', help: 'the host name clients use for the git port (put in the self-signed certificate and the push URL)' },
+  { key: 'insecureHttp', flag: '--insecure-http', env: 'BERTH_INSECURE_HTTP', kind: 'bool', help: 'plain HTTP on the git port, only with a loopback --listen: the token crosses in clear' },
 ];
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
@@ -198,7 +215,31 @@ function validate(options: ServeOptions): ServeOptions {
   if (options.token !== undefined && options.tokenFile !== undefined) {
     throw new UsageError('BERTH_TOKEN and --token-file (BERTH_TOKEN_FILE) both give a token', 'give it one way only');
   }
-  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: options.tokenFile && path.resolve(options.tokenFile) };
+  validateTls(options);
+  const resolved = (file: string | undefined) => file && path.resolve(file);
+  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: resolved(options.tokenFile), tlsCert: resolved(options.tlsCert), tlsKey: resolved(options.tlsKey) };
+}
+
+/**
+ * HTTPS unless told otherwise; plain HTTP only where nothing leaves the machine, because every
+ * request carries the token. A TLS-terminating proxy in front of berth on the same host reaches
+ * it over loopback; one on another host would carry the token across the network in clear.
+ */
+function validateTls(options: ServeOptions): void {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError(`--tls-cert and --tls-key go together (only ${options.tlsCert ? '--tls-cert' : '--tls-key'} was given)`, 'give both files (BERTH_TLS_CERT and BERTH_TLS_KEY), or neither for a self-signed certificate');
+  }
+  if (options.serverName !== undefined && !isValidDomain(options.serverName) && !net.isIP(options.serverName)) {
+    throw new UsageError(`--server-name "${options.serverName}" is not a host name or an IP address`, 'give the name clients use to reach this server, e.g. --server-name berth.example.com');
+  }
+  if (!options.insecureHttp) return;
+  if (options.tlsCert !== undefined) throw new UsageError('--insecure-http serves plain HTTP, so it takes no --tls-cert or --tls-key', 'leave out --insecure-http to serve HTTPS with your certificate');
+  if (!isLoopbackHost(options.listenHost)) {
+    throw new UsageError(
+      `--insecure-http is refused with --listen ${options.listenHost}: every request carries the token, which would cross the network in clear`,
+      'serve HTTPS (the default; berth makes a self-signed certificate, or give --tls-cert/--tls-key), or keep --insecure-http with --listen 127.0.0.1 behind a TLS proxy on this host',
+    );
+  }
 }
 
 function shownDefault(spec: OptionSpec): string {

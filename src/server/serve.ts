@@ -12,17 +12,18 @@ import type { Plugin } from '../plugins/types.js';
 import { DataPlane, workerPassages } from '../proxy/data-plane.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { localUrl, localUrlFile } from '../model/local-server.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { localUrl } from '../model/local-server.js';
 import { claimDataDir } from '../store/owner.js';
 import { PASSAGE_MODE, PRIVATE_UMASK, tightenDataDir } from '../store/permissions.js';
 import { Store } from '../store/store.js';
+import { certificateToServe, publishLocalServer, type ServedCertificate } from './certificate.js';
 import { createGitHandler } from './git-http.js';
+import { gitPortAnnouncement } from './git-port-announce.js';
 import { createGitPortServer } from './git-port.js';
 import { startHookServer } from './hook-server.js';
 import { listen } from './listen.js';
 import type { ServeOptions } from './options.js';
-import { announceToken, loadOrCreateToken, type ServeToken } from './token.js';
+import { loadOrCreateToken, type ServeToken } from './token.js';
 
 export interface RunningServer {
   gitPort: number;
@@ -44,6 +45,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;
+  // Before anything else starts: a certificate that cannot serve stops berth here, naming the file.
+  // (An ACME certificate for --server-name plugs in there; a renewal goes to useCertificate(gitServer, ...).)
+  const certificate = options.insecureHttp ? undefined : await certificateToServe(options);
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
@@ -66,11 +70,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     },
     fromContainer: (address) => runtime.isContainerAddress(address),
     log,
+    tls: certificate,
   });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
-  await writeFileAtomic(localUrlFile(options.dataDir), localUrl(options.listenHost, gitPort) + '\n');
-  await announce({ options, plugins, proxy, runtime, gitPort, token: serveToken });
+  await publishLocalServer(options.dataDir, localUrl(options.listenHost, gitPort, certificate ? 'https' : 'http'), certificate);
+  await announce({ options, plugins, proxy, runtime, gitPort, token: serveToken, certificate });
   return {
     gitPort,
     token,
@@ -82,11 +87,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 }
 
 /** What an operator needs to know at start: where apps and pushes go, and what to fix. */
-async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: ServeToken }): Promise<void> {
+async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: ServeToken; certificate: ServedCertificate | undefined }): Promise<void> {
   const { options, plugins, proxy, gitPort, token } = started;
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
   log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
-  log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
-  for (const line of announceToken(token, (shown) => `http://berth:${shown}@<this-host>:${gitPort}/APP.git`)) log(line);
+  for (const line of gitPortAnnouncement(options, gitPort, started.certificate, token)) log(line);
   if (!(await started.runtime.keepsContainersOnRestart())) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
 }

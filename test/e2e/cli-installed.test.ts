@@ -82,7 +82,7 @@ describe('the installed berth command, as a new user runs it', () => {
       delete env.BERTH_TOKEN;
       const { stdout } = await run('berth', ['apps:list'], { cwd: os.tmpdir(), env });
       assert.match(stdout, /No apps yet/);
-      await assert.rejects(run('berth', ['apps:list'], { cwd: os.tmpdir(), env: { ...env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}` } }), /no token/, 'a URL named by the user gets no token read from disk');
+      await assert.rejects(run('berth', ['apps:list'], { cwd: os.tmpdir(), env: { ...env, BERTH_URL: berth.url } }), /no token/, 'a URL named by the user gets no token read from disk');
     });
   });
 });

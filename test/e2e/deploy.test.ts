@@ -145,13 +145,13 @@ describe('the deploy path: git push -> build -> CHECKS -> nginx switch -> retire
 
   test('a push without the token, or with a wrong one, is refused', async () => {
     const repo = await newApp();
-    const anonymous = await repo.push(`http://127.0.0.1:${berth.gitPort}/tokenless.git`);
+    const anonymous = await repo.push(`${berth.url}/tokenless.git`);
     assert.notEqual(anonymous.code, 0);
     assert.match(anonymous.output, /Authentication failed|could not read Username/);
-    const wrong = await repo.push(`http://berth:not-the-token-000000@127.0.0.1:${berth.gitPort}/tokenless.git`);
+    const wrong = await repo.push(berth.url.replace('://', '://berth:not-the-token-000000@') + '/tokenless.git');
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.output, /a valid token is needed/);
-    assert.equal((await fetch(`http://127.0.0.1:${berth.gitPort}/tokenless.git/git-receive-pack`, { method: 'POST', body: '0000' })).status, 401);
+    assert.equal((await berth.fetch('/tokenless.git/git-receive-pack', { method: 'POST', body: '0000' })).status, 401);
     await assert.rejects(fs.access(path.join(berth.dataDir, 'repos', 'tokenless.git')));
   });
 

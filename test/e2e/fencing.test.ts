@@ -11,6 +11,7 @@ import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { berthCli, berthJson } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
+import { trustForGit } from '../support/git-trust.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
 import type { AppInfo, ResourceReport } from '../../src/model/api.js';
@@ -26,14 +27,14 @@ const host = (app: string) => `${app}.localhost`;
 /** CAP_NET_RAW is bit 13 of the capability sets in /proc/PID/status. */
 const CAP_NET_RAW = 1n << 13n;
 
-/** Connects to host:port (or resolves a name, or GETs a berth URL) from inside a container, printing one word of outcome. */
+/** Connects to host:port (or resolves a name, or GETs berth's API over HTTPS) from inside a container, printing one word of outcome. */
 const PROBE = `
 const [kind, target, port, authorization] = process.argv.slice(2);
 const done = (word) => { console.log('probe: ' + word); process.exit(0); };
 setTimeout(() => done('timeout'), 3000);
 if (kind === 'connect') require('net').connect({ host: target, port: Number(port) }).on('connect', () => done('connected')).on('error', (e) => done(e.code));
 if (kind === 'resolve') require('dns').promises.resolve4(target).then((a) => done('resolved ' + a.join(',')), (e) => done(e.code));
-if (kind === 'http') require('http').get({ host: target, port: Number(port), path: '/api/status', headers: { authorization } }, (res) => {
+if (kind === 'api') require('https').get({ host: target, port: Number(port), path: '/api/status', headers: { authorization }, rejectUnauthorized: false }, (res) => {
   let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => done(res.statusCode + ' ' + body.trim()));
 }).on('error', (e) => done(e.code));
 `;
@@ -85,7 +86,8 @@ describe('apps fenced from each other and from the host', () => {
   before(async () => {
     await ensureTestBaseImage();
     // On every interface, as berth serves by default, so the containers' gateway reaches the git port.
-    berth = await startBerth({ args: ['--listen', '0.0.0.0'] });
+    const external = hostAddress();
+    berth = await startBerth({ args: ['--listen', '0.0.0.0', ...(external ? ['--server-name', external] : [])] });
     await deployApp(NORTH);
     await deployApp(SOUTH);
   });
@@ -118,19 +120,21 @@ describe('apps fenced from each other and from the host', () => {
     const bridgeGateway = ((await docker.getNetwork('bridge').inspect()) as { IPAM: { Config: { Gateway: string }[] } }).IPAM.Config[0].Gateway;
     const watched = await whileServing({ httpPort: berth.httpPort, host: host(SOUTH) }, async () => {
       for (const target of [gateway, ...(external ? [external] : [])]) {
-        const answer = await exec(north.name, 'node', '/app/probe.js', 'http', target, String(berth.gitPort), berth.authorization);
+        const answer = await exec(north.name, 'node', '/app/probe.js', 'api', target, String(berth.gitPort), berth.authorization);
         assert.match(answer, /^probe: 403 .*requests from containers and build steps are refused/, `via ${target}: ${answer}`);
       }
     });
     assert.deepEqual(watched.failures, []);
     // Not under load: an app's first deploy reloads the edge, which can reset other apps' idle keep-alive clients (a known limit).
     const built = await deployApp(PROBED, {
-      Dockerfile: `FROM berth-test/node:20\nCOPY . /app\nRUN node /app/probe.js http ${bridgeGateway} ${berth.gitPort} '${berth.authorization}'\nCMD ["node", "/app/server.js"]\n`,
+      Dockerfile: `FROM berth-test/node:20\nCOPY . /app\nRUN node /app/probe.js api ${bridgeGateway} ${berth.gitPort} '${berth.authorization}'\nCMD ["node", "/app/server.js"]\n`,
     });
     assert.match(built, /probe: 403 .*requests from containers and build steps are refused/, built);
     if (external) {
       await repos.get(NORTH)!.commit({ 'notes.txt': 'pushed from the host address\n' }, 'from outside');
-      const push = await repos.get(NORTH)!.push(`http://berth:${berth.token}@${external}:${berth.gitPort}/${NORTH}.git`);
+      // berth was started with --server-name of this address, so its certificate names it, and git is told to trust it there too.
+      trustForGit(`https://${external}:${berth.gitPort}`, berth.caFile!);
+      const push = await repos.get(NORTH)!.push(`https://berth:${berth.token}@${external}:${berth.gitPort}/${NORTH}.git`);
       assert.equal(push.code, 0, push.output);
       assert.match(push.output, /Done: north release \d+ deployed/);
     }
@@ -189,7 +193,7 @@ describe('apps fenced from each other and from the host', () => {
         assert.equal(refused.code, 2, `${flags.join(' ')}: ${refused.stderr}`);
         assert.match(refused.stderr, message);
       }
-      const api = await fetch(`http://127.0.0.1:${berth.gitPort}/api/apps/${NORTH}/resources`, { method: 'POST', headers: { authorization: berth.authorization, 'content-type': 'application/json' }, body: JSON.stringify({ limits: { memory: 512 } }) });
+      const api = await berth.fetch(`/api/apps/${NORTH}/resources`, { method: 'POST', headers: { authorization: berth.authorization, 'content-type': 'application/json' }, body: JSON.stringify({ limits: { memory: 512 } }) });
       assert.equal(api.status, 400);
       assert.match(((await api.json()) as { error: string }).error, /memory must be at least 6m/);
     });

@@ -22,13 +22,6 @@ const HOST = `${APP}.localhost`;
 const PUSH_ANSWERED_WITHIN_MS = 30_000;
 
 /** curl as an operator (or a script) would run it; resolves with the status and the body. */
-/** berth prints its start-up lines one by one; the push URL comes after the line startBerth waits for. */
-async function startUpOutput(berth: BerthInstance): Promise<string> {
-  const deadline = Date.now() + 5000;
-  while (!/push with: /.test(berth.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return berth.output();
-}
-
 async function curl(args: string[]): Promise<{ status: number; body: string }> {
   const { stdout } = await run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', ...args]);
   const at = stdout.lastIndexOf('\n');
@@ -78,7 +71,7 @@ describe('the git port: pushes answered, changes only as JSON from berth\'s own 
   });
 
   test('a first push to an app whose APP.DOMAIN another app answers to is refused, naming that app', async () => {
-    const added = await curl(['-u', `berth:${berth.token}`, '-H', 'content-type: application/json', '--data', '{"domain": "taken.localhost"}', `http://127.0.0.1:${berth.gitPort}/api/apps/${APP}/domains`]);
+    const added = await curl([...berth.curlTrust, '-u', `berth:${berth.token}`, '-H', 'content-type: application/json', '--data', '{"domain": "taken.localhost"}', `${berth.url}/api/apps/${APP}/domains`]);
     assert.equal(added.status, 200, added.body);
     const push = await repo.push(berth.remote('taken'));
     assert.notEqual(push.code, 0, push.output);
@@ -88,8 +81,8 @@ describe('the git port: pushes answered, changes only as JSON from berth\'s own 
   });
 
   test('a change sent as a form, as text or from a page of another origin is refused, and nothing changes', async () => {
-    const base = `http://127.0.0.1:${berth.gitPort}`;
-    const auth = ['-u', `berth:${berth.token}`];
+    const base = berth.url;
+    const auth = [...berth.curlTrust, '-u', `berth:${berth.token}`];
     const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
       const refusals = [
         { why: 'a form', args: [...auth, '-X', 'POST', '--data', 'set[PWNED]=1', `${base}/api/apps/${APP}/config`], status: 415, said: /needs Content-Type: application\/json, not application\/x-www-form-urlencoded/ },
@@ -105,11 +98,11 @@ describe('the git port: pushes answered, changes only as JSON from berth\'s own 
       }
       return refusals.length;
     });
-    const config = await curl([...['-u', `berth:${berth.token}`], `${base}/api/apps/${APP}/config`]);
+    const config = await curl([...auth, `${base}/api/apps/${APP}/config`]);
     assert.deepEqual(JSON.parse(config.body), { config: {} });
-    const info = JSON.parse((await curl(['-u', `berth:${berth.token}`, `${base}/api/apps/${APP}`])).body) as { app: { stopped: boolean } };
+    const info = JSON.parse((await curl([...auth, `${base}/api/apps/${APP}`])).body) as { app: { stopped: boolean } };
     assert.equal(info.app.stopped, false);
-    const json = await curl(['-u', `berth:${berth.token}`, '-H', 'content-type: application/json', '--data', '{}', `${base}/api/apps/${APP}/checks/enable`]);
+    const json = await curl([...auth, '-H', 'content-type: application/json', '--data', '{}', `${base}/api/apps/${APP}/checks/enable`]);
     assert.equal(json.status, 200, `a JSON change from curl is taken: ${json.body}`);
     await recordReliability({
       area: 'Hostile and broken input',
@@ -138,15 +131,15 @@ describe('berth serve and its token', () => {
   test('a generated token is printed in full at the first start only; later starts print it masked, with where it is', async () => {
     berth = await startBerth({ dataDir, env: { BERTH_TOKEN: '' } });
     const token = (await fs.readFile(path.join(dataDir, 'token'), 'utf8')).trim();
-    const first = await startUpOutput(berth);
-    assert.match(first, new RegExp(`push with: git remote add deploy http://berth:${token}@`));
+    const first = await berth.startUpOutput();
+    assert.match(first, new RegExp(`push with: git remote add deploy https://berth:${token}@`));
     assert.match(first, /token generated and stored in .*\/token \(0600\); this is the only time berth prints it in full/);
     const { instance, gitPort, httpPort } = berth;
     await berth.stopServer();
     berth = await startBerth({ dataDir, instance, gitPort, httpPort, env: { BERTH_TOKEN: '' } });
-    const again = await startUpOutput(berth);
+    const again = await berth.startUpOutput();
     assert.ok(!again.includes(token), `the second start printed the token:\n${again}`);
-    assert.match(again, new RegExp(`push with: git remote add deploy http://berth:${token.slice(0, 4)}\\*+@<this-host>:${gitPort}/APP\\.git \\(the token is in ${dataDir}/token\\)`));
+    assert.match(again, new RegExp(`push with: git remote add deploy https://berth:${token.slice(0, 4)}\\*+@<this-host>:${gitPort}/APP\\.git \\(the token is in ${dataDir}/token\\)`));
     const cmdline = (await fs.readFile(`/proc/${berth.pid}/cmdline`, 'utf8')).split('\0');
     assert.ok(!cmdline.some((arg) => arg.includes(token)), 'ps does not show the token');
   });

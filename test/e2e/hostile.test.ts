@@ -2,11 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import http from 'node:http';
-import net from 'node:net';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import tls from 'node:tls';
 import zlib from 'node:zlib';
 import Docker from 'dockerode';
 import { AppRepo, remoteHead, type FileChange, type PushResult } from '../support/app.js';
@@ -75,7 +75,7 @@ function useSteadyApp(args: string[]) {
 
   function rawGitStatus(rawPath: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: berth.gitPort, path: rawPath, headers: { authorization: berth.authorization } }, (res) => {
+      const req = https.request({ host: '127.0.0.1', port: berth.gitPort, path: rawPath, headers: { authorization: berth.authorization }, ca: berth.ca }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -85,7 +85,7 @@ function useSteadyApp(args: string[]) {
   }
 
   async function api(method: string, urlPath: string, body?: unknown, authorization = berth.authorization): Promise<ApiAnswer> {
-    const response = await fetch(`http://127.0.0.1:${berth.gitPort}${urlPath}`, {
+    const response = await berth.fetch(urlPath, {
       method,
       headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -188,11 +188,11 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
   ]);
   test('git and API requests without the token or with a wrong one get 401 and change nothing', async () => {
     await app.changesNothing('git and API requests without the token, with a wrong one, or a malformed Authorization header', async () => {
-      const receivePack = `http://127.0.0.1:${app.berth.gitPort}/${APP}.git/git-receive-pack`;
+      const receivePack = `/${APP}.git/git-receive-pack`;
       const wrong = basicAuthorization('berth:not-the-token-0123456789');
       const tooLong = basicAuthorization(`berth:${app.berth.token}${'x'.repeat(5000)}`);
       for (const authorization of [undefined, wrong, tooLong, 'Basic !!!', `Bearer ${app.berth.token}`, basicAuthorization(app.berth.token)]) {
-        const git = await fetch(receivePack, { method: 'POST', headers: authorization ? { authorization } : {}, body: '0000' });
+        const git = await app.berth.fetch(receivePack, { method: 'POST', headers: authorization ? { authorization } : {}, body: '0000' });
         assert.equal(git.status, 401, `git with ${authorization}`);
         assert.match(git.headers.get('www-authenticate') ?? '', /^Basic realm="berth"/);
         assert.match(await git.text(), /a valid token is needed/);
@@ -275,7 +275,7 @@ describe('hostile and broken input: a clear error, within a bounded time, and no
   test('config values with shell and nginx syntax reach the app verbatim, through a lossless restart', async () => {
     const value = '$(touch /tmp/berth-pwned); `id` | rm -rf / ; } proxy_pass http://evil; "quoted" \'single\' \\ end';
     const watched = await whileServing({ httpPort: app.berth.httpPort, host: HOST }, async () => {
-      const answer = await fetch(`http://127.0.0.1:${app.berth.gitPort}/api/apps/${APP}/config`, {
+      const answer = await app.berth.fetch(`/api/apps/${APP}/config`, {
         method: 'POST',
         headers: { authorization: app.berth.authorization, 'content-type': 'application/json' },
         body: JSON.stringify({ set: { TRICKY: value } }),
@@ -495,9 +495,10 @@ describe('bounds: a push over --max-push-size is refused before anything is buil
   /** Sends a push request body as it is, and resolves with berth's whole answer. */
   function rawPush(body: Readable): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      const req = http.request({
+      const req = https.request({
         host: '127.0.0.1',
         port: app.berth.gitPort,
+        ca: app.berth.ca,
         path: `/${APP}.git/git-receive-pack`,
         method: 'POST',
         headers: { authorization: app.berth.authorization, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' },
@@ -562,8 +563,8 @@ describe('bounds: berth logs -f with a client that reads slowly', () => {
   test('a client that stops reading the logs of a chatty app pauses the engine stream; berth buffers nothing', async () => {
     await app.pushAccepted({ 'chatty.js': CHATTY_APP, Procfile: 'web: node /app/chatty.js\n' }, 'a chatty app');
     await app.changesNothing(`berth logs -f of an app printing about 4 MB/s, by a client that reads nothing for ${STALL_SECONDS} s`, async () => {
-      const socket = net.connect(app.berth.gitPort, '127.0.0.1');
-      await new Promise((resolve) => socket.once('connect', resolve));
+      const socket = tls.connect({ port: app.berth.gitPort, host: '127.0.0.1', ca: app.berth.ca });
+      await new Promise((resolve) => socket.once('secureConnect', resolve));
       socket.pause();
       socket.write(`GET /api/apps/${APP}/logs?follow=1&lines=0 HTTP/1.1\r\nHost: berth\r\nAuthorization: ${app.berth.authorization}\r\n\r\n`);
       await new Promise((resolve) => setTimeout(resolve, 2000));

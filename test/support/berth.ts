@@ -3,6 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { Agent, fetch, type RequestInit, type Response } from 'undici';
+import { trustForGit } from './git-trust.js';
 import { freePort } from './ports.js';
 import { TEST_INSTANCE_PREFIX } from './docker.js';
 import { installedBerth } from './installed.js';
@@ -13,6 +15,16 @@ export interface BerthInstance {
   gitPort: number;
   httpPort: number;
   token: string;
+  /** The git port as the CLI on this machine reaches it: https://127.0.0.1:PORT (http:// with --insecure-http). */
+  url: string;
+  /** The certificate the git port serves, trusted by the tests' git (http.sslCAInfo) and CLI (BERTH_CA); undefined over plain HTTP. */
+  caFile: string | undefined;
+  /** Its content, for node's https.request and tls.connect (`ca`). */
+  ca: string | undefined;
+  /** A request to the git port (`/api/...`, `/APP.git/...`) that trusts its certificate, as curl --cacert does. */
+  fetch(urlPath: string, init?: RequestInit): Promise<Response>;
+  /** curl's options to trust the git port's certificate. */
+  curlTrust: string[];
   /** The Authorization header of a request that carries the token. */
   authorization: string;
   /** The berth server process. */
@@ -20,6 +32,8 @@ export interface BerthInstance {
   /** The push URL of an app, with the token. */
   remote(app: string): string;
   output(): string;
+  /** What berth printed at start, once it printed the push URL: the lines after the one startBerth waits for come a moment later. */
+  startUpOutput(): Promise<string>;
   /** Stops the push server only; nginx and containers keep running, as in production. */
   stopServer(): Promise<void>;
   /** Stops everything this instance made: server, nginx, containers, network, images, data dir. */
@@ -80,7 +94,16 @@ async function removeInstanceResources(instance: string): Promise<void> {
   for (const i of await docker.listImages({ filters })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
 }
 
-export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; gitPort?: number } = {}): Promise<BerthInstance> {
+/** What the local CLI reads (run/url), and the certificate it verifies: the self-signed one unless the test gave berth its own. */
+async function gitPortTrust(dataDir: string, caFile: string | undefined): Promise<{ url: string; caFile: string | undefined }> {
+  const url = (await fs.readFile(path.join(dataDir, 'run', 'url'), 'utf8')).trim();
+  if (!url.startsWith('https:')) return { url, caFile: undefined };
+  const trusted = caFile ?? path.join(dataDir, 'tls', 'cert.pem');
+  trustForGit(url, trusted);
+  return { url, caFile: trusted };
+}
+
+export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; gitPort?: number; caFile?: string } = {}): Promise<BerthInstance> {
   const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
   const instance = options.instance ?? `${TEST_INSTANCE_PREFIX}${process.pid}-${++counter}`;
   const gitPort = options.gitPort ?? (await freePort());
@@ -97,6 +120,9 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
   await waitForLine(child, /git push server and admin API listening/, () => output, 30_000);
   let exited = false;
   child.on('exit', () => (exited = true));
+  const { url, caFile } = await gitPortTrust(dataDir, options.caFile);
+  const ca = caFile && (await fs.readFile(caFile, 'utf8'));
+  const agent = new Agent({ connect: { ca } });
   const stopServer = async () => {
     if (exited) return;
     const gone = new Promise((r) => child.once('exit', r));
@@ -109,13 +135,24 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     gitPort,
     httpPort,
     token,
+    url,
+    caFile,
+    ca,
+    fetch: (urlPath, init = {}) => fetch(`${url}${urlPath}`, { ...init, dispatcher: agent }),
+    curlTrust: caFile ? ['--cacert', caFile] : [],
     authorization: basicAuthorization(`berth:${token}`),
     pid: child.pid!,
-    remote: (app) => `http://berth:${token}@127.0.0.1:${gitPort}/${app}.git`,
+    remote: (app) => url.replace('://', `://berth:${token}@`) + `/${app}.git`,
     output: () => output,
+    startUpOutput: async () => {
+      const deadline = Date.now() + 5000;
+      while (!/push with: .*\n/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return output;
+    },
     stopServer,
     destroy: async () => {
       await stopServer();
+      await agent.close();
       await stopNginx(dataDir);
       await removeInstanceResources(instance);
       await fs.rm(dataDir, { recursive: true, force: true });

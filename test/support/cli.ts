@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { BerthInstance } from './berth.js';
 import { installedBerth } from './installed.js';
 
@@ -8,9 +11,25 @@ export interface CliResult {
   stderr: string;
 }
 
+let emptyConfigHome: string | undefined;
+
+/** No berth login of the user's (or of another test) is read: each test that logs in gives its own XDG_CONFIG_HOME. */
+function configHome(): string {
+  if (emptyConfigHome === undefined) {
+    emptyConfigHome = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-config-'));
+    process.once('exit', () => fs.rmSync(emptyConfigHome!, { recursive: true, force: true }));
+  }
+  return emptyConfigHome;
+}
+
+/** What a user of the CLI sets: the server, its token, and the certificate to trust (BERTH_CA). */
+export function cliEnvironment(berth: BerthInstance): Record<string, string> {
+  return { BERTH_URL: berth.url, BERTH_TOKEN: berth.token, XDG_CONFIG_HOME: configHome(), ...(berth.caFile ? { BERTH_CA: berth.caFile } : {}) };
+}
+
 function start(berth: BerthInstance, args: string[], env: Record<string, string>) {
   return spawn(installedBerth(), args, {
-    env: { ...process.env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}`, BERTH_TOKEN: berth.token, ...env },
+    env: { ...process.env, ...cliEnvironment(berth), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -36,7 +55,7 @@ export function spawnBerthCli(berth: BerthInstance, args: string[]): { waitFor(p
   };
 }
 
-/** Runs the installed `berth` command, as a user types it, against a running server, found through BERTH_URL and BERTH_TOKEN. */
+/** Runs the installed `berth` command, as a user types it, against a running server, found through BERTH_URL, BERTH_TOKEN and BERTH_CA. */
 export function berthCli(berth: BerthInstance, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = start(berth, args, env);

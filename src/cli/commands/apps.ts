@@ -1,4 +1,3 @@
-import readline from 'node:readline/promises';
 import { UsageError } from '../../errors.js';
 import { API, type AppInfo, type AppSummary, type ContainerInfo } from '../../model/api.js';
 import { checkAppName } from '../argument-values.js';
@@ -6,6 +5,7 @@ import { CliError, EXIT } from '../client.js';
 import { appCommand, type CommandGroup } from '../command.js';
 import { formatFormation, formatKeyValues, formatList, formatMinute, formatTable, orDash, shortCommit } from '../format.js';
 import { show } from '../output.js';
+import { askOnTerminal } from '../prompt.js';
 
 function renderAppList(apps: AppSummary[]): string {
   if (apps.length === 0) return 'No apps yet: create one with berth apps:create NAME, or git push to a new one';
@@ -55,18 +55,8 @@ async function confirmDestroy(app: string): Promise<void> {
   if (!process.stdin.isTTY) {
     throw new UsageError(`apps:destroy ${app} cannot ask for confirmation (stdin is not a terminal): pass --force`);
   }
-  const prompt = readline.createInterface({ input: process.stdin, output: process.stderr });
-  const cancel = new AbortController();
-  prompt.once('SIGINT', () => cancel.abort());
-  try {
-    const answer = await prompt.question(`This destroys ${app}: its containers, images, releases and config.\nType the app name to confirm: `, { signal: cancel.signal });
-    if (answer.trim() !== app) throw new CliError(`"${answer.trim()}" is not "${app}": nothing was destroyed`, EXIT.failed);
-  } catch (error) {
-    if (cancel.signal.aborted) throw new CliError('cancelled: nothing was destroyed', EXIT.failed);
-    throw error;
-  } finally {
-    prompt.close();
-  }
+  const answer = await askOnTerminal(`This destroys ${app}: its containers, images, releases and config.\nType the app name to confirm: `, 'nothing was destroyed');
+  if (answer !== app) throw new CliError(`"${answer}" is not "${app}": nothing was destroyed`, EXIT.failed);
 }
 
 export const APPS: CommandGroup = {

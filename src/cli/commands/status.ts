@@ -28,7 +28,7 @@ function renderStatus(status: StatusInfo): string {
   const overview = formatKeyValues([
     ['berth', `${berth.version} (instance ${berth.instance}), up ${formatUptime(berth.uptimeSeconds)}`],
     ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/`],
-    ['git and API', `port ${berth.gitPort}`],
+    ['git and API', berth.gitPortTls ? `port ${berth.gitPort}, HTTPS, certificate ${berth.gitPortTls.certificateFile}, SHA-256 ${berth.gitPortTls.fingerprint || '-'}` : `port ${berth.gitPort}, plain HTTP (--insecure-http)`],
     ['data dir', `${berth.dataDir}, ${formatBytes(disk.dataDirBytes)}`],
     ['nginx edge', nginxState(nginx.edge)],
     ['nginx switch', nginxState(nginx.switch)],
