@@ -13,6 +13,22 @@ export interface Retiring {
   upstreams: Upstream[];
 }
 
+/** What the edge serves over HTTPS for an app: for these host names (SNI), this chain and key. */
+export interface ServedCertificate {
+  hosts: string[];
+  /** The chain, server certificate first. */
+  certPem: string;
+  keyPem: string;
+}
+
+/** How the edge answers an app besides routing it. */
+export interface AppProxyOptions {
+  /** Plain HTTP answers 308 to https (ACME challenges excepted), once the app has a certificate. */
+  redirectHttps: boolean;
+  /** HTTPS answers carry Strict-Transport-Security. */
+  hsts: boolean;
+}
+
 export interface DrainResult {
   waitedMs: number;
   workersLeft: number;
@@ -40,4 +56,10 @@ export interface ReverseProxy {
   removeApp(app: string): Promise<void>;
   isRunning(): Promise<boolean>;
   ensureRunning(): Promise<void>;
+  /** The certificate served for these host names of the app over HTTPS (SNI); undefined stops serving one. */
+  setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void>;
+  /** Whether plain HTTP redirects to HTTPS for the app (only once it has a certificate), and whether HTTPS answers carry HSTS. */
+  setAppOptions(app: string, options: AppProxyOptions): Promise<void>;
+  /** An ACME http-01 answer at /.well-known/acme-challenge/TOKEN on every host name; undefined removes it. */
+  setChallenge(token: string, keyAuthorization: string | undefined): Promise<void>;
 }
