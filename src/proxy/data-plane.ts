@@ -1,13 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../errors.js';
+import type { AppProxyOptions } from '../model/app.js';
 import { PASSAGE_MODE } from '../store/permissions.js';
 import { establishedConnectionsTo } from './connections.js';
 import { streamModuleDirective } from './modules.js';
 import { NginxInstance } from './nginx.js';
 import { sleep } from '../time.js';
 import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, routedReleaseOf } from './render.js';
-import type { AppProxyOptions, DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from './reverse-proxy.js';
+import type { DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from './reverse-proxy.js';
 
 export interface ProxyOptions {
   bin: string;

@@ -1,3 +1,4 @@
+import type { AppProxyOptions } from '../model/app.js';
 import type { Upstream } from './render.js';
 
 export interface SwitchRequest {
@@ -19,14 +20,6 @@ export interface ServedCertificate {
   /** The chain, server certificate first. */
   certPem: string;
   keyPem: string;
-}
-
-/** How the edge answers an app besides routing it. */
-export interface AppProxyOptions {
-  /** Plain HTTP answers 308 to https (ACME challenges excepted), once the app has a certificate. */
-  redirectHttps: boolean;
-  /** HTTPS answers carry Strict-Transport-Security. */
-  hsts: boolean;
 }
 
 export interface DrainResult {

@@ -44,7 +44,18 @@ export interface ServeOptions {
   pruneBuildCacheAfterDays: number;
   /** The most a push may send (its git request, inflated) and the most its commit's tree may hold. */
   maxPushBytes: number;
+  /** The ACME directory certificates come from. */
+  acmeDirectory: string;
+  /** The contact of the ACME account, for the CA's notices; none when unset. */
+  acmeEmail: string | undefined;
+  /** A CA to trust for the ACME server's own HTTPS. */
+  acmeCaFile: string | undefined;
+  /** certs:auto for every app that has not turned it off. */
+  acmeAuto: boolean;
 }
+
+/** Let's Encrypt's production directory: where certificates come from unless --acme-directory says otherwise. */
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
 export const DEFAULTS: ServeOptions = {
   dataDir: defaultDataDir(),
@@ -68,6 +79,10 @@ export const DEFAULTS: ServeOptions = {
   keepDeployLogs: 100,
   pruneBuildCacheAfterDays: 7,
   maxPushBytes: 1024 ** 3,
+  acmeDirectory: LETS_ENCRYPT_DIRECTORY,
+  acmeEmail: undefined,
+  acmeCaFile: undefined,
+  acmeAuto: false,
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'size';
@@ -101,6 +116,10 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'keepDeployLogs', flag: '--keep-deploy-logs', env: 'BERTH_KEEP_DEPLOY_LOGS', kind: 'int', help: 'deploy logs (and release records) kept per app, newest first' },
   { key: 'pruneBuildCacheAfterDays', flag: '--prune-build-cache-after', env: 'BERTH_PRUNE_BUILD_CACHE_AFTER', kind: 'int', help: 'days build cache may go unused before berth prunes it (0: never)' },
     { key: 'maxPushBytes', flag: '--max-push-size', env: 'BERTH_MAX_PUSH_SIZE', kind: 'size', help: 'largest push and build context, like 1g, 512m or bytes' },
+  { key: 'acmeDirectory', flag: '--acme-directory', env: 'BERTH_ACME_DIRECTORY', kind: 'string', help: 'ACME directory URL certificates come from' },
+  { key: 'acmeEmail', flag: '--acme-email', env: 'BERTH_ACME_EMAIL', kind: 'string', help: 'contact address of the ACME account' },
+  { key: 'acmeCaFile', flag: '--acme-ca-file', env: 'BERTH_ACME_CA_FILE', kind: 'string', help: 'PEM file of a CA to trust for the ACME server\'s HTTPS (a private CA)' },
+  { key: 'acmeAuto', flag: '--acme-auto', env: 'BERTH_ACME_AUTO', kind: 'bool', help: 'certs:auto for every app that has not turned it off' },
 ];
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
@@ -194,11 +213,24 @@ function validate(options: ServeOptions): ServeOptions {
   if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
   if (!isValidInstanceName(options.instance)) throw new UsageError(`--instance "${options.instance}" is not a valid instance name (${INSTANCE_NAME_RULE})`, 'pick another --instance (or BERTH_INSTANCE), such as berth or berth2');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
+  checkAcme(options);
   if (options.token !== undefined) checkToken(options.token, 'BERTH_TOKEN');
   if (options.token !== undefined && options.tokenFile !== undefined) {
     throw new UsageError('BERTH_TOKEN and --token-file (BERTH_TOKEN_FILE) both give a token', 'give it one way only');
   }
-  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: options.tokenFile && path.resolve(options.tokenFile) };
+  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: options.tokenFile && path.resolve(options.tokenFile), acmeCaFile: options.acmeCaFile && path.resolve(options.acmeCaFile) };
+}
+
+/** RFC 8555 servers speak HTTPS only; an e-mail address becomes a mailto: contact. */
+function checkAcme(options: ServeOptions): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(options.acmeDirectory);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'https:') throw new UsageError(`--acme-directory "${options.acmeDirectory}" is not an https:// URL`, `ACME servers answer over HTTPS only; Let's Encrypt's is ${LETS_ENCRYPT_DIRECTORY}`);
+  if (options.acmeEmail !== undefined && !/^[^\s@:]+@[^\s@]+\.[^\s@]+$/.test(options.acmeEmail)) throw new UsageError(`--acme-email "${options.acmeEmail}" is not an e-mail address`, 'like ops@example.com');
 }
 
 function shownDefault(spec: OptionSpec): string {

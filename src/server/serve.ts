@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
+import { startCertificates } from '../certs/start.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
@@ -56,8 +57,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
+  const certs = await startCertificates({ options, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates });
   const gitServer = createGitPortServer({
     token,
     handlers: {
@@ -75,7 +77,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), certs.stop()]);
       await ownership.release();
     },
   };

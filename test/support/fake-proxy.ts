@@ -1,4 +1,5 @@
-import type { AppProxyOptions, DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
+import type { AppProxyOptions } from '../../src/model/app.js';
+import type { DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { Fake } from './fake.js';
 
 /** A proxy in memory: where each app's requests go now, and which old workers a switch left serving. */
