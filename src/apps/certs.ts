@@ -7,7 +7,8 @@ export class CertsService {
   constructor(private readonly operator: AppOperator) {}
 
   async info(name: string): Promise<CertificateInfo> {
-    return this.operator.deps.certs.info(await this.operator.get(name));
+    const app = await this.operator.get(name);
+    return this.operator.deps.certs.info(app);
   }
 
   /** On: a certificate at once when the app has none that fits, its ACME exchange on `output`. */

@@ -41,8 +41,8 @@ interface IssuePlan {
  * setCertificate and setAppOptions, never reloaded.
  */
 export class Certificates {
-  /** Apps whose stored certificate the edge has not taken since berth started (or since their host names changed). */
-  private readonly unhanded = new Set<string>();
+  /** Apps whose stored certificate the edge has not taken since berth started, or since their host names changed: when to offer it again. */
+  private readonly unhanded = new Map<string, number>();
   private wake: () => void = () => undefined;
 
   constructor(private readonly deps: CertificatesDeps) {}
@@ -133,7 +133,7 @@ export class Certificates {
       }
       const meta = await this.deps.store.setAuto(app, true);
       const plan = this.plan(record, { ...meta, renewal: { failures: 0 } });
-      if (plan) await this.issue(record, meta, plan.reason, progress);
+      if (plan && plan.at <= this.deps.now().getTime()) await this.issue(record, meta, plan.reason, progress);
       else progress(`${app} has a certificate for ${meta.certificate!.names.join(', ')} until ${meta.certificate!.notAfter}; berth renews it from ${new Date(renewalTime(meta.certificate!)).toISOString()}`);
       return this.info(await this.current(app));
     });
@@ -187,7 +187,7 @@ export class Certificates {
    */
   async hostNamesChanged(app: string): Promise<void> {
     const meta = await this.deps.store.meta(app);
-    if (meta.certificate) this.unhanded.add(app);
+    if (meta.certificate) this.unhanded.set(app, 0);
     if (this.isAuto(meta) && meta.renewal.nextAttemptAt) await this.deps.store.retryNow(app);
     this.wake();
   }
@@ -229,8 +229,9 @@ export class Certificates {
     for (const name of await this.deps.apps.listApps()) {
       const app = await this.deps.apps.getApp(name);
       if (!app) continue;
-      const at = this.unhanded.has(name) ? this.deps.now().getTime() + HAND_RETRY_MS : this.plan(app, await this.deps.store.meta(name))?.at;
-      if (at !== undefined) next = Math.min(next ?? at, at);
+      for (const at of [this.unhanded.get(name), this.plan(app, await this.deps.store.meta(name))?.at]) {
+        if (at !== undefined) next = Math.min(next ?? at, at);
+      }
     }
     return next;
   }
@@ -239,7 +240,7 @@ export class Certificates {
     const app = await this.deps.apps.getApp(name);
     if (!app) return;
     const log = (line: string) => this.deps.log(`${name}: ${line}`);
-    if (this.unhanded.has(name)) await this.hand(app, await this.deps.store.pair(name)).catch((error: unknown) => log(describe(error)));
+    if ((this.unhanded.get(name) ?? Infinity) <= this.deps.now().getTime()) await this.hand(app, await this.deps.store.pair(name)).catch((error: unknown) => log(describe(error)));
     const meta = await this.deps.store.meta(name);
     const plan = this.plan(app, meta);
     if (!plan || plan.at > this.deps.now().getTime()) return;
@@ -253,11 +254,13 @@ export class Certificates {
     const retryAt = meta.renewal.nextAttemptAt ? Date.parse(meta.renewal.nextAttemptAt) : 0;
     const certificate = meta.certificate;
     const uncovered = certificate ? names.filter((host) => !covers(certificate.names, host)) : names;
+    const extra = certificate ? certificate.names.filter((name) => !names.includes(name)) : [];
     let plan: IssuePlan;
     if (!certificate) plan = { at: 0, reason: 'it has none' };
     else if (certificate.source !== 'acme') plan = { at: 0, reason: 'its certificate was brought with certs:add' };
     else if (certificate.directory !== this.deps.authority.directory) plan = { at: 0, reason: `its certificate came from ${certificate.directory}` };
     else if (uncovered.length) plan = { at: 0, reason: `its certificate does not cover ${uncovered.join(', ')}` };
+    else if (extra.length) plan = { at: 0, reason: `its certificate still names ${extra.join(', ')}` };
     else plan = { at: renewalTime(certificate), reason: `its certificate expires on ${certificate.notAfter}` };
     return { ...plan, at: Math.max(plan.at, retryAt) };
   }
@@ -296,7 +299,7 @@ export class Certificates {
       this.unhanded.delete(app.name);
     } catch (error) {
       if (!pair) throw new BerthError(`the edge did not take the proxy options: ${describe(error)}`);
-      this.unhanded.add(app.name);
+      this.unhanded.set(app.name, this.deps.now().getTime() + HAND_RETRY_MS);
       this.wake();
       throw new BerthError(`the certificate is stored, but the edge did not take it: ${describe(error)}; berth offers it again in ${HAND_RETRY_MS / 1000} s`, 'see berth status for the edge nginx');
     }
