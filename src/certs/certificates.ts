@@ -287,6 +287,7 @@ export class Certificates {
       throw new BerthError(`getting a certificate for ${app.name} failed: ${describe(error)}${kept}; berth tries again at ${next.toISOString()}`, hint);
     }
     await this.deps.store.save(app.name, pair, { source: 'acme', directory: this.deps.authority.directory }, at);
+    this.wake();
     progress(`Issued by ${pair.facts.issuer} for ${pair.facts.names.join(', ')}, valid until ${pair.facts.notAfter}`);
     await this.hand(await this.current(app.name), pair);
     progress(`The edge serves it over HTTPS for ${this.hostNames(app).filter((host) => covers(pair.facts.names, host)).join(', ')}`);

@@ -22,6 +22,8 @@ export interface PebbleOptions {
   validitySeconds?: number;
   /** Percent of good nonces pebble rejects as bad (its default, 5, unless given), which a correct client retries. */
   nonceRejectPercent?: number;
+  /** Percent of new orders that reuse a valid authorization of the account (pebble's default 50) instead of validating again. */
+  authzReusePercent?: number;
 }
 
 export interface Pebble {
@@ -108,7 +110,9 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const output = { text: '' };
   const dns = spawn('pebble-challtestsrv', ['-defaultIPv4', '127.0.0.1', '-defaultIPv6', '', '-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagementPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   started(dns, 'pebble-challtestsrv', output);
-  const env = { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...(options.nonceRejectPercent !== undefined ? { PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent) } : {}) };
+  const env: NodeJS.ProcessEnv = { ...process.env, PEBBLE_VA_NOSLEEP: '1' };
+  if (options.nonceRejectPercent !== undefined) env.PEBBLE_WFE_NONCEREJECT = String(options.nonceRejectPercent);
+  if (options.authzReusePercent !== undefined) env.PEBBLE_AUTHZREUSE = String(options.authzReusePercent);
   const pebble = spawn('pebble', ['-config', configFile, '-dnsserver', `127.0.0.1:${dnsPort}`], { stdio: ['ignore', 'pipe', 'pipe'], env });
   started(pebble, 'pebble', output);
   const stop = async () => {
@@ -138,7 +142,11 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       await fs.writeFile(file, await root());
       return file;
     },
-    resolve: (host, address) => httpPost(`http://127.0.0.1:${dnsManagementPort}/add-a`, { host, addresses: [address] }),
+    resolve: async (host, address) => {
+      // add-a keeps what the name had (the first answer wins); clear-a first, so it resolves to this address only.
+      await httpPost(`http://127.0.0.1:${dnsManagementPort}/clear-a`, { host });
+      await httpPost(`http://127.0.0.1:${dnsManagementPort}/add-a`, { host, addresses: [address] });
+    },
     output: () => output.text,
     stop,
   };
