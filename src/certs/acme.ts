@@ -28,8 +28,8 @@ export interface CertificateAuthority {
 export interface AcmeOptions {
   directoryUrl: string;
   email: string | undefined;
-  /** A CA to trust for the ACME server's own HTTPS (a private CA, pebble in tests), besides the usual roots. */
-  caFile: string | undefined;
+  /** A CA to trust for the ACME server's own HTTPS (a private CA, pebble in tests), besides the usual roots (PEM). */
+  caPem: string | undefined;
 }
 
 /** Polling an order or challenge: after 1 s, doubling, at most 10 s between polls, 10 polls. */
@@ -39,28 +39,29 @@ const REACH_HINT = 'check --acme-directory and the network; for a private ACME s
 
 type Challenges = Pick<ReverseProxy, 'setChallenge'>;
 
+/** BERTH_ACME_CA_FILE, read at start so that a wrong one stops berth before it touches anything. */
+export async function loadAcmeCa(file: string | undefined): Promise<string | undefined> {
+  if (!file) return undefined;
+  const ca = await fs.readFile(file, 'utf8').catch((error: unknown) => {
+    throw new BerthError(`cannot read BERTH_ACME_CA_FILE ${file}: ${describe(error)}`, 'name a PEM file with the CA certificate of the ACME server');
+  });
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new BerthError(`BERTH_ACME_CA_FILE ${file} holds no PEM certificate`, 'name a PEM file with the CA certificate of the ACME server');
+  return ca;
+}
+
 export class AcmeAuthority implements CertificateAuthority {
   private account: Promise<acme.Client> | undefined;
-
-  private constructor(
-    private readonly options: AcmeOptions,
-    private readonly store: CertStore,
-    private readonly challenges: Challenges,
-  ) {}
 
   /**
    * acme-client talks through one axios instance, which it exports so that its HTTP settings can
    * be changed (its README); an https.Agent with `ca` is how axios trusts another CA.
    */
-  static async create(options: AcmeOptions, store: CertStore, challenges: Challenges): Promise<AcmeAuthority> {
-    if (options.caFile) {
-      const ca = await fs.readFile(options.caFile, 'utf8').catch((error: unknown) => {
-        throw new BerthError(`cannot read BERTH_ACME_CA_FILE ${options.caFile}: ${describe(error)}`, 'name a PEM file with the CA certificate of the ACME server');
-      });
-      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new BerthError(`BERTH_ACME_CA_FILE ${options.caFile} holds no PEM certificate`, 'name a PEM file with the CA certificate of the ACME server');
-      acme.axios.defaults.httpsAgent = new https.Agent({ ca: [...tls.rootCertificates, ca] });
-    }
-    return new AcmeAuthority(options, store, challenges);
+  constructor(
+    private readonly options: AcmeOptions,
+    private readonly store: CertStore,
+    private readonly challenges: Challenges,
+  ) {
+    if (options.caPem) acme.axios.defaults.httpsAgent = new https.Agent({ ca: [...tls.rootCertificates, options.caPem] });
   }
 
   get directory(): string {

@@ -7,14 +7,11 @@ import { Certificates } from './certificates.js';
 import { RenewalSchedule } from './schedule.js';
 import { CertStore } from './store.js';
 
-/**
- * berth's certificates at start: every stored one handed to the edge, then the renewal schedule.
- * An unreadable BERTH_ACME_CA_FILE stops the start, naming the file.
- */
-export async function startCertificates(deps: { options: ServeOptions; store: Store; proxy: ReverseProxy; locks: AppLocks; log(line: string): void }): Promise<{ certificates: Certificates; stop(): Promise<void> }> {
+/** berth's certificates at start: every stored one handed to the edge, then the renewal schedule. `acmeCa`: what loadAcmeCa read. */
+export async function startCertificates(deps: { options: ServeOptions; acmeCa: string | undefined; store: Store; proxy: ReverseProxy; locks: AppLocks; log(line: string): void }): Promise<{ certificates: Certificates; stop(): Promise<void> }> {
   const { options, store, proxy, locks, log } = deps;
   const certStore = new CertStore(options.dataDir);
-  const authority = await AcmeAuthority.create({ directoryUrl: options.acmeDirectory, email: options.acmeEmail, caFile: options.acmeCaFile }, certStore, proxy);
+  const authority = new AcmeAuthority({ directoryUrl: options.acmeDirectory, email: options.acmeEmail, caPem: deps.acmeCa }, certStore, proxy);
   const certificates = new Certificates({ store: certStore, apps: store, proxy, authority, locks, domain: options.domain, acmeAuto: options.acmeAuto, log, now: () => new Date() });
   await certificates.handAll();
   const schedule = new RenewalSchedule(certificates, log);

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
+import { loadAcmeCa } from '../certs/acme.js';
 import { startCertificates } from '../certs/start.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
@@ -45,6 +46,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;
+  const acmeCa = await loadAcmeCa(options.acmeCaFile);
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
@@ -57,7 +59,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
-  const certs = await startCertificates({ options, store, proxy, locks, log });
+  const certs = await startCertificates({ options, acmeCa, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
   const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates });
   const gitServer = createGitPortServer({

@@ -30,7 +30,10 @@ function later(c: CertsHarness, ms: number): void {
 
 test('certs:auto gets one certificate for every host name of the app, stores it and hands it to the edge with the app options first', async (t) => {
   const { h, c, progress } = await setup(t, { domains: ['shop.example.com', 'www.example.com'] });
+  let woken = 0;
+  c.certificates.onChange(() => (woken += 1));
   const info = await c.certificates.enableAuto(APP, (line) => progress.push(line));
+  assert.ok(woken > 0, 'the schedule hears of the new renewal time');
   assert.deepEqual(c.authority.argsOf('issue'), [[['shop.example.test', 'shop.example.com', 'www.example.com']]]);
   assert.deepEqual(served(h)?.hosts, ['shop.example.test', 'shop.example.com', 'www.example.com']);
   assert.deepEqual(h.proxy.calls.filter((call) => call.method.startsWith('set')).map((call) => call.method), ['setAppOptions', 'setCertificate']);
