@@ -119,7 +119,7 @@ export class Certificates {
     if (Date.parse(certificate.notAfter) <= now) return 'expired';
     if (auto && meta.renewal.lastError) return 'failing';
     const uncovered = namesToCover(this.hostNames(app)).some((host) => !covers(certificate.names, host));
-    if (now >= renewalTime(certificate) || (auto && uncovered)) return 'due';
+    if (now >= renewalTime(certificate) || uncovered) return 'due';
     return 'valid';
   }
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CertificateInfo } from '../../src/model/api.js';
 import { AppRepo } from '../support/app.js';
-import { startBerth, type BerthInstance } from '../support/berth.js';
+import { startBerth, stopNginxTier, type BerthInstance } from '../support/berth.js';
 import { makeCa, makeCertificate } from '../support/certificates.js';
 import { berthCli, berthJson } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
@@ -147,22 +147,7 @@ describe('certificates through berth serve: what is refused, and the app serves 
   });
 });
 
-/** Stops an nginx as berth never does, and waits until it is gone. */
-async function stopNginx(pidFile: string): Promise<void> {
-  const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
-  if (!pid) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** curl as a user runs it against the edge's HTTPS, trusting only pebble's root, with SHOP resolving to this machine. */
+/** curl as a user runs it against the edge's HTTPS, trusting only pebble's root, with `host` resolving to this machine. */
 async function curlHttps(pebble: Pebble, httpsPort: number, host: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('curl', ['--silent', '--show-error', '--fail', '--cacert', await pebble.rootFile(), '--resolve', `${host}:${httpsPort}:127.0.0.1`, ...args, `https://${host}:${httpsPort}/`]);
   return stdout;
@@ -247,7 +232,7 @@ describe('HTTPS through the edge, with certificates from pebble', { skip: WAITS_
   test('after berth and nginx were stopped, berth hands the certificate to the edge again at start', async () => {
     const dataDir = berth.dataDir;
     await berth.stopServer();
-    for (const tier of await fs.readdir(path.join(dataDir, 'nginx')).catch(() => [] as string[])) await stopNginx(path.join(dataDir, 'nginx', tier, 'run', 'nginx.pid'));
+    for (const tier of await fs.readdir(path.join(dataDir, 'nginx')).catch(() => [] as string[])) await stopNginxTier(path.join(dataDir, 'nginx', tier, 'run', 'nginx.pid'));
     berth = await startBerthWithAcme(dataDir);
     assert.match(await curlHttps(pebble, httpsPort, DOMAIN), /^Hello from v1/);
   });

@@ -140,6 +140,9 @@ test('certs:add serves a certificate that fits, turns certs:auto off, and change
   assert.deepEqual(served(h)?.hosts, ['shop.example.test', 'shop.example.com']);
   await c.certificates.round();
   assert.equal(c.authority.argsOf('issue').length, 0, 'berth never replaces a certificate someone brought');
+  await h.store.updateApp(APP, (app) => app.domains.push('api.example.com'));
+  assert.equal((await c.certificates.summary((await h.store.getApp(APP))!))?.state, 'due', 'a host name it misses shows');
+  await h.store.updateApp(APP, (app) => (app.domains = ['shop.example.com']));
   h.proxy.fail('setCertificate', new Error('edge down'));
   const newer = await makeCertificate(['*.example.test', 'shop.example.com']);
   await assert.rejects(c.certificates.install(APP, newer.chainPem, newer.keyPem), /the edge did not take the certificate for shop: edge down; nothing changed/);

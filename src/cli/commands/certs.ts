@@ -8,7 +8,7 @@ import { show, streamed } from '../output.js';
 
 const STATE_MEANING = {
   valid: 'valid',
-  due: 'due: being renewed, or it misses a host name',
+  due: 'due: its renewal time has come, or it misses a host name',
   failing: 'failing: the last attempt to get one failed',
   expired: 'expired',
   missing: 'none yet',
