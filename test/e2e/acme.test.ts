@@ -24,7 +24,8 @@ import type { CertificateInfo, StatusInfo } from '../../src/model/api.js';
 import type { DataPlane } from '../../src/proxy/data-plane.js';
 import type { ServedCertificate } from '../../src/proxy/reverse-proxy.js';
 import { sleep } from '../../src/time.js';
-import { berthCli, berthJson, type CliResult } from '../support/cli.js';
+import type { BerthInstance } from '../support/berth.js';
+import { berthCli, type CliResult } from '../support/cli.js';
 import { APP, harness, type Harness } from '../support/deploy-harness.js';
 import { FakeProxy } from '../support/fake-proxy.js';
 import { startPebble, type Pebble, type PebbleOptions } from '../support/pebble.js';
@@ -84,14 +85,22 @@ async function acmeBerth(t: TestContext, pebbleOptions: Omit<PebbleOptions, 'htt
   const api = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => (api.closeAllConnections(), api.close(resolve))));
-  const target = { gitPort: (api.address() as AddressInfo).port, token: 'this-api-asks-for-none-0000' };
+  // berthCli needs only the address and token of a berth serve; this API is the test's own, plain HTTP on loopback.
+  const port = (api.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const target = { gitPort: port, url, token: 'this-api-asks-for-none-0000' } as unknown as BerthInstance;
+  const env = { BERTH_URL: url };
   return {
     pebble,
     h,
     proxy,
     dataDir: h.options.dataDir,
-    cli: (...args) => berthCli(target, args),
-    json: (...args) => berthJson(target, args),
+    cli: (...args) => berthCli(target, args, env),
+    json: async <T>(...args: string[]) => {
+      const result = await berthCli(target, [...args, '--json'], env);
+      if (result.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
+      return JSON.parse(result.stdout) as T;
+    },
     served: () => proxy.certificates.get(APP),
     logged,
   };

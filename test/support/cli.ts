@@ -1,8 +1,5 @@
 import { spawn } from 'node:child_process';
 import type { BerthInstance } from './berth.js';
-
-/** Where the CLI finds berth: a berth serve, or an admin API a test serves itself. */
-export type CliTarget = Pick<BerthInstance, 'gitPort' | 'token'>;
 import { installedBerth } from './installed.js';
 
 export interface CliResult {
@@ -11,7 +8,7 @@ export interface CliResult {
   stderr: string;
 }
 
-function start(berth: CliTarget, args: string[], env: Record<string, string>) {
+function start(berth: BerthInstance, args: string[], env: Record<string, string>) {
   return spawn(installedBerth(), args, {
     env: { ...process.env, BERTH_URL: `http://127.0.0.1:${berth.gitPort}`, BERTH_TOKEN: berth.token, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -19,7 +16,7 @@ function start(berth: CliTarget, args: string[], env: Record<string, string>) {
 }
 
 /** A long-running command (logs -f): wait for its output, then stop it as Ctrl-C would. */
-export function spawnBerthCli(berth: CliTarget, args: string[]): { waitFor(pattern: RegExp): Promise<void>; interrupt(): Promise<number> } {
+export function spawnBerthCli(berth: BerthInstance, args: string[]): { waitFor(pattern: RegExp): Promise<void>; interrupt(): Promise<number> } {
   const child = start(berth, args, {});
   let stdout = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -40,7 +37,7 @@ export function spawnBerthCli(berth: CliTarget, args: string[]): { waitFor(patte
 }
 
 /** Runs the installed `berth` command, as a user types it, against a running server, found through BERTH_URL and BERTH_TOKEN. */
-export function berthCli(berth: CliTarget, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function berthCli(berth: BerthInstance, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = start(berth, args, env);
     let stdout = '';
@@ -51,7 +48,7 @@ export function berthCli(berth: CliTarget, args: string[], env: Record<string, s
   });
 }
 
-export async function berthJson<T>(berth: CliTarget, args: string[]): Promise<T> {
+export async function berthJson<T>(berth: BerthInstance, args: string[]): Promise<T> {
   const result = await berthCli(berth, [...args, '--json']);
   if (result.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
   return JSON.parse(result.stdout) as T;
