@@ -5,6 +5,7 @@
  */
 import { InputError } from '../errors.js';
 import { DEFAULT_LOG_LINES, parseReleaseNumber } from '../model/app.js';
+import type { AppProxyOptions } from '../model/app.js';
 import type { ConfigChange, LogsQuery, ResourceChange } from '../model/api.js';
 
 /** A request before anything is known about its shape. */
@@ -48,6 +49,29 @@ export function readRollback({ body }: RawRequest): { release?: number } {
 export function readDomain({ body }: RawRequest): { domain: string } {
   if (typeof body.domain !== 'string') throw new InputError('give the domain as {"domain": "www.example.com"}');
   return { domain: body.domain };
+}
+
+/** certs:add: the chain and its key as PEM text; what they hold is the certificates' to judge. */
+export function readCertificatePair({ body }: RawRequest): { cert: string; key: string } {
+  if (typeof body.cert !== 'string' || typeof body.key !== 'string') throw new InputError('give the certificate chain and its key as PEM text: {"cert": "-----BEGIN CERTIFICATE-----...", "key": "-----BEGIN PRIVATE KEY-----..."}');
+  return { cert: body.cert, key: body.key };
+}
+
+/** certs:auto: `{on: false}` turns it off; on when left out. */
+export function readAutoSwitch({ body }: RawRequest): { on: boolean } {
+  if (body.on !== undefined && typeof body.on !== 'boolean') throw new InputError('on must be true or false', 'like {"on": false}; leave it out to turn certs:auto on');
+  return { on: body.on !== false };
+}
+
+const PROXY_KEYS: Array<keyof AppProxyOptions> = ['redirectHttps', 'hsts'];
+
+/** proxy:set: `{redirectHttps?, hsts?}`, booleans, at least one. */
+export function readProxyChange({ body }: RawRequest): Partial<AppProxyOptions> {
+  const keys = Object.keys(body);
+  if (!keys.length || keys.some((key) => !PROXY_KEYS.includes(key as keyof AppProxyOptions) || typeof body[key] !== 'boolean')) {
+    throw new InputError('give the settings as booleans: {"redirectHttps": false} or {"hsts": true}');
+  }
+  return body as Partial<AppProxyOptions>;
 }
 
 /** `{process?, limits: {memory?, cpus?, pids?}}`, numbers in bytes, CPUs and processes. */

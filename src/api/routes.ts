@@ -3,7 +3,7 @@ import type { DeployOutput } from '../log/output.js';
 import type { ChecksState } from '../model/app.js';
 import type { API, EndpointName, ParamsOf, RequestOf, ResponseOf } from '../model/api.js';
 import type { AppRecord } from '../store/store.js';
-import { noRequest, readAppName, readConfigChange, readConfirmation, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readResourceChange, readResourceScope, readRollback, type RawRequest } from './requests.js';
+import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, type RawRequest } from './requests.js';
 import { appInfo, appSummary, releaseInfo } from './views.js';
 
 /** What a handler gets: the path's parameters, percent-decoded, and the request, read into its type. */
@@ -36,7 +36,7 @@ export type RouteTable = { [Name in EndpointName]: Route<(typeof API)[Name]> };
 
 /** The handlers read and hand over; every rule about apps, names and values is the service's to apply. */
 export function apiRoutes(service: AppService, startedAt: number): RouteTable {
-  const { apps, config, processes, releases, checks, domains, resources, logs, status } = service;
+  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, logs, status } = service;
   const info = async (app: AppRecord) => ({ app: appInfo(app, apps.hostNames(app), await apps.containers(app)) });
   const setChecks = (state: ChecksState) => ({ read: noRequest, handle: async ({ params }: { params: { app: string } }) => ({ checks: await checks.set(params.app, state) }) });
   return {
@@ -60,6 +60,11 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
     domains: { read: noRequest, handle: ({ params }) => domains.list(params.app) },
     addDomain: { read: readDomain, handle: ({ params, request }) => domains.add(params.app, request.domain) },
     removeDomain: { read: noRequest, handle: ({ params }) => domains.remove(params.app, params.domain) },
+    certificate: { read: noRequest, handle: ({ params }) => certs.info(params.app) },
+    addCertificate: { read: readCertificatePair, handle: ({ params, request }) => certs.add(params.app, request.cert, request.key) },
+    removeCertificate: { read: noRequest, handle: ({ params }) => certs.remove(params.app) },
+    autoCertificate: { read: readAutoSwitch, handle: ({ params, request }, { output }) => certs.auto(params.app, request.on, output) },
+    setProxy: { read: readProxyChange, handle: ({ params, request }) => proxy.set(params.app, request) },
     resources: { read: noRequest, handle: ({ params }) => resources.report(params.app) },
     limitResources: { read: readResourceChange, handle: ({ params, request }, { output }) => resources.limit(params.app, request, output) },
     clearResources: { read: readResourceScope, handle: ({ params, request }, { output }) => resources.clear(params.app, request.process, output) },

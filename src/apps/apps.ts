@@ -88,7 +88,8 @@ export class AppsService {
   }
 
   private async remove(name: string): Promise<Destroyed> {
-    const { runtime, proxy, store } = this.operator.deps;
+    const { runtime, proxy, store, certs } = this.operator.deps;
+    await certs.forget(name);
     await proxy.removeApp(name);
     const containers = await runtime.appContainers(name);
     for (const container of containers) await runtime.removeContainer(container.id);

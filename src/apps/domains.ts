@@ -5,7 +5,7 @@ import type { AppRecord } from '../store/store.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
 
-/** The host names an app answers to besides APP.DOMAIN; a change reloads the edge nginx once. */
+/** The host names an app answers to besides APP.DOMAIN; a change reloads the edge nginx once, and an automatic certificate is re-issued for them. */
 export class DomainsService {
   constructor(
     private readonly operator: AppOperator,
@@ -38,11 +38,13 @@ export class DomainsService {
     });
   }
 
-  /** The caller holds the app's lock and the host names' lock. */
+  /** The caller holds the app's lock and the host names' lock. The certificate follows in the background. */
   private async change(app: AppRecord, domains: string[]): Promise<DomainsInfo> {
-    const { proxy, store } = this.operator.deps;
+    const { proxy, store, certs } = this.operator.deps;
     if (app.live) await proxy.updateHostNames(app.name, this.apps.hostNames({ ...app, domains }));
-    return this.info(await store.updateApp(app.name, (record) => (record.domains = domains)));
+    const changed = await store.updateApp(app.name, (record) => (record.domains = domains));
+    await certs.hostNamesChanged(app.name);
+    return this.info(changed);
   }
 
   private info(app: AppRecord): DomainsInfo {

@@ -1,3 +1,4 @@
+import type { Certificates } from '../certs/certificates.js';
 import type { ServeOptions } from '../server/options.js';
 import { BerthError, ConflictError, NotFoundError } from '../errors.js';
 import { HOST_NAMES_LOCK, type AppLocks } from '../deploy/lock.js';
@@ -19,6 +20,7 @@ export interface AppServiceDeps {
   pipeline: DeployPipeline;
   locks: AppLocks;
   hook: HookTarget;
+  certs: Certificates;
 }
 
 /** A release of a kept image instead of the live one: what a rollback deploys. */

@@ -1,10 +1,12 @@
 import { AppsService } from './apps.js';
+import { CertsService } from './certs.js';
 import { ChecksService } from './checks.js';
 import { ConfigService } from './config.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
 import { ProcessesService } from './processes.js';
+import { ProxyService } from './proxy.js';
 import { ReleasesService } from './releases.js';
 import { ResourcesService } from './resources.js';
 import { StatusService } from './status.js';
@@ -13,7 +15,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, resources, logs and status. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, logs and status. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -23,6 +25,8 @@ export class AppService {
   readonly releases: ReleasesService;
   readonly checks: ChecksService;
   readonly domains: DomainsService;
+  readonly certs: CertsService;
+  readonly proxy: ProxyService;
   readonly resources: ResourcesService;
   readonly logs: LogsService;
   readonly status: StatusService;
@@ -35,6 +39,8 @@ export class AppService {
     this.releases = new ReleasesService(operator);
     this.checks = new ChecksService(operator);
     this.domains = new DomainsService(operator, this.apps);
+    this.certs = new CertsService(operator);
+    this.proxy = new ProxyService(operator);
     this.resources = new ResourcesService(operator);
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);

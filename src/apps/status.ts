@@ -5,7 +5,7 @@ import { BERTH_VERSION } from '../paths.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
 
-/** berth, both nginx tiers, the Docker engine and each app, as `berth status` shows them. */
+/** berth, both nginx tiers, the Docker engine and each app with its certificate, as `berth status` shows them. */
 export class StatusService {
   constructor(
     private readonly operator: AppOperator,
@@ -44,7 +44,8 @@ export class StatusService {
     const states: StatusInfo['apps'] = [];
     for (const app of await this.apps.list()) {
       const containers = engineRunning ? await this.apps.containers(app) : [];
-      states.push({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, checks: app.checks, stopped: app.stopped, containers });
+      const certificate = await this.operator.deps.certs.summary(app);
+      states.push({ name: app.name, release: app.live?.release ?? null, commit: app.live?.commit ?? null, checks: app.checks, stopped: app.stopped, containers, certificate });
     }
     return states;
   }

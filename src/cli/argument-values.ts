@@ -14,7 +14,7 @@ import {
 import { checkResourceScope, parseCpus, parseMemory, parsePids, type ResourceLimits } from '../model/resources.js';
 
 /** Judges one argument by the app model's rule, and says which argument broke it. */
-function judged<T>(arg: string, rule: () => T): T {
+export function judged<T>(arg: string, rule: () => T): T {
   try {
     return rule();
   } catch (error) {

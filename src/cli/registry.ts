@@ -1,17 +1,19 @@
 /** Every command of the berth client, group by group in the order `berth help` lists them. */
 import type { Command, CommandGroup } from './command.js';
 import { APPS } from './commands/apps.js';
+import { CERTS } from './commands/certs.js';
 import { CHECKS } from './commands/checks.js';
 import { CONFIG } from './commands/config.js';
 import { DOMAINS } from './commands/domains.js';
 import { LOGIN } from './commands/login.js';
 import { LOGS } from './commands/logs.js';
 import { PROCESSES } from './commands/ps.js';
+import { PROXY } from './commands/proxy.js';
 import { RELEASES } from './commands/releases.js';
 import { RESOURCES } from './commands/resource.js';
 import { STATUS } from './commands/status.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

@@ -3,7 +3,7 @@
  * goes in and comes out. The server's router answers these endpoints and the CLI calls them, so a
  * change to either side that the other does not follow fails to compile. See docs/cli.md.
  */
-import type { ChecksState } from './app.js';
+import type { AppProxyOptions, ChecksState } from './app.js';
 import type { AppResources, ContainerLimits, ResourceLimits } from './resources.js';
 
 export interface ContainerInfo {
@@ -79,12 +79,54 @@ export interface GitPortTls {
   fingerprint: string;
 }
 
+/**
+ * valid; due: its renewal time has come (an automatic one is being renewed, one brought with
+ * certs:add should be replaced), or it does not cover a host name it should; failing: the last
+ * attempt to get one failed; expired; missing: certs:auto is on and there is none yet.
+ */
+export type CertificateState = 'valid' | 'due' | 'failing' | 'expired' | 'missing';
+
+/** An app's certificate as berth status shows it; null when it has none and certs:auto is off. */
+export interface CertificateSummary {
+  state: CertificateState;
+  auto: boolean;
+  notAfter: string | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+}
+
+export interface CertificateInfo {
+  app: string;
+  /** certs:auto: berth gets and renews the certificate through ACME. */
+  auto: boolean;
+  /** The app's host names a certificate must cover (every one but those under .localhost). */
+  names: string[];
+  certificate: {
+    names: string[];
+    issuer: string;
+    notBefore: string;
+    notAfter: string;
+    /** acme: berth got it; manual: brought with certs:add. */
+    source: 'acme' | 'manual';
+    /** When berth renews it (certs:auto), or when it should be replaced (one brought with certs:add). */
+    renewsAt: string;
+    /** The host names the edge serves it for. */
+    serves: string[];
+  } | null;
+  /** Host names of the app it does not cover. */
+  uncovered: string[];
+  state: CertificateState | null;
+  lastError: { message: string; hint: string | null; at: string } | null;
+  nextAttemptAt: string | null;
+  proxy: AppProxyOptions;
+}
+
 export interface StatusInfo {
   berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; gitPortTls: GitPortTls | null; uptimeSeconds: number; dataDir: string };
   nginx: { edge: NginxState; switch: NginxState };
   docker: { running: boolean; version: string | null };
   disk: DiskInfo;
-  apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; stopped: boolean; containers: ContainerInfo[] }>;
+  apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; stopped: boolean; containers: ContainerInfo[]; certificate: CertificateSummary | null }>;
 }
 
 export interface DomainsInfo {
@@ -183,6 +225,12 @@ export const API = {
   limitResources: endpoint<ResourceChange, { resources: ResourceReport; release: NewRelease }>()('POST', '/apps/:app/resources', true),
   clearResources: endpoint<{ process?: string }, { resources: ResourceReport; release: NewRelease }>()('DELETE', '/apps/:app/resources', true),
   logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
+  certificate: endpoint<undefined, CertificateInfo>()('GET', '/apps/:app/certs'),
+  addCertificate: endpoint<{ cert: string; key: string }, CertificateInfo>()('POST', '/apps/:app/certs'),
+  removeCertificate: endpoint<undefined, CertificateInfo>()('DELETE', '/apps/:app/certs'),
+  /** Streams the ACME exchange when it gets a certificate. */
+  autoCertificate: endpoint<{ on: boolean }, CertificateInfo>()('POST', '/apps/:app/certs/auto', true),
+  setProxy: endpoint<Partial<AppProxyOptions>, { proxy: AppProxyOptions; hasCertificate: boolean }>()('POST', '/apps/:app/proxy'),
   /** `:release` is a release number or `latest`. */
   deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),
 } as const;

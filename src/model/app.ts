@@ -94,6 +94,27 @@ export function parseReleaseNumber(text: string): number {
   return Number(text);
 }
 
+/** How the edge answers an app besides routing it (proxy:set); both matter once the app has a certificate. */
+export interface AppProxyOptions {
+  /** Plain HTTP answers 308 to https (ACME challenges excepted). */
+  redirectHttps: boolean;
+  /** HTTPS answers carry Strict-Transport-Security. */
+  hsts: boolean;
+}
+
+export const DEFAULT_PROXY_OPTIONS: AppProxyOptions = { redirectHttps: true, hsts: false };
+
+/** proxy:set's settings as a user names them. */
+export const PROXY_SETTINGS: Record<string, keyof AppProxyOptions> = { 'redirect-https': 'redirectHttps', hsts: 'hsts' };
+
+/** `redirect-https on`, `hsts off`: one option of proxy:set. */
+export function parseProxySetting(name: string, value: string): Partial<AppProxyOptions> {
+  const key = PROXY_SETTINGS[name];
+  if (!Object.hasOwn(PROXY_SETTINGS, name)) throw new InputError(`"${name}" is not a proxy setting`, `the settings are ${Object.keys(PROXY_SETTINGS).join(' and ')}`);
+  if (value !== 'on' && value !== 'off') throw new InputError(`${name} must be on or off, got "${value}"`);
+  return { [key]: value === 'on' };
+}
+
 /** enabled: CHECKS (or the default check) run; disabled: never; skip-next: not on the next deploy only. */
 export type ChecksState = 'enabled' | 'disabled' | 'skip-next';
 

@@ -1,13 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError } from '../errors.js';
+import type { AppProxyOptions } from '../model/app.js';
 import { PASSAGE_MODE } from '../store/permissions.js';
 import { establishedConnectionsTo } from './connections.js';
 import { streamModuleDirective } from './modules.js';
 import { NginxInstance } from './nginx.js';
 import { sleep } from '../time.js';
 import { renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, routedReleaseOf } from './render.js';
-import type { DrainResult, Retiring, ReverseProxy, SwitchRequest } from './reverse-proxy.js';
+import type { DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from './reverse-proxy.js';
 
 export interface ProxyOptions {
   bin: string;
@@ -188,5 +189,18 @@ export class DataPlane implements ReverseProxy {
       await sleep(DRAIN_POLL_MS);
     }
     return { waitedMs: Date.now() - started, workersLeft, connectionsLeft };
+  }
+
+  // Placeholders until the edge of issue 12 (one nginx with routes, certificates and challenges in memory) is merged.
+  async setCertificate(app: string, _certificate: ServedCertificate | undefined): Promise<void> {
+    throw new BerthError(`not yet: this nginx cannot serve a certificate for ${app}`, 'the edge of issue 12 brings HTTPS');
+  }
+
+  async setAppOptions(app: string, _options: AppProxyOptions): Promise<void> {
+    throw new BerthError(`not yet: this nginx has no HTTPS options for ${app}`, 'the edge of issue 12 brings HTTPS');
+  }
+
+  async setChallenge(_token: string, _keyAuthorization: string | undefined): Promise<void> {
+    throw new BerthError('not yet: this nginx cannot answer ACME challenges', 'the edge of issue 12 brings HTTPS');
   }
 }

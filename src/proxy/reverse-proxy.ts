@@ -1,3 +1,4 @@
+import type { AppProxyOptions } from '../model/app.js';
 import type { Upstream } from './render.js';
 
 export interface SwitchRequest {
@@ -11,6 +12,14 @@ export interface SwitchRequest {
 export interface Retiring {
   workers: number[];
   upstreams: Upstream[];
+}
+
+/** What the edge serves over HTTPS for an app: for these host names (SNI), this chain and key. */
+export interface ServedCertificate {
+  hosts: string[];
+  /** The chain, server certificate first. */
+  certPem: string;
+  keyPem: string;
 }
 
 export interface DrainResult {
@@ -40,4 +49,10 @@ export interface ReverseProxy {
   removeApp(app: string): Promise<void>;
   isRunning(): Promise<boolean>;
   ensureRunning(): Promise<void>;
+  /** The certificate served for these host names of the app over HTTPS (SNI); undefined stops serving one. */
+  setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void>;
+  /** Whether plain HTTP redirects to HTTPS for the app (only once it has a certificate), and whether HTTPS answers carry HSTS. */
+  setAppOptions(app: string, options: AppProxyOptions): Promise<void>;
+  /** An ACME http-01 answer at /.well-known/acme-challenge/TOKEN on every host name; undefined removes it. */
+  setChallenge(token: string, keyAuthorization: string | undefined): Promise<void>;
 }

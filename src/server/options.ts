@@ -53,7 +53,18 @@ export interface ServeOptions {
   insecureHttp: boolean;
   /** The name clients reach the git port by: in the self-signed certificate, the push URL berth prints, and (later) an ACME certificate. */
   serverName: string | undefined;
+  /** The ACME directory certificates come from. */
+  acmeDirectory: string;
+  /** The contact of the ACME account, for the CA's notices; none when unset. */
+  acmeEmail: string | undefined;
+  /** A CA to trust for the ACME server's own HTTPS. */
+  acmeCaFile: string | undefined;
+  /** certs:auto for every app that has not turned it off. */
+  acmeAuto: boolean;
 }
+
+/** Let's Encrypt's production directory: where certificates come from unless --acme-directory says otherwise. */
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
 export const DEFAULTS: ServeOptions = {
   dataDir: defaultDataDir(),
@@ -81,6 +92,10 @@ export const DEFAULTS: ServeOptions = {
   tlsKey: undefined,
   insecureHttp: false,
   serverName: undefined,
+  acmeDirectory: LETS_ENCRYPT_DIRECTORY,
+  acmeEmail: undefined,
+  acmeCaFile: undefined,
+  acmeAuto: false,
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'size';
@@ -118,6 +133,10 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'tlsKey', flag: '--tls-key', env: 'BERTH_TLS_KEY', kind: 'string', help: 'the private key (PEM) of --tls-cert' },
   { key: 'serverName', flag: '--server-name', env: 'BERTH_SERVER_NAME', kind: 'string', help: 'the host name clients use for the git port (put in the self-signed certificate and the push URL)' },
   { key: 'insecureHttp', flag: '--insecure-http', env: 'BERTH_INSECURE_HTTP', kind: 'bool', help: 'plain HTTP on the git port, only with a loopback --listen: the token crosses in clear' },
+  { key: 'acmeDirectory', flag: '--acme-directory', env: 'BERTH_ACME_DIRECTORY', kind: 'string', help: 'ACME directory URL certificates come from' },
+  { key: 'acmeEmail', flag: '--acme-email', env: 'BERTH_ACME_EMAIL', kind: 'string', help: 'contact address of the ACME account' },
+  { key: 'acmeCaFile', flag: '--acme-ca-file', env: 'BERTH_ACME_CA_FILE', kind: 'string', help: 'PEM file of a CA to trust for the ACME server\'s HTTPS (a private CA)' },
+  { key: 'acmeAuto', flag: '--acme-auto', env: 'BERTH_ACME_AUTO', kind: 'bool', help: 'certs:auto for every app that has not turned it off' },
 ];
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
@@ -211,13 +230,14 @@ function validate(options: ServeOptions): ServeOptions {
   if (options.keepDeployLogs < 1) throw new UsageError('--keep-deploy-logs must be at least 1 (the newest deploy keeps its log)');
   if (!isValidInstanceName(options.instance)) throw new UsageError(`--instance "${options.instance}" is not a valid instance name (${INSTANCE_NAME_RULE})`, 'pick another --instance (or BERTH_INSTANCE), such as berth or berth2');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
+  checkAcme(options);
   if (options.token !== undefined) checkToken(options.token, 'BERTH_TOKEN');
   if (options.token !== undefined && options.tokenFile !== undefined) {
     throw new UsageError('BERTH_TOKEN and --token-file (BERTH_TOKEN_FILE) both give a token', 'give it one way only');
   }
   validateTls(options);
   const resolved = (file: string | undefined) => file && path.resolve(file);
-  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: resolved(options.tokenFile), tlsCert: resolved(options.tlsCert), tlsKey: resolved(options.tlsKey) };
+  return { ...options, dataDir: path.resolve(options.dataDir), tokenFile: resolved(options.tokenFile), tlsCert: resolved(options.tlsCert), tlsKey: resolved(options.tlsKey), acmeCaFile: resolved(options.acmeCaFile) };
 }
 
 /**
@@ -240,6 +260,18 @@ function validateTls(options: ServeOptions): void {
       'serve HTTPS (the default; berth makes a self-signed certificate, or give --tls-cert/--tls-key), or keep --insecure-http with --listen 127.0.0.1 behind a TLS proxy on this host',
     );
   }
+}
+
+/** RFC 8555 servers speak HTTPS only; an e-mail address becomes a mailto: contact. */
+function checkAcme(options: ServeOptions): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(options.acmeDirectory);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'https:') throw new UsageError(`--acme-directory "${options.acmeDirectory}" is not an https:// URL`, `ACME servers answer over HTTPS only; Let's Encrypt's is ${LETS_ENCRYPT_DIRECTORY}`);
+  if (options.acmeEmail !== undefined && !/^[^\s@:]+@[^\s@]+\.[^\s@]+$/.test(options.acmeEmail)) throw new UsageError(`--acme-email "${options.acmeEmail}" is not an e-mail address`, 'like ops@example.com');
 }
 
 function shownDefault(spec: OptionSpec): string {

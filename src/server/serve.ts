@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
+import { loadAcmeCa } from '../certs/acme.js';
+import { startCertificates } from '../certs/start.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
@@ -48,6 +50,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // Before anything else starts: a certificate that cannot serve stops berth here, naming the file.
   // (An ACME certificate for --server-name plugs in there; a renewal goes to useCertificate(gitServer, ...).)
   const certificate = options.insecureHttp ? undefined : await certificateToServe(options);
+  const acmeCa = await loadAcmeCa(options.acmeCaFile);
   const runtime = await DockerRuntime.connect(options.instance);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
@@ -60,8 +63,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
+  const certs = await startCertificates({ options, acmeCa, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates });
   const gitServer = createGitPortServer({
     token,
     handlers: {
@@ -80,7 +84,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), certs.stop()]);
       await ownership.release();
     },
   };

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ChecksState } from '../model/app.js';
+import { DEFAULT_PROXY_OPTIONS, type AppProxyOptions, type ChecksState } from '../model/app.js';
 import { emptyResources, type AppResources } from '../model/resources.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
@@ -53,11 +53,13 @@ export interface AppRecord {
   stopped: boolean;
   /** Memory, CPU and pids limits set with resource:limit. */
   resources: AppResources;
+  /** proxy:set: redirect-https and hsts. */
+  proxy: AppProxyOptions;
   nextRelease: number;
   live: LiveRelease | undefined;
 }
 
-const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources() };
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS };
 
 /**
  * berth's state under the data dir. Layout:

@@ -68,7 +68,8 @@ async function stopNginx(dataDir: string): Promise<void> {
   for (const tier of ['edge', 'switch']) await stopNginxTier(path.join(dataDir, 'nginx', tier, 'run', 'nginx.pid'));
 }
 
-async function stopNginxTier(pidFile: string): Promise<void> {
+/** Stops the nginx whose pid file this is, as berth never does, and waits until it is gone. */
+export async function stopNginxTier(pidFile: string): Promise<void> {
   const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (!pid) return;
   try {

@@ -1,4 +1,5 @@
-import type { DrainResult, Retiring, ReverseProxy, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
+import type { AppProxyOptions } from '../../src/model/app.js';
+import type { DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { Fake } from './fake.js';
 
 /** A proxy in memory: where each app's requests go now, and which old workers a switch left serving. */
@@ -6,6 +7,11 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
   /** Each app's route as the last successful switch left it. */
   readonly routes = new Map<string, SwitchRequest>();
   running = true;
+  /** What each app serves over HTTPS, as the last setCertificate left it. */
+  readonly certificates = new Map<string, ServedCertificate>();
+  readonly appOptions = new Map<string, AppProxyOptions>();
+  /** The http-01 answers the edge would give now, by token. */
+  readonly challenges = new Map<string, string>();
   private workers = 0;
 
   async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
@@ -45,5 +51,22 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
   async ensureRunning(): Promise<void> {
     this.enter('ensureRunning');
     this.running = true;
+  }
+
+  async setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void> {
+    this.enter('setCertificate', app, certificate);
+    if (certificate) this.certificates.set(app, structuredClone(certificate));
+    else this.certificates.delete(app);
+  }
+
+  async setAppOptions(app: string, options: AppProxyOptions): Promise<void> {
+    this.enter('setAppOptions', app, options);
+    this.appOptions.set(app, { ...options });
+  }
+
+  async setChallenge(token: string, keyAuthorization: string | undefined): Promise<void> {
+    this.enter('setChallenge', token, keyAuthorization);
+    if (keyAuthorization === undefined) this.challenges.delete(token);
+    else this.challenges.set(token, keyAuthorization);
   }
 }

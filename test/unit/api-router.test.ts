@@ -129,3 +129,21 @@ test('a request that changes something is taken as JSON only: a form, text or no
   assert.equal((await call('POST', '/api/apps/shop/checks/disable', undefined, 'application/json; charset=utf-8')).status, 200, 'a charset is fine');
   assert.equal((await call('POST', '/api/apps/shop/checks/enable', undefined)).status, 200);
 });
+
+test('certs:add, certs:auto and proxy:set bodies of the wrong shape are a 400 that shows the shape, and nothing is stored', async () => {
+  const refused: Array<[string, string, RegExp]> = [
+    ['/api/apps/shop/certs', '{}', /give the certificate chain and its key as PEM text/],
+    ['/api/apps/shop/certs', '{"cert": "x", "key": 5}', /give the certificate chain and its key as PEM text/],
+    ['/api/apps/shop/certs/auto', '{"on": "yes"}', /on must be true or false/],
+    ['/api/apps/shop/proxy', '{}', /give the settings as booleans/],
+    ['/api/apps/shop/proxy', '{"hsts": "on"}', /give the settings as booleans/],
+    ['/api/apps/shop/proxy', '{"redirectHttps": false, "gzip": true}', /give the settings as booleans/],
+  ];
+  for (const [urlPath, body, error] of refused) {
+    const answer = await call('POST', urlPath, body);
+    assert.equal(answer.status, 400, `${urlPath} ${body}: ${JSON.stringify(answer.json)}`);
+    assert.match(String(answer.json.error), error);
+  }
+  assert.deepEqual((await store.getApp('shop'))?.proxy, { redirectHttps: true, hsts: false });
+  assert.equal((await call('GET', '/api/apps/nope/certs')).status, 404);
+});

@@ -11,6 +11,7 @@ import type { HookTarget } from '../../src/git/repos.js';
 import { DeployOutput } from '../../src/log/output.js';
 import type { DataPlane } from '../../src/proxy/data-plane.js';
 import { APP, deployLive, harness, plugin, push, type Harness } from '../support/deploy-harness.js';
+import { certsHarness } from '../support/certs-harness.js';
 import { FakeProxy } from '../support/fake-proxy.js';
 
 /** The fake proxy with the edge's host names, which a domains change updates; each update takes a turn, as a reload does. */
@@ -40,8 +41,9 @@ async function operations(t: TestContext): Promise<{ h: Harness; proxy: FakeData
   const proxy = new FakeDataPlane();
   h.proxy = proxy;
   const locks = new AppLocks();
+  const { certificates: certs } = certsHarness(h, { proxy, locks });
   const service = (pipeline: ReturnType<Harness['pipeline']>) =>
-    new AppService({ options: h.options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline, locks, hook: HOOK });
+    new AppService({ options: h.options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline, locks, hook: HOOK, certs });
   return { h, proxy, locks, service };
 }
 

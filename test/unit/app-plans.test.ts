@@ -19,6 +19,7 @@ function app(live: number | undefined): AppRecord {
     checks: 'enabled',
     stopped: false,
     resources: { app: {}, processes: {} },
+    proxy: { redirectHttps: true, hsts: false },
     nextRelease: 6,
     live: live === undefined ? undefined : { release: live, commit: `c${live}`, image: `berth/shop:${live}`, containers: [] },
   };

@@ -112,3 +112,16 @@ test('--max-push-size takes 1g, 512m, 64k or bytes, defaults to 1 GiB, and refus
   assert.equal(formatSize(3.2 * 1024 ** 2), '3.2 MiB');
   assert.equal(formatSize(100), '100 bytes');
 });
+
+test('ACME options: Let\'s Encrypt production and certs:auto off by default; an http:// directory or a bad e-mail is refused at start', () => {
+  const defaults = resolveServeOptions([], {});
+  assert.equal(defaults.acmeDirectory, 'https://acme-v02.api.letsencrypt.org/directory');
+  assert.equal(defaults.acmeAuto, false);
+  assert.equal(defaults.acmeEmail, undefined);
+  const given = resolveServeOptions(['--acme-directory', 'https://127.0.0.1:14000/dir', '--acme-email', 'ops@example.com', '--acme-auto'], { BERTH_ACME_CA_FILE: 'pebble.pem' });
+  assert.deepEqual([given.acmeDirectory, given.acmeEmail, given.acmeAuto, given.acmeCaFile], ['https://127.0.0.1:14000/dir', 'ops@example.com', true, path.resolve('pebble.pem')]);
+  assert.equal(resolveServeOptions([], { BERTH_ACME_AUTO: 'true' }).acmeAuto, true);
+  assert.throws(() => resolveServeOptions(['--acme-directory', 'http://acme.example.com/dir'], {}), (error: Error) => error instanceof UsageError && /not an https:\/\/ URL/.test(error.message));
+  assert.throws(() => resolveServeOptions(['--acme-directory', 'letsencrypt'], {}), UsageError);
+  assert.throws(() => resolveServeOptions(['--acme-email', 'ops'], {}), (error: Error) => error instanceof UsageError && /not an e-mail address/.test(error.message));
+});

@@ -1,7 +1,7 @@
-import { API, type ContainerInfo, type DiskInfo, type NginxState, type StatusInfo } from '../../model/api.js';
+import { API, type CertificateSummary, type ContainerInfo, type DiskInfo, type NginxState, type StatusInfo } from '../../model/api.js';
 import { formatBytes } from '../../model/bytes.js';
 import type { CommandGroup } from '../command.js';
-import { formatKeyValues, formatTable, formatUptime, orDash, shortCommit } from '../format.js';
+import { formatKeyValues, formatMinute, formatTable, formatUptime, orDash, shortCommit } from '../format.js';
 import { show } from '../output.js';
 
 function nginxState(state: NginxState): string {
@@ -23,6 +23,23 @@ function diskLines(disk: DiskInfo): Array<[string, string]> {
   ];
 }
 
+function certificateCell(certificate: CertificateSummary | null): string {
+  if (!certificate) return '-';
+  const until = certificate.notAfter ? ` until ${formatMinute(certificate.notAfter)}` : '';
+  return `${certificate.state}${certificate.state === 'valid' || certificate.state === 'due' ? until : ''}${certificate.auto ? ' (auto)' : ''}`;
+}
+
+/** The certificates someone should look at: those due, failing, expired or not there yet. */
+function certificateWarnings(apps: StatusInfo['apps']): string[] {
+  return apps.flatMap(({ name, certificate }) => {
+    if (!certificate || certificate.state === 'valid') return [];
+    const next = certificate.nextAttemptAt ? `; next attempt ${formatMinute(certificate.nextAttemptAt)}` : '';
+    const error = certificate.lastError ? `: ${certificate.lastError}${next}` : next;
+    const until = certificate.notAfter ? ` (valid until ${formatMinute(certificate.notAfter)})` : '';
+    return [`  ${name}: ${certificate.state}${until}${error}; see berth certs:info ${name}`];
+  });
+}
+
 function renderStatus(status: StatusInfo): string {
   const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
@@ -37,10 +54,11 @@ function renderStatus(status: StatusInfo): string {
   ]);
   if (status.apps.length === 0) return `${overview}\n\nNo apps yet.`;
   const apps = formatTable(
-    ['APP', 'RELEASE', 'COMMIT', 'CHECKS', 'CONTAINERS'],
-    status.apps.map((app) => [app.name, orDash(app.release), shortCommit(app.commit), app.checks, containerSummary(app.containers)]),
+    ['APP', 'RELEASE', 'COMMIT', 'CHECKS', 'CERTIFICATE', 'CONTAINERS'],
+    status.apps.map((app) => [app.name, orDash(app.release), shortCommit(app.commit), app.checks, certificateCell(app.certificate), containerSummary(app.containers)]),
   );
-  return `${overview}\n\n${apps}`;
+  const warnings = certificateWarnings(status.apps);
+  return `${overview}\n\n${apps}${warnings.length ? `\n\nCertificates that need attention:\n${warnings.join('\n')}` : ''}`;
 }
 
 export const STATUS: CommandGroup = {
