@@ -45,7 +45,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;
   const runtime = await DockerRuntime.connect(options.instance);
-  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
+  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, httpsPort: options.httpsPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
   await proxy.ensureRunning();
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
   const store = new Store(options.dataDir);
@@ -85,7 +85,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: ServeToken }): Promise<void> {
   const { options, plugins, proxy, gitPort, token } = started;
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
-  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
+  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ and https://APP.${options.domain}:${options.httpsPort}/ once an app has a certificate (edge ${proxy.edge.prefix})`);
   log(`git push server and admin API listening on ${options.listenHost}:${gitPort}`);
   for (const line of announceToken(token, (shown) => `http://berth:${shown}@<this-host>:${gitPort}/APP.git`)) log(line);
   if (!(await started.runtime.keepsContainersOnRestart())) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');

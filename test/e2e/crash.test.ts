@@ -76,7 +76,7 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
 
   /** A new berth on the same data dir, ports and Docker labels, as after a reboot or a crash. */
   async function restartBerth(): Promise<void> {
-    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: args() });
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: args() });
   }
 
   async function pushNormally(): Promise<number> {

@@ -71,7 +71,7 @@ describe('apps fenced from each other and from the host', () => {
   const inspect = async (name: string) => docker.getContainer(name).inspect();
   const restart = async () => {
     await berth.stopServer();
-    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
   };
 
   async function deployApp(app: string, files: Record<string, string> = {}): Promise<string> {
@@ -237,7 +237,7 @@ describe('apps fenced from each other and from the host', () => {
     await run('chmod', ['-R', 'go+rX', path.join(berth.dataDir, 'apps'), path.join(berth.dataDir, 'repos'), path.join(berth.dataDir, 'nginx')]);
     assert.notDeepEqual(await openToOthers(berth.dataDir), []);
     const watched = await whileServing({ httpPort: berth.httpPort, host: host(NORTH) }, async () => {
-      berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
+      berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
     });
     assert.deepEqual(watched.failures, []);
     assert.match(berth.output(), /made \d+ file\(s\) and folder\(s\) in .* readable by berth's user only/);

@@ -12,6 +12,7 @@ export interface BerthInstance {
   instance: string;
   gitPort: number;
   httpPort: number;
+  httpsPort: number;
   token: string;
   /** The Authorization header of a request that carries the token. */
   authorization: string;
@@ -49,12 +50,9 @@ function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string,
   });
 }
 
-/** Both tiers, edge first, as berth never stops them itself. */
+/** The edge, as berth never stops it itself. */
 async function stopNginx(dataDir: string): Promise<void> {
-  for (const tier of ['edge', 'switch']) await stopNginxTier(path.join(dataDir, 'nginx', tier, 'run', 'nginx.pid'));
-}
-
-async function stopNginxTier(pidFile: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'nginx', 'edge', 'run', 'nginx.pid');
   const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (!pid) return;
   try {
@@ -80,13 +78,14 @@ async function removeInstanceResources(instance: string): Promise<void> {
   for (const i of await docker.listImages({ filters })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
 }
 
-export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; gitPort?: number } = {}): Promise<BerthInstance> {
+export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; httpsPort?: number; gitPort?: number } = {}): Promise<BerthInstance> {
   const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
   const instance = options.instance ?? `${TEST_INSTANCE_PREFIX}${process.pid}-${++counter}`;
   const gitPort = options.gitPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
+  const httpsPort = options.httpsPort ?? (await freePort());
   const token = 'test-token-0123456789abcdef';
-  const args = ['--data-dir', dataDir, '--git-port', String(gitPort), '--http-port', String(httpPort), '--instance', instance, '--listen', '127.0.0.1', '--settle', '1', '--drain-timeout', '10', '--stop-timeout', '5', ...(options.args ?? [])];
+  const args = ['--data-dir', dataDir, '--git-port', String(gitPort), '--http-port', String(httpPort), '--https-port', String(httpsPort), '--instance', instance, '--listen', '127.0.0.1', '--settle', '1', '--drain-timeout', '10', '--stop-timeout', '5', ...(options.args ?? [])];
   const child = spawn(installedBerth(), ['serve', ...args], {
     env: { ...process.env, BERTH_TOKEN: token, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,6 +107,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     instance,
     gitPort,
     httpPort,
+    httpsPort,
     token,
     authorization: basicAuthorization(`berth:${token}`),
     pid: child.pid!,

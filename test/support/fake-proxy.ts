@@ -1,21 +1,20 @@
-import type { DrainResult, Retiring, ReverseProxy, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
+import type { AppOptions, Certificate, DrainResult, Retiring, ReverseProxy, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { Fake } from './fake.js';
 
-/** A proxy in memory: where each app's requests go now, and which old workers a switch left serving. */
+/** A proxy in memory: where each app's requests go now, its host names, options and certificate, and the ACME answers. */
 export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy {
   /** Each app's route as the last successful switch left it. */
   readonly routes = new Map<string, SwitchRequest>();
+  readonly hostNames = new Map<string, string[]>();
+  readonly certificates = new Map<string, Certificate>();
+  readonly options = new Map<string, AppOptions>();
+  readonly challenges = new Map<string, string>();
   running = true;
-  private workers = 0;
 
-  async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
+  async switchApp(request: SwitchRequest): Promise<void> {
     this.enter('switchApp', request);
-    const previous = this.routes.get(request.app);
     this.routes.set(request.app, structuredClone(request));
-    // Like nginx: a route that changes leaves the previous config's worker serving what it holds.
-    if (!previous || JSON.stringify(previous) === JSON.stringify(request)) return { retiringWorkers: [] };
-    this.workers += 1;
-    return { retiringWorkers: [this.workers] };
+    this.hostNames.set(request.app, [...request.serverNames]);
   }
 
   async routedRelease(app: string): Promise<number | undefined> {
@@ -23,18 +22,36 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
     return this.routes.get(app)?.release;
   }
 
-  async settle(retiringWorkers: number[]): Promise<void> {
-    this.enter('settle', retiringWorkers);
-  }
-
   async drain(retiring: Retiring, timeoutMs: number): Promise<DrainResult> {
     this.enter('drain', retiring, timeoutMs);
-    return { waitedMs: 0, workersLeft: 0, connectionsLeft: 0 };
+    return { waitedMs: 0, connectionsLeft: 0 };
   }
 
   async removeApp(app: string): Promise<void> {
     this.enter('removeApp', app);
-    this.routes.delete(app);
+    for (const entries of [this.routes, this.hostNames, this.certificates, this.options]) entries.delete(app);
+  }
+
+  async updateHostNames(app: string, serverNames: string[]): Promise<void> {
+    this.enter('updateHostNames', app, serverNames);
+    this.hostNames.set(app, [...serverNames]);
+  }
+
+  async setCertificate(app: string, certificate: Certificate | undefined): Promise<void> {
+    this.enter('setCertificate', app, certificate);
+    if (certificate) this.certificates.set(app, structuredClone(certificate));
+    else this.certificates.delete(app);
+  }
+
+  async setAppOptions(app: string, options: AppOptions): Promise<void> {
+    this.enter('setAppOptions', app, options);
+    this.options.set(app, { ...options });
+  }
+
+  async setChallenge(token: string, keyAuthorization: string | undefined): Promise<void> {
+    this.enter('setChallenge', token, keyAuthorization);
+    if (keyAuthorization === undefined) this.challenges.delete(token);
+    else this.challenges.set(token, keyAuthorization);
   }
 
   async isRunning(): Promise<boolean> {

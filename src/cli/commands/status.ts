@@ -27,11 +27,10 @@ function renderStatus(status: StatusInfo): string {
   const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
     ['berth', `${berth.version} (instance ${berth.instance}), up ${formatUptime(berth.uptimeSeconds)}`],
-    ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/`],
+    ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/, https on port ${berth.httpsPort} for names with a certificate`],
     ['git and API', `port ${berth.gitPort}`],
     ['data dir', `${berth.dataDir}, ${formatBytes(disk.dataDirBytes)}`],
     ['nginx edge', nginxState(nginx.edge)],
-    ['nginx switch', nginxState(nginx.switch)],
     ['docker', docker.running ? `running, version ${orDash(docker.version)}` : 'not running'],
     ...diskLines(disk),
   ]);
