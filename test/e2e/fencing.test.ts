@@ -123,7 +123,6 @@ describe('apps fenced from each other and from the host', () => {
       }
     });
     assert.deepEqual(watched.failures, []);
-    // Not under load: an app's first deploy reloads the edge, which can reset other apps' idle keep-alive clients (a known limit).
     const built = await deployApp(PROBED, {
       Dockerfile: `FROM berth-test/node:20\nCOPY . /app\nRUN node /app/probe.js http ${bridgeGateway} ${berth.gitPort} '${berth.authorization}'\nCMD ["node", "/app/server.js"]\n`,
     });
@@ -270,9 +269,9 @@ describe('apps fenced from each other and from the host', () => {
   });
 });
 
-/** Every entry under dataDir that group or others can use, except nginx's passages (exactly 0711) and its app sockets. */
+/** Every entry under dataDir that group or others can use, except nginx's passages (exactly 0711) and its admin socket (in a 0700 folder). */
 async function openToOthers(dataDir: string): Promise<string[]> {
-  const passages = new Set(['', 'nginx', 'nginx/edge', 'nginx/edge/tmp', 'nginx/sockets']);
+  const passages = new Set(['', 'nginx', 'nginx/edge', 'nginx/edge/tmp']);
   const open: string[] = [];
   const visit = async (relative: string) => {
     const stat = await fs.lstat(path.join(dataDir, relative));
