@@ -1,6 +1,6 @@
 import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
-import type { ReverseProxy } from '../proxy/reverse-proxy.js';
+import type { ReverseProxy, SwitchRequest } from '../proxy/reverse-proxy.js';
 import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
@@ -155,12 +155,7 @@ export class Reconciler {
   private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<void> {
     const { proxy, store, options } = this.deps;
     const live = app.live!;
-    await proxy.switchApp({
-      app: app.name,
-      release: live.release,
-      serverNames: appHostNames(app, options.domain),
-      upstreams: containers.filter((c) => c.process === WEB_PROCESS).map((c) => ({ host: c.ip, port: c.port })),
-    });
+    await proxy.switchApp(liveRoute(app, containers, options.domain));
     if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
       await store.updateApp(app.name, (record) => {
         if (record.live?.release === live.release) record.live.containers = containers;
@@ -203,6 +198,16 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** The route of the app's live release, at these containers of it: only web containers are behind the proxy. */
+export function liveRoute(app: AppRecord, containers: ContainerRecord[], domain: string): SwitchRequest {
+  return {
+    app: app.name,
+    release: app.live!.release,
+    serverNames: appHostNames(app, domain),
+    upstreams: containers.filter((c) => c.process === WEB_PROCESS).map((c) => ({ host: c.ip, port: c.port })),
+  };
 }
 
 /** The record as it should be now, or undefined when it needs no change. */

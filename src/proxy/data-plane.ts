@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError, describe, InputError } from '../errors.js';
+import { commandLine, isAlive } from '../host/processes.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { PASSAGE_MODE } from '../store/permissions.js';
 import { sleep } from '../time.js';
@@ -71,6 +72,24 @@ async function readRouteTable(file: string): Promise<RouteTable> {
   }
 }
 
+async function exists(file: string): Promise<boolean> {
+  return (await fs.stat(file).catch(() => undefined)) !== undefined;
+}
+
+/**
+ * An older berth ran a second nginx, the switch tier, between the edge and the containers. The
+ * edge routes to the containers itself now: the switch tier finishes the requests it holds and
+ * exits (SIGQUIT), and what only it used goes.
+ */
+async function retireSwitchTier(dir: string, log: (line: string) => void): Promise<void> {
+  const pid = Number((await fs.readFile(path.join(dir, 'switch', 'run', 'nginx.pid'), 'utf8').catch(() => '')).trim());
+  if (pid && isAlive(pid) && (await commandLine(pid)).includes('nginx')) {
+    process.kill(pid, 'SIGQUIT');
+    log(`the switch nginx of an older berth (pid ${pid}) finishes its open requests and exits: the edge routes to the containers itself now`);
+  }
+  for (const old of ['switch', 'sockets', path.join('edge', 'apps')]) await fs.rm(path.join(dir, old), { recursive: true, force: true });
+}
+
 function cloneTable(table: RouteTable): RouteTable {
   return { apps: new Map([...table.apps].map(([app, route]) => [app, structuredClone(route)])), challenges: new Map(table.challenges) };
 }
@@ -113,6 +132,8 @@ export class DataPlane implements ReverseProxy {
     readonly edge: NginxInstance,
     private table: RouteTable,
     private text: string,
+    /** False on a data dir of an older berth (two nginx tiers), or when the file was lost. */
+    readonly hasRouteTable: boolean,
   ) {}
 
   static async create(options: ProxyOptions): Promise<DataPlane> {
@@ -133,7 +154,19 @@ export class DataPlane implements ReverseProxy {
       },
     });
     const table = await readRouteTable(files.routes);
-    return new DataPlane(options, edge, table, renderRouteTable(table));
+    return new DataPlane(options, edge, table, renderRouteTable(table), await exists(files.routes));
+  }
+
+  /**
+   * Routes for a data dir without a route table, before ensureRunning hands the table to nginx
+   * for the first time: an nginx an older berth ran then goes straight from its old routes to
+   * these, with no moment in which it knows no app.
+   */
+  seed(routes: SwitchRequest[]): void {
+    const next = cloneTable(this.table);
+    for (const route of routes) next.apps.set(route.app, { ...emptyAppRoute(), release: route.release, upstreams: route.upstreams, hosts: route.serverNames });
+    this.text = renderRouteTable(next);
+    this.table = next;
   }
 
   private get files(): ReturnType<typeof privateFiles> {
@@ -155,6 +188,7 @@ export class DataPlane implements ReverseProxy {
       if ((await fs.readFile(this.files.routes, 'utf8').catch(() => undefined)) !== this.text) await writeFileAtomic(this.files.routes, this.text);
       await this.edge.ensureRunning();
       await putRoutes(this.files.adminSocket, this.text);
+      await retireSwitchTier(this.options.dir, this.options.log ?? (() => undefined));
     });
   }
 

@@ -5,11 +5,12 @@ import { AppService } from '../apps/service.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
-import { Reconciler } from '../deploy/reconcile.js';
+import { liveRoute, Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
 import type { Plugin } from '../plugins/types.js';
 import { DataPlane, workerPassages } from '../proxy/data-plane.js';
+import type { SwitchRequest } from '../proxy/reverse-proxy.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { localUrl, localUrlFile } from '../model/local-server.js';
@@ -45,10 +46,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;
   const runtime = await DockerRuntime.connect(options.instance);
+  const store = new Store(options.dataDir);
   const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, httpsPort: options.httpsPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
+  if (!proxy.hasRouteTable) proxy.seed(await recordedRoutes(store, options.domain));
   await proxy.ensureRunning();
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
-  const store = new Store(options.dataDir);
   const pipeline = new DeployPipeline({ options, runtime, store, proxy, plugins });
   const locks = new AppLocks();
   const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
@@ -79,6 +81,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await ownership.release();
     },
   };
+}
+
+/** The routes berth's records give, for an edge that has no route table yet (a data dir of an older berth); the reconciler then checks every one. */
+async function recordedRoutes(store: Store, domain: string): Promise<SwitchRequest[]> {
+  const routes: SwitchRequest[] = [];
+  for (const name of await store.listApps()) {
+    const app = await store.getApp(name);
+    if (app?.live && !app.stopped) routes.push(liveRoute(app, app.live.containers, domain));
+  }
+  return routes;
 }
 
 /** What an operator needs to know at start: where apps and pushes go, and what to fix. */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { childPids } from '../../src/host/processes.js';
+import { childPids, hasExited } from '../../src/host/processes.js';
 import { DataPlane } from '../../src/proxy/data-plane.js';
 import { getThroughNginx } from '../support/http.js';
 import { startLoad, type LoadResult } from '../support/load.js';
@@ -257,5 +257,85 @@ describe('the edge with real nginx: routes, certificates and ACME answers change
     }
     await proxy.ensureRunning();
     assert.equal((await getThroughNginx(httpPort, HOST)).body, 'one proto=http', 'requests still reach release 50');
+  });
+});
+
+describe('upgrading from an older berth (an edge nginx in front of a switch nginx per app socket)', () => {
+  let dir: string;
+  let target: Upstream;
+
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-upgrade-'));
+    await fs.chmod(dir, 0o711);
+    target = await upstream('one');
+  });
+
+  after(async () => {
+    for (const tier of ['edge', 'switch']) {
+      try {
+        process.kill(Number((await fs.readFile(path.join(dir, 'nginx', tier, 'run', 'nginx.pid'), 'utf8')).trim()), 'SIGQUIT');
+      } catch {
+        // not running
+      }
+    }
+    target?.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** The two nginx tiers as the previous berth left them, serving HOST through the app's socket. */
+  async function olderBerth(httpPort: number): Promise<void> {
+    const nginxDir = path.join(dir, 'nginx');
+    const socket = path.join(nginxDir, 'sockets', `${APP}.sock`);
+    const prefixOf = (tier: string) => path.join(nginxDir, tier);
+    const tiers = {
+      switch: `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+pid ${prefixOf('switch')}/run/nginx.pid;
+events {}
+stream { server { listen unix:${socket}; proxy_pass 127.0.0.1:${target.port}; } }`,
+      edge: `pid ${prefixOf('edge')}/run/nginx.pid;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${prefixOf('edge')}/tmp/b;
+  proxy_temp_path ${prefixOf('edge')}/tmp/p;
+  upstream app { server unix:${socket}; keepalive 64; }
+  server { listen ${httpPort}; server_name ${HOST}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}`,
+    };
+    await fs.mkdir(path.dirname(socket), { recursive: true, mode: 0o711 });
+    for (const [tier, config] of Object.entries(tiers)) {
+      const prefix = prefixOf(tier);
+      for (const sub of ['run', 'logs', 'tmp', 'apps']) await fs.mkdir(path.join(prefix, sub), { recursive: true, mode: 0o711 });
+      await fs.writeFile(path.join(prefix, 'apps', `${APP}.conf`), '# an app file of the older berth\n');
+      await fs.writeFile(path.join(prefix, 'nginx.conf'), `${config}\n`);
+      await run('nginx', ['-p', prefix, '-e', path.join(prefix, 'logs', 'error.log'), '-c', path.join(prefix, 'nginx.conf')]);
+    }
+    assert.equal((await getThroughNginx(httpPort, HOST)).body, 'one proto=undefined', 'the older berth serves');
+  }
+
+  test("the edge goes straight from the older berth's routes to the route table berth seeds from its records: no request is refused or unrouted, and the switch nginx finishes and goes", async () => {
+    const [httpPort, httpsPort] = [await freePort(), await freePort()];
+    await olderBerth(httpPort);
+    const switchMaster = Number((await fs.readFile(path.join(dir, 'nginx', 'switch', 'run', 'nginx.pid'), 'utf8')).trim());
+    const edgeMaster = Number((await fs.readFile(path.join(dir, 'nginx', 'edge', 'run', 'nginx.pid'), 'utf8')).trim());
+    const logged: string[] = [];
+    const proxy = await DataPlane.create({ bin: 'nginx', dir: path.join(dir, 'nginx'), httpPort, httpsPort, domain: 'localhost', drainTimeoutSeconds: 5, log: (line) => logged.push(line) });
+    assert.equal(proxy.hasRouteTable, false);
+    const load = startLoad({ port: httpPort, host: HOST, connections: 3, method: 'GET', keepAlive: false });
+    await new Promise((r) => setTimeout(r, 300));
+    proxy.seed([{ app: APP, release: 4, serverNames: [HOST], upstreams: [{ host: '127.0.0.1', port: target.port }] }]);
+    await proxy.ensureRunning();
+    await new Promise((r) => setTimeout(r, 500));
+    const result = await load.stop();
+    await recordReliability({ area: 'The edge, never reloaded', fault: 'berth upgraded in place from the two nginx tiers (edge and switch) while clients connect', berthDid: 'seeded the route table from its records before the edge first loaded it, reloaded the edge once into the new config (the only reload, a new main config) and sent the switch nginx SIGQUIT: it finished its requests and exited', served: result.ok, lost: result.failures.length });
+    assertNoFailures('GET, a connection each', result);
+    assert.equal(Number((await fs.readFile(path.join(dir, 'nginx', 'edge', 'run', 'nginx.pid'), 'utf8')).trim()), edgeMaster, 'the same edge master, reloaded once into the new config');
+    assert.equal((await getThroughNginx(httpPort, HOST)).body, 'one proto=http', 'the edge routes to the container itself');
+    assert.equal(await proxy.routedRelease(APP), 4);
+    const deadline = Date.now() + 7000;
+    while (!(await hasExited(switchMaster)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await hasExited(switchMaster), 'the switch nginx exited');
+    for (const gone of ['switch', 'sockets', 'edge/apps']) await assert.rejects(fs.stat(path.join(dir, 'nginx', gone)), `${gone} is removed`);
+    assert.match(logged.join('\n'), /the switch nginx of an older berth \(pid \d+\) finishes its open requests and exits/);
   });
 });
