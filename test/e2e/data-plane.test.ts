@@ -223,6 +223,23 @@ describe('the edge with real nginx: routes, certificates and ACME answers change
     }
   });
 
+  test('a certificate whose key does not belong to it, or that is no PEM, is refused naming the app and never the key, and nothing changes', async () => {
+    await switchTo(35, one, [HOST]);
+    await proxy.setCertificate(APP, { hosts: [HOST], ...certificate });
+    const routes = path.join(dir, 'nginx', 'edge', 'private', 'routes');
+    const before = await fs.readFile(routes, 'utf8');
+    const refusals: [TestCertificate, RegExp][] = [
+      [{ certPem: certificate.certPem, keyPem: renewed.keyPem }, /^the key given for tier does not belong to its certificate$/],
+      [{ certPem: certificate.certPem, keyPem: 'not a key' }, /^the key for tier's certificate is not a PEM private key$/],
+      [{ certPem: 'not a certificate', keyPem: certificate.keyPem }, /^the certificate for tier is not a PEM certificate/],
+    ];
+    for (const [given, message] of refusals) {
+      await assert.rejects(proxy.setCertificate(APP, { hosts: [HOST], ...given }), (error: Error) => message.test(error.message) && !error.message.includes(certificate.keyPem.split('\n')[1]));
+    }
+    assert.equal(await fs.readFile(routes, 'utf8'), before);
+    assert.deepEqual(await handshake(httpsPort, HOST), { fingerprint: fingerprintOf(certificate), alpn: 'h2' });
+  });
+
   test('drain: waits while a request to the old container is open, then until the edge holds no idle connection to it (within about a second)', async () => {
     await switchTo(40, one);
     const load = startLoad({ port: httpPort, host: HOST, connections: 4, method: 'GET', keepAlive: true });
