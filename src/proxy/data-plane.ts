@@ -13,7 +13,7 @@ import { NginxInstance } from './nginx.js';
 import { ensurePlaceholderCertificate } from './placeholder-cert.js';
 import { LUA_DIR, renderEdgeMain } from './render.js';
 import { assertChallenge, certificateId, DEFAULT_APP_OPTIONS, emptyAppRoute, emptyRouteTable, parseRouteTable, renderRouteTable, type AppRoute, type RouteTable } from './route-table.js';
-import type { AppOptions, Certificate, DrainResult, Retiring, ReverseProxy, SwitchRequest } from './reverse-proxy.js';
+import type { AppOptions, DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from './reverse-proxy.js';
 
 export interface ProxyOptions {
   bin: string;
@@ -100,7 +100,7 @@ function isEmpty(route: AppRoute): boolean {
 }
 
 /** The certificate and key must parse and belong together before they go anywhere near the edge. */
-function checkCertificate(app: string, certificate: Certificate): void {
+function checkCertificate(app: string, certificate: ServedCertificate): void {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certificate.certPem);
@@ -221,7 +221,7 @@ export class DataPlane implements ReverseProxy {
     await this.change((table) => table.apps.delete(app));
   }
 
-  async setCertificate(app: string, certificate: Certificate | undefined): Promise<void> {
+  async setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void> {
     if (certificate) checkCertificate(app, certificate);
     await this.change((table) => {
       const route = table.apps.get(app) ?? emptyAppRoute();

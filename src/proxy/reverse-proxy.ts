@@ -17,8 +17,8 @@ export interface DrainResult {
   connectionsLeft: number;
 }
 
-/** A certificate served over HTTPS for these host names of an app, chosen by SNI. */
-export interface Certificate {
+/** What the edge serves over HTTPS for an app: for these host names (SNI), this chain and key. */
+export interface ServedCertificate {
   hosts: string[];
   /** The chain, the server's certificate first. */
   certPem: string;
@@ -47,9 +47,9 @@ export interface ReverseProxy {
   /** The host names the app answers to (a domains change), whether or not it is routed yet. */
   updateHostNames(app: string, serverNames: string[]): Promise<void>;
   /** The certificate served for these host names of the app over HTTPS (SNI); undefined stops serving one. */
-  setCertificate(app: string, certificate: { hosts: string[]; certPem: string; keyPem: string } | undefined): Promise<void>;
+  setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void>;
   /** Whether plain HTTP redirects to HTTPS for the app (only once it has a certificate), and whether HTTPS answers carry HSTS. */
-  setAppOptions(app: string, options: { redirectHttps: boolean; hsts: boolean }): Promise<void>;
+  setAppOptions(app: string, options: AppOptions): Promise<void>;
   /** An ACME http-01 answer at /.well-known/acme-challenge/TOKEN on every host name; undefined removes it. */
   setChallenge(token: string, keyAuthorization: string | undefined): Promise<void>;
   isRunning(): Promise<boolean>;

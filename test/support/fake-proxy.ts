@@ -1,4 +1,4 @@
-import type { AppOptions, Certificate, DrainResult, Retiring, ReverseProxy, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
+import type { AppOptions, DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { Fake } from './fake.js';
 
 /** A proxy in memory: where each app's requests go now, its host names, options and certificate, and the ACME answers. */
@@ -6,7 +6,7 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
   /** Each app's route as the last successful switch left it. */
   readonly routes = new Map<string, SwitchRequest>();
   readonly hostNames = new Map<string, string[]>();
-  readonly certificates = new Map<string, Certificate>();
+  readonly certificates = new Map<string, ServedCertificate>();
   readonly options = new Map<string, AppOptions>();
   readonly challenges = new Map<string, string>();
   running = true;
@@ -37,7 +37,7 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
     this.hostNames.set(app, [...serverNames]);
   }
 
-  async setCertificate(app: string, certificate: Certificate | undefined): Promise<void> {
+  async setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void> {
     this.enter('setCertificate', app, certificate);
     if (certificate) this.certificates.set(app, structuredClone(certificate));
     else this.certificates.delete(app);
