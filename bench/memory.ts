@@ -13,9 +13,9 @@ async function nginxPids(prefix: string): Promise<number[]> {
   return [master, ...(await childPids(master))];
 }
 
-/** Resident memory of berth's own processes: the server, and both nginx tiers with all their workers. */
+/** Resident memory of berth's own processes: the server, and its edge nginx with all its workers. */
 export async function berthMemoryMiB(serverPid: number, dataDir: string): Promise<{ server: number; nginx: number }> {
-  const pids = [...(await nginxPids(path.join(dataDir, 'nginx', 'edge'))), ...(await nginxPids(path.join(dataDir, 'nginx', 'switch')))];
+  const pids = await nginxPids(path.join(dataDir, 'nginx', 'edge'));
   let nginx = 0;
   for (const pid of pids) nginx += await rssKiB(pid);
   return { server: (await rssKiB(serverPid)) / 1024, nginx: nginx / 1024 };

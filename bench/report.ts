@@ -101,7 +101,7 @@ export function renderReport(result: BenchResult): string {
     out.push(`## ${LOAD_NAMES[load.kind]}: wrk -t${load.threads} -c${load.connections}`, '', ...variantRows(variants), '');
     const berth = variants.find((v) => v.key === 'c');
     if (berth?.berthDeploys.length) out.push(`berth deploys (seconds; floor = build + start + first passing check):`, '', ...berthRows(berth.berthDeploys), '');
-    if (berth?.memoryMiB) out.push(`berth's own processes, peak resident memory during deploys: server ${berth.memoryMiB.server.toFixed(0)} MiB, nginx (edge + switch, all workers) ${berth.memoryMiB.nginx.toFixed(0)} MiB`, '');
+    if (berth?.memoryMiB) out.push(`berth's own processes, peak resident memory during deploys: server ${berth.memoryMiB.server.toFixed(0)} MiB, nginx (the edge, all workers) ${berth.memoryMiB.nginx.toFixed(0)} MiB`, '');
     out.push(`Each variant: ${variants[0].deploys} deploys, one every ${variants[0].cadenceSeconds} s, under load from 1 s before the first to 1 s after the last slot.`, '');
     out.push(...targetLines(variants), '');
   }

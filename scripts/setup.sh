@@ -16,8 +16,11 @@ install_debian_packages() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-  # berth's switch tier is an nginx stream{} block; Debian ships that module separately.
-  [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+  # berth's edge routes from memory with OpenResty's Lua module (it brings lua-resty-core and the
+  # NDK); Debian ships it separately, and berth's own nginx.conf loads it.
+  [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || missing+=(libnginx-mod-http-lua)
+  # The edge's placeholder TLS certificate is made with the openssl command.
+  command -v openssl >/dev/null || missing+=(openssl)
   # busybox-static and wrk are what the tests and the bench use to make offline images and load.
   [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || missing+=(busybox-static)
   command -v wrk >/dev/null || missing+=(wrk)
@@ -48,8 +51,9 @@ start_docker_engine() {
   fi
   if ! pgrep -x dockerd >/dev/null; then
     # --live-restore: restarting the engine (an upgrade, a crash) leaves the apps' containers serving.
-    say "starting dockerd --live-restore (log: /var/log/berth-dockerd.log)"
-    as_root bash -c 'setsid nohup dockerd --live-restore >/var/log/berth-dockerd.log 2>&1 </dev/null &'
+    # Each app has a bridge network of its own; Docker's default pools hold about 30, this one 256.
+    say "starting dockerd --live-restore --default-address-pool base=10.200.0.0/16,size=24 (log: /var/log/berth-dockerd.log)"
+    as_root bash -c 'setsid nohup dockerd --live-restore --default-address-pool base=10.200.0.0/16,size=24 >/var/log/berth-dockerd.log 2>&1 </dev/null &'
   fi
   for _ in $(seq 1 150); do
     engine_answers && { say "Docker engine is up"; return 0; }

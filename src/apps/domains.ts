@@ -5,7 +5,7 @@ import type { AppRecord } from '../store/store.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
 
-/** The host names an app answers to besides APP.DOMAIN; a change reloads the edge nginx once, and an automatic certificate is re-issued for them. */
+/** The host names an app answers to besides APP.DOMAIN; a change is a write to the edge's route table, never a reload, and an automatic certificate is re-issued for them. */
 export class DomainsService {
   constructor(
     private readonly operator: AppOperator,

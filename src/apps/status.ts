@@ -5,7 +5,7 @@ import { BERTH_VERSION } from '../paths.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
 
-/** berth, both nginx tiers, the Docker engine and each app with its certificate, as `berth status` shows them. */
+/** berth, its edge nginx, the Docker engine and each app with its certificate, as `berth status` shows them. */
 export class StatusService {
   constructor(
     private readonly operator: AppOperator,
@@ -15,10 +15,10 @@ export class StatusService {
   async report(startedAt: number): Promise<StatusInfo> {
     const { options, runtime, proxy } = this.operator.deps;
     const version = await runtime.version();
-    const [edge, switchTier] = await Promise.all([proxy.edge.masterPid(), proxy.switchTier.masterPid()]);
+    const edge = await proxy.edge.masterPid();
     return {
-      berth: { version: BERTH_VERSION, instance: options.instance, domain: options.domain, httpPort: options.httpPort, gitPort: options.gitPort, gitPortTls: await this.gitPortTls(), dataDir: options.dataDir, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) },
-      nginx: { edge: nginxState(edge), switch: nginxState(switchTier) },
+      berth: { version: BERTH_VERSION, instance: options.instance, domain: options.domain, httpPort: options.httpPort, httpsPort: options.httpsPort, gitPort: options.gitPort, gitPortTls: await this.gitPortTls(), dataDir: options.dataDir, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) },
+      nginx: { edge: nginxState(edge) },
       docker: { running: version !== undefined, version: version ?? null },
       disk: await this.disk(version !== undefined),
       apps: await this.appStates(version !== undefined),

@@ -1,6 +1,6 @@
 import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
-import type { ReverseProxy } from '../proxy/reverse-proxy.js';
+import type { ReverseProxy, SwitchRequest } from '../proxy/reverse-proxy.js';
 import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
@@ -78,13 +78,12 @@ export class Reconciler {
     await this.closeReleaseRecords(app);
     const live = app.live;
     const stray = (await this.deps.runtime.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id));
-    let retiringWorkers: number[] = [];
     if (!live) await proxy.removeApp(name);
-    else if (!app.stopped) ({ retiringWorkers } = await this.routeToLive(app, await this.locateLiveContainers(app, live)));
+    else if (!app.stopped) await this.routeToLive(app, await this.locateLiveContainers(app, live));
     if (stray.length === 0) return;
     // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
     const upstreams = stray.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: appPort(app.config) }));
-    await proxy.drain({ workers: retiringWorkers, upstreams }, options.drainTimeoutSeconds * 1000);
+    await proxy.drain({ upstreams }, options.drainTimeoutSeconds * 1000);
     for (const container of stray) await this.deps.runtime.removeContainer(container.id);
     log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
   }
@@ -152,22 +151,16 @@ export class Reconciler {
     return located;
   }
 
-  /** Makes the switch tier send the app to these containers, and records where they are. */
-  private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<{ retiringWorkers: number[] }> {
+  /** Makes the edge send the app to these containers, and records where they are. */
+  private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<void> {
     const { proxy, store, options } = this.deps;
     const live = app.live!;
-    const result = await proxy.switchApp({
-      app: app.name,
-      release: live.release,
-      serverNames: appHostNames(app, options.domain),
-      upstreams: containers.filter((c) => c.process === WEB_PROCESS).map((c) => ({ host: c.ip, port: c.port })),
-    });
+    await proxy.switchApp(liveRoute(app, containers, options.domain));
     if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
       await store.updateApp(app.name, (record) => {
         if (record.live?.release === live.release) record.live.containers = containers;
       });
     }
-    return result;
   }
 
   /** Containers and networks of apps berth no longer knows: an apps:destroy that was cut short. */
@@ -181,7 +174,7 @@ export class Reconciler {
 
   private async keepNginxRunning(): Promise<void> {
     if (await this.deps.proxy.isRunning()) return;
-    this.deps.log('an nginx tier is not running; starting it');
+    this.deps.log('the edge nginx is not running; starting it');
     await this.deps.proxy.ensureRunning();
     this.deps.log('nginx is running again');
   }
@@ -205,6 +198,16 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** The route of the app's live release, at these containers of it: only web containers are behind the proxy. */
+export function liveRoute(app: AppRecord, containers: ContainerRecord[], domain: string): SwitchRequest {
+  return {
+    app: app.name,
+    release: app.live!.release,
+    serverNames: appHostNames(app, domain),
+    upstreams: containers.filter((c) => c.process === WEB_PROCESS).map((c) => ({ host: c.ip, port: c.port })),
+  };
 }
 
 /** The record as it should be now, or undefined when it needs no change. */

@@ -15,8 +15,6 @@ export interface RetiringRelease {
   containers: ContainerRecord[];
   /** Names of those containers that an earlier release left (its retirement failed, or berth stopped). */
   leftBehind?: string[];
-  /** The switch tier's workers that still run the previous config. */
-  workers: number[];
 }
 
 interface RetireRequest {
@@ -54,7 +52,7 @@ export class RetireStep {
     const port = appPort(run.app.config);
     const leftovers = (await this.deps.runtime.appContainers(run.app.name)).filter((c) => !keep.has(c.id)).map(({ id, name, process, ip }) => ({ id, name, process, ip, port }));
     if (leftovers.length === 0) return previous;
-    return { release: previous?.release, containers: [...(previous?.containers ?? []), ...leftovers], workers: previous?.workers ?? [], leftBehind: leftovers.map((c) => c.name) };
+    return { release: previous?.release, containers: [...(previous?.containers ?? []), ...leftovers], leftBehind: leftovers.map((c) => c.name) };
   }
 
   /** Every release recorded live, but the new one, has stopped serving. */
@@ -67,9 +65,9 @@ export class RetireStep {
 }
 
 /**
- * The old release drains first: the switch tier's old workers finish the connections they hold
- * (requests in flight, websockets) and exit, and nothing holds a connection to the old container
- * any more; worker_shutdown_timeout bounds this to the drain timeout. Only then is it stopped.
+ * The old release drains first: the edge sends it no new request, finishes the ones it holds
+ * (requests in flight, websockets) and closes its idle connections to it within a second; the
+ * drain timeout bounds the wait. Only then is it stopped.
  */
 async function retireRelease(request: RetireRequest): Promise<void> {
   const { options, runtime, proxy, retiring, logger } = request;
@@ -77,9 +75,8 @@ async function retireRelease(request: RetireRequest): Promise<void> {
     logger.section(retiring.release === undefined ? `Retiring what earlier releases of ${request.app} left` : `Retiring ${request.app} release ${retiring.release}`);
     if (retiring.leftBehind) logger.info(`Also retiring ${retiring.leftBehind.join(', ')}, left by an earlier release`);
     logger.info(`Draining: ${retiring.containers.map((c) => c.name).join(', ')} gets no new requests; waiting for open connections to finish (at most ${options.drainTimeoutSeconds} s)`);
-    const drain = await proxy.drain({ workers: retiring.workers, upstreams: retiring.containers.map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
-    const left = drain.workersLeft + drain.connectionsLeft;
-    logger.info(left ? `Drain time is up with ${drain.connectionsLeft} connection(s) still open; stopping anyway` : `Drained in ${formatDuration(drain.waitedMs)}`);
+    const drain = await proxy.drain({ upstreams: retiring.containers.map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
+    logger.info(drain.connectionsLeft ? `Drain time is up with ${drain.connectionsLeft} connection(s) still open; stopping anyway` : `Drained in ${formatDuration(drain.waitedMs)}`);
     for (const container of retiring.containers) {
       const stopStarted = Date.now();
       await runtime.stopContainer(container.id, options.stopTimeoutSeconds);

@@ -27,13 +27,13 @@ export class SwitchStep {
       run.output.section(`Switching ${defaultHostName(run.app.name, this.deps.options.domain)} to release ${run.release.id}`);
       // Before anything routes to it: a release that serves must keep its commit, even when git rejects the push.
       await run.tree.keep(run.release.id);
-      const { retiringWorkers } = await this.route(run);
-      return this.recordSwitch(run, retiringWorkers);
+      await this.route(run);
+      return this.recordSwitch(run);
     });
   }
 
   /** Only web containers are behind the proxy; when this throws, nothing routes to the new release. */
-  private route(run: DeployRun): Promise<{ retiringWorkers: number[] }> {
+  private route(run: DeployRun): Promise<void> {
     const web = run.containers.filter((c) => c.process === WEB_PROCESS);
     return this.deps.proxy.switchApp({
       app: run.app.name,
@@ -43,7 +43,7 @@ export class SwitchStep {
     });
   }
 
-  private async recordSwitch(run: DeployRun, retiringWorkers: number[]): Promise<Switched> {
+  private async recordSwitch(run: DeployRun): Promise<Switched> {
     const previous = run.app.live;
     try {
       await retried(() => this.recordLive(run), RECORD_RETRY_DELAYS_MS);
@@ -53,11 +53,10 @@ export class SwitchStep {
       this.reportUnrecorded(run, previous, error);
       return { recorded: false };
     }
-    if (previous) await this.deps.proxy.settle(retiringWorkers);
     const { httpPort, domain } = this.deps.options;
     const url = `http://${defaultHostName(run.app.name, domain)}${httpPort === 80 ? '' : `:${httpPort}`}/`;
-    run.output.info(`nginx config tested and loaded: ${url} now sends every new request to release ${run.release.id}`);
-    return { recorded: true, retiring: previous && { release: previous.release, containers: previous.containers, workers: retiringWorkers } };
+    run.output.info(`Routed at the edge (no reload): ${url} now sends every new request to release ${run.release.id}`);
+    return { recorded: true, retiring: previous && { release: previous.release, containers: previous.containers } };
   }
 
   private async recordLive(run: DeployRun): Promise<void> {

@@ -122,8 +122,8 @@ export interface CertificateInfo {
 }
 
 export interface StatusInfo {
-  berth: { version: string; instance: string; domain: string; httpPort: number; gitPort: number; gitPortTls: GitPortTls | null; uptimeSeconds: number; dataDir: string };
-  nginx: { edge: NginxState; switch: NginxState };
+  berth: { version: string; instance: string; domain: string; httpPort: number; httpsPort: number; gitPort: number; gitPortTls: GitPortTls | null; uptimeSeconds: number; dataDir: string };
+  nginx: { edge: NginxState };
   docker: { running: boolean; version: string | null };
   disk: DiskInfo;
   apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; stopped: boolean; containers: ContainerInfo[]; certificate: CertificateSummary | null }>;

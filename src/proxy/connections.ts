@@ -13,7 +13,7 @@ function encodeAddress(ip: string, port: number): string {
   return `${hexIp}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
 }
 
-/** Open TCP connections from this host (nginx's switch tier, in practice) to a container. */
+/** Open TCP connections from this host (the edge nginx, in practice) to a container. */
 export async function establishedConnectionsTo(ip: string, port: number): Promise<number> {
   const table = await fs.readFile('/proc/net/tcp', 'utf8');
   const target = encodeAddress(ip, port);

@@ -6,15 +6,20 @@ import { BerthError } from '../errors.js';
 
 const run = promisify(execFile);
 
+/** The Lua module needs the Nginx Development Kit loaded before it. */
+const LUA_MODULES = ['ndk_http_module.so', 'ngx_http_lua_module.so'];
+
 /**
- * The switch tier needs nginx's stream module. Debian builds it as a dynamic module (package
- * libnginx-mod-stream); other builds have it compiled in.
+ * The edge routes with OpenResty's Lua module. Debian builds it as a dynamic module (package
+ * libnginx-mod-http-lua, which brings the NDK and lua-resty-core); berth loads it in its own
+ * nginx.conf rather than relying on /etc/nginx/modules-enabled, which its nginx never reads.
+ * OpenResty has it compiled in.
  */
-export async function streamModuleDirective(bin: string): Promise<string> {
+export async function luaModuleDirectives(bin: string): Promise<string[]> {
   const { stderr } = await run(bin, ['-V']);
-  if (/--with-stream(\s|$)/.test(stderr)) return '';
+  if (/--add-module=\S*(ngx_lua|lua-nginx-module)/.test(stderr)) return [];
   const modulesPath = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
-  const module = path.join(modulesPath, 'ngx_stream_module.so');
-  if (/--with-stream=dynamic/.test(stderr) && fs.existsSync(module)) return `load_module ${module};`;
-  throw new BerthError('nginx has no stream module, which berth\'s switch tier needs', 'install it: apt-get install libnginx-mod-stream (npm start does this)');
+  const modules = LUA_MODULES.map((name) => path.join(modulesPath, name));
+  if (modules.every((module) => fs.existsSync(module))) return modules.map((module) => `load_module ${module};`);
+  throw new BerthError("nginx has no Lua module, which berth's edge routes with", 'install it: apt-get install libnginx-mod-http-lua (npm start does this)');
 }

@@ -12,17 +12,12 @@ export interface NginxInstanceOptions {
   name: string;
   bin: string;
   prefix: string;
-  /** The main config, including the given per-app files. */
-  renderMain(includes: string[]): string;
-  /** Called before a start: leftovers (stale unix sockets) that would block it; `inherited` are the sockets it takes over, as `unix:PATH` or `tcp:PORT`. */
+  /** The main config: all there is, since everything that changes lives in nginx's memory. */
+  renderMain(): string;
+  /** Called before a start: leftovers (a stale unix socket) that would block it; `inherited` are the sockets it takes over, as `unix:PATH` or `tcp:PORT`. */
   beforeStart?(inherited: string[]): Promise<void>;
   /** What berth's own log should say: a master that died and what berth did about it. */
   log(line: string): void;
-}
-
-/** The workers that served the previous configuration; they drain and exit on their own. */
-export interface ReloadResult {
-  retiringWorkers: number[];
 }
 
 const RELOAD_CONFIRM_MS = 10_000;
@@ -31,9 +26,8 @@ const ORPHANS_LET_GO_MS = 2000;
 
 /**
  * One nginx master with its own prefix, config and pid under the data dir. berth starts it when
- * it is not running and never stops it, so traffic does not depend on the berth process.
- * Per-app files live in PREFIX/apps; a new one is tested with every other live file before it
- * replaces the old, so a config nginx rejects never goes live.
+ * it is not running and never stops it, so traffic does not depend on the berth process. Its
+ * config is tested before it goes live, so a config nginx rejects never does.
  */
 export class NginxInstance {
   private queue: Promise<unknown> = Promise.resolve();
@@ -52,18 +46,12 @@ export class NginxInstance {
   private get pidFile(): string {
     return path.join(this.prefix, 'run', 'nginx.pid');
   }
-  private get appsDir(): string {
-    return path.join(this.prefix, 'apps');
-  }
-  private appFile(app: string): string {
-    return path.join(this.appsDir, `${app}.conf`);
-  }
 
   /** Writes the main config, then starts nginx or, when it already runs, reloads it if that config changed. */
   async ensureRunning(): Promise<void> {
     return this.serialized(async () => {
-      for (const dir of ['run', 'logs', 'tmp', 'apps', 'staging']) await fs.mkdir(path.join(this.prefix, dir), { recursive: true });
-      const text = this.options.renderMain([path.join(this.appsDir, '*.conf')]);
+      for (const dir of ['run', 'logs', 'tmp', 'staging']) await fs.mkdir(path.join(this.prefix, dir), { recursive: true });
+      const text = this.options.renderMain();
       const previous = await fs.readFile(this.mainConfig, 'utf8').catch(() => '');
       const staged = path.join(this.prefix, 'staging', 'nginx.conf');
       await fs.writeFile(staged, text);
@@ -82,88 +70,19 @@ export class NginxInstance {
     return (await commandLine(pid)).includes('nginx') ? pid : undefined;
   }
 
-  async readAppConfig(app: string): Promise<string | undefined> {
-    return fs.readFile(this.appFile(app), 'utf8').catch(() => undefined);
-  }
-
-  /** Tests the app's new file with every other live one; only then puts it live and reloads. */
-  async applyAppConfig(app: string, text: string): Promise<ReloadResult> {
-    return this.serialized(async () => {
-      const live = this.appFile(app);
-      const candidate = path.join(this.prefix, 'staging', `${app}.conf`);
-      await fs.writeFile(candidate, text);
-      await this.testWithout(app, [candidate]);
-      const previous = await fs.readFile(live, 'utf8').catch(() => undefined);
-      await fs.rename(candidate, live);
-      try {
-        return await this.reload();
-      } catch (error) {
-        // The signal may have been taken even though the new workers were not seen in time: put the
-        // previous file back and reload once more, so the last config nginx reads is the previous one.
-        if (previous === undefined) await fs.rm(live, { force: true });
-        else await writeFileAtomic(live, previous);
-        await this.reload().catch(() => undefined);
-        throw error;
-      }
-    });
-  }
-
-  /** Takes the app's file out of the live config (tested first, like any change) and reloads. */
-  async removeAppConfig(app: string): Promise<void> {
-    return this.serialized(async () => {
-      const live = this.appFile(app);
-      if ((await this.readAppConfig(app)) === undefined) return;
-      await this.testWithout(app, []);
-      await fs.rm(live, { force: true });
-      await this.reload();
-    });
-  }
-
-  /** `nginx -t` on the live config with the app's own file replaced by `replacements` (none: removed). */
-  private async testWithout(app: string, replacements: string[]): Promise<void> {
-    const others = (await fs.readdir(this.appsDir)).filter((f) => f.endsWith('.conf') && f !== `${app}.conf`).map((f) => path.join(this.appsDir, f));
-    const testMain = path.join(this.prefix, 'staging', `nginx-test-${app}.conf`);
-    await fs.writeFile(testMain, this.options.renderMain([...others, ...replacements]));
-    try {
-      await this.test(testMain);
-    } finally {
-      await fs.rm(testMain, { force: true });
-    }
-  }
-
-  /** Resolves when every given worker has exited, or after timeoutMs; returns those still alive. */
-  async waitForWorkersToExit(pids: number[], timeoutMs: number): Promise<number[]> {
-    const deadline = Date.now() + timeoutMs;
-    let alive = pids.filter(isAlive);
-    while (alive.length && Date.now() < deadline) {
-      await sleep(25);
-      alive = alive.filter(isAlive);
-    }
-    return alive;
-  }
-
-  private async reload(): Promise<ReloadResult> {
-    const master = await this.masterPid();
-    if (master === undefined) {
-      await this.start();
-      return { retiringWorkers: [] };
-    }
-    return this.reloadAndConfirm(master);
-  }
-
   /**
    * SIGHUP returns at once. The new config is live only when new workers run and every old
    * worker has stopped accepting: it is gone, or titled "shutting down" (nginx closes its
    * listening sockets as it takes that title).
    */
-  private async reloadAndConfirm(master: number): Promise<ReloadResult> {
+  private async reloadAndConfirm(master: number): Promise<void> {
     const before = await childPids(master);
     process.kill(master, 'SIGHUP');
     const deadline = Date.now() + RELOAD_CONFIRM_MS;
     while (Date.now() < deadline) {
       await sleep(10);
       const now = await childPids(master);
-      if (now.some((pid) => !before.includes(pid)) && (await this.allStoppedAccepting(before))) return { retiringWorkers: before };
+      if (now.some((pid) => !before.includes(pid)) && (await this.allStoppedAccepting(before))) return;
     }
     throw new BerthError(`the ${this.options.name} nginx did not start workers with the new config within ${RELOAD_CONFIRM_MS / 1000} s`, `see ${this.errorLog}`);
   }
@@ -194,11 +113,12 @@ export class NginxInstance {
     log(`the ${name} nginx's master is gone, but ${orphans.pids.length} of its workers still serve (pids ${orphans.pids.join(', ')})`);
     const inherited = orphans.holder && (await this.startInheriting(orphans.holder));
     retireOrphans(orphans.pids);
+    // Whatever connects after this (berth's next change on the admin socket too) reaches the new master's workers.
+    await letGoOfSockets(orphans.pids, ORPHANS_LET_GO_MS);
     if (inherited) {
       log(`a new ${name} master (pid ${inherited}) serves on their listening sockets with the current configuration; the old workers finish their open requests and exit`);
       return;
     }
-    await letGoOfSockets(orphans.pids, ORPHANS_LET_GO_MS);
     await this.options.beforeStart?.([]);
     await this.launch();
     log(`a new ${name} master started once the old workers had let go of the listening sockets; connections in between were refused`);

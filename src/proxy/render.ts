@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import path from 'node:path';
-import { isValidAppName, isValidDomain } from '../model/app.js';
+import { isValidDomain } from '../model/app.js';
 import { TEMPLATES_DIR } from '../paths.js';
 
 export interface Upstream {
@@ -8,37 +8,25 @@ export interface Upstream {
   port: number;
 }
 
-/** The client-facing server block of one app: its host names and its socket in the switch tier. */
-export interface EdgeAppSpec {
-  app: string;
-  httpPort: number;
-  serverNames: string[];
-  socket: string;
-  connectionLifetimeMs: number;
-}
-
-/** The app's live containers, behind its socket. */
-export interface SwitchAppSpec {
-  app: string;
-  release: number;
-  socket: string;
-  upstreams: Upstream[];
-}
-
+/** The edge's main config: the only nginx config berth writes, and the only change that reloads nginx. */
 export interface EdgeMainSpec {
   prefix: string;
   httpPort: number;
+  httpsPort: number;
   domain: string;
   drainTimeoutSeconds: number;
-  includes: string[];
-}
-
-export interface SwitchMainSpec {
-  prefix: string;
-  drainTimeoutSeconds: number;
-  /** A `load_module` line when nginx has the stream module as a dynamic module, else empty. */
-  loadStreamModule: string;
-  includes: string[];
+  /** `load_module` lines for the Lua module (and the module it needs), or none where nginx has it built in. */
+  loadModules: string[];
+  /** The folder of berth_edge.lua, and a digest of it: a new berth_edge.lua changes the config, so nginx reloads it. */
+  luaDir: string;
+  luaDigest: string;
+  /** The route table nginx's master loads at every start. */
+  routesFile: string;
+  /** The unix socket through which berth changes the routes (in a folder only berth's user may enter). */
+  adminSocket: string;
+  /** nginx will not listen for TLS without a certificate of its own; this one is never served. */
+  placeholderCert: string;
+  placeholderKey: string;
 }
 
 /** A value that would not survive being pasted into nginx config as-is. */
@@ -50,16 +38,23 @@ const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(TEM
   throwOnUndefined: true,
 });
 
+export const LUA_DIR = path.join(TEMPLATES_DIR, 'nginx');
+
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-// Paths go into the config unquoted, so only characters that cannot end or start a token pass.
-const SAFE_PATH = /^\/[A-Za-z0-9._/*-]*$/;
+// Paths go into the config unquoted (or in double quotes, in Lua), so only characters that cannot end or start a token pass.
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 // sockaddr_un holds 108 bytes including the terminator.
 const MAX_SOCKET_PATH = 107;
 // nginx binds the socket as a file: a path ending in '/', '.' or '..' names a folder, and bind() fails.
 const ENDS_IN_FILE_NAME = /\/(?!\.\.?$)[^/]+$/;
+const LOAD_MODULE = /^load_module \/[A-Za-z0-9._/-]+\.so;$/;
 
-function assertPort(port: number, what: string): void {
+export function assertPort(port: number, what: string): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ProxyConfigError(`${what} ${port} is not a port between 1 and 65535`);
+}
+
+export function assertIpv4(host: string): void {
+  if (!IPV4.test(host)) throw new ProxyConfigError(`container address ${JSON.stringify(host)} is not an IPv4 address`);
 }
 
 function assertPath(file: string): void {
@@ -74,13 +69,9 @@ function assertSocket(socket: string): void {
   if (!ENDS_IN_FILE_NAME.test(socket)) throw new ProxyConfigError(`socket path ${socket} names a folder, not a file`);
 }
 
-function assertApp(app: string): void {
-  if (!isValidAppName(app)) throw new ProxyConfigError(`app name ${JSON.stringify(app)} is not valid`);
-}
-
 // Past 2^53 a number is no longer exact, from 1e21 it prints as "1e+21", and nginx takes
 // times only up to 2^63 ms: nginx -t rejects such values, so they are refused here.
-function isPositiveWholeNumber(value: number): boolean {
+export function isPositiveWholeNumber(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 1;
 }
 
@@ -88,51 +79,15 @@ function assertDrain(seconds: number): void {
   if (!isPositiveWholeNumber(seconds)) throw new ProxyConfigError(`drain timeout ${seconds} is not a whole number of seconds, at least 1 and below 2^53`);
 }
 
-export function renderEdgeApp(spec: EdgeAppSpec): string {
-  assertApp(spec.app);
-  assertPort(spec.httpPort, 'http port');
-  assertSocket(spec.socket);
-  if (!spec.serverNames.length) throw new ProxyConfigError(`app ${spec.app} has no host names`);
-  for (const name of spec.serverNames) {
-    if (!isValidDomain(name)) throw new ProxyConfigError(`host name ${JSON.stringify(name)} of app ${spec.app} is not valid`);
-  }
-  if (!isPositiveWholeNumber(spec.connectionLifetimeMs)) throw new ProxyConfigError(`connection lifetime ${spec.connectionLifetimeMs} is not a whole number of milliseconds, at least 1 and below 2^53`);
-  return env.render('edge-app.conf.njk', spec);
-}
-
-export function renderSwitchApp(spec: SwitchAppSpec): string {
-  assertApp(spec.app);
-  assertSocket(spec.socket);
-  if (!isPositiveWholeNumber(spec.release)) throw new ProxyConfigError(`release ${spec.release} is not a release number`);
-  if (!spec.upstreams.length) throw new ProxyConfigError(`app ${spec.app} has no containers to send traffic to`);
-  for (const upstream of spec.upstreams) {
-    if (!IPV4.test(upstream.host)) throw new ProxyConfigError(`container address ${JSON.stringify(upstream.host)} is not an IPv4 address`);
-    assertPort(upstream.port, 'container port');
-  }
-  return env.render('switch-app.conf.njk', spec);
-}
-
-/** The release a rendered switch config routes to, read from the first line the template writes. */
-export function routedReleaseOf(switchConfig: string): number | undefined {
-  const release = /^# [a-z0-9-]+, release (\d+)\./.exec(switchConfig)?.[1];
-  return release === undefined ? undefined : Number(release);
-}
-
 export function renderEdgeMain(spec: EdgeMainSpec): string {
-  assertPath(spec.prefix);
-  spec.includes.forEach(assertPath);
+  for (const file of [spec.prefix, spec.luaDir, spec.routesFile, spec.placeholderCert, spec.placeholderKey]) assertPath(file);
+  assertSocket(spec.adminSocket);
   assertPort(spec.httpPort, 'http port');
+  assertPort(spec.httpsPort, 'https port');
+  if (spec.httpPort === spec.httpsPort) throw new ProxyConfigError(`the http and https ports are both ${spec.httpPort}: give each its own`);
   assertDrain(spec.drainTimeoutSeconds);
   if (!isValidDomain(spec.domain)) throw new ProxyConfigError(`domain ${JSON.stringify(spec.domain)} is not valid`);
+  if (!/^[0-9a-f]{16,64}$/.test(spec.luaDigest)) throw new ProxyConfigError(`digest ${JSON.stringify(spec.luaDigest)} is not hex`);
+  for (const line of spec.loadModules) if (!LOAD_MODULE.test(line)) throw new ProxyConfigError(`unexpected module directive ${JSON.stringify(line)}`);
   return env.render('edge.conf.njk', spec);
-}
-
-export function renderSwitchMain(spec: SwitchMainSpec): string {
-  assertPath(spec.prefix);
-  spec.includes.forEach(assertPath);
-  assertDrain(spec.drainTimeoutSeconds);
-  if (spec.loadStreamModule && !/^load_module \/[A-Za-z0-9._/-]+\.so;$/.test(spec.loadStreamModule)) {
-    throw new ProxyConfigError(`unexpected module directive ${JSON.stringify(spec.loadStreamModule)}`);
-  }
-  return env.render('switch.conf.njk', spec);
 }

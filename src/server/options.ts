@@ -14,6 +14,8 @@ export interface ServeOptions {
   dataDir: string;
   gitPort: number;
   httpPort: number;
+  /** Where nginx serves the apps over TLS (HTTP/2 and HTTP/1.1), for the host names that have a certificate. */
+  httpsPort: number;
   /** Apps answer at `<app>.<domain>`. */
   domain: string;
   /** Address the git/API server binds to; nginx listens on every interface. */
@@ -70,6 +72,7 @@ export const DEFAULTS: ServeOptions = {
   dataDir: defaultDataDir(),
   gitPort: 7070,
   httpPort: 80,
+  httpsPort: 443,
   domain: 'localhost',
   listenHost: '0.0.0.0',
   instance: 'berth',
@@ -112,6 +115,7 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'dataDir', flag: '--data-dir', env: 'BERTH_DATA_DIR', kind: 'string', help: 'where berth keeps repos, state and its nginx' },
   { key: 'gitPort', flag: '--git-port', env: 'BERTH_GIT_PORT', kind: 'int', help: 'port for git pushes (and the API)' },
   { key: 'httpPort', flag: '--http-port', env: 'BERTH_HTTP_PORT', kind: 'int', help: 'port nginx serves the apps on' },
+  { key: 'httpsPort', flag: '--https-port', env: 'BERTH_HTTPS_PORT', kind: 'int', help: 'port nginx serves the apps on over HTTPS' },
   { key: 'domain', flag: '--domain', env: 'BERTH_DOMAIN', kind: 'string', help: 'apps answer at APP.DOMAIN' },
   { key: 'listenHost', flag: '--listen', env: 'BERTH_LISTEN', kind: 'string', help: 'address the git server binds' },
   { key: 'instance', flag: '--instance', env: 'BERTH_INSTANCE', kind: 'string', help: 'name of this berth on the Docker engine' },
@@ -220,9 +224,10 @@ function switchesWithoutValues(argv: string[]): string[] {
 }
 
 function validate(options: ServeOptions): ServeOptions {
-  for (const key of ['gitPort', 'httpPort'] as const) {
+  for (const key of ['gitPort', 'httpPort', 'httpsPort'] as const) {
     if (options[key] < 1 || options[key] > 65535) throw new UsageError(`${key} must be a port between 1 and 65535`);
   }
+  if (options.httpPort === options.httpsPort) throw new UsageError(`--http-port and --https-port are both ${options.httpPort}`, 'give HTTPS a port of its own (default 443)');
   for (const key of ['deployTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds'] as const) {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }

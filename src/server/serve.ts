@@ -7,11 +7,12 @@ import { startCertificates } from '../certs/start.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
-import { Reconciler } from '../deploy/reconcile.js';
+import { liveRoute, Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
 import { loadPlugins } from '../plugins/loader.js';
 import type { Plugin } from '../plugins/types.js';
 import { DataPlane, workerPassages } from '../proxy/data-plane.js';
+import type { SwitchRequest } from '../proxy/reverse-proxy.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { localUrl } from '../model/local-server.js';
@@ -52,10 +53,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const certificate = options.insecureHttp ? undefined : await certificateToServe(options);
   const acmeCa = await loadAcmeCa(options.acmeCaFile);
   const runtime = await DockerRuntime.connect(options.instance);
-  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
+  const store = new Store(options.dataDir);
+  const proxy = await DataPlane.create({ bin: options.nginxBin, dir: path.join(options.dataDir, 'nginx'), httpPort: options.httpPort, httpsPort: options.httpsPort, domain: options.domain, drainTimeoutSeconds: options.drainTimeoutSeconds, log });
+  if (!proxy.hasRouteTable) proxy.seed(await recordedRoutes(store, options.domain));
   await proxy.ensureRunning();
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
-  const store = new Store(options.dataDir);
   const pipeline = new DeployPipeline({ options, runtime, store, proxy, plugins });
   const locks = new AppLocks();
   const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
@@ -90,11 +92,21 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
+/** The routes berth's records give, for an edge that has no route table yet (a data dir of an older berth); the reconciler then checks every one. */
+async function recordedRoutes(store: Store, domain: string): Promise<SwitchRequest[]> {
+  const routes: SwitchRequest[] = [];
+  for (const name of await store.listApps()) {
+    const app = await store.getApp(name);
+    if (app?.live && !app.stopped) routes.push(liveRoute(app, app.live.containers, domain));
+  }
+  return routes;
+}
+
 /** What an operator needs to know at start: where apps and pushes go, and what to fix. */
 async function announce(started: { options: ServeOptions; plugins: Plugin[]; proxy: DataPlane; runtime: Runtime; gitPort: number; token: ServeToken; certificate: ServedCertificate | undefined }): Promise<void> {
   const { options, plugins, proxy, gitPort, token } = started;
   log(`plugins: ${plugins.map((p) => `${p.name} (${[...p.handlers.keys()].join(', ')})`).join('; ') || 'none'}`);
-  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ (edge ${proxy.edge.prefix}, switch ${proxy.switchTier.prefix})`);
+  log(`nginx serves apps at http://APP.${options.domain}:${options.httpPort}/ and https://APP.${options.domain}:${options.httpsPort}/ once an app has a certificate (edge ${proxy.edge.prefix})`);
   for (const line of gitPortAnnouncement(options, gitPort, started.certificate, token)) log(line);
   if (!(await started.runtime.keepsContainersOnRestart())) log('warning: the Docker engine runs without live-restore, so restarting it stops every app until it is back; set "live-restore": true in /etc/docker/daemon.json');
 }

@@ -8,15 +8,15 @@ import path from 'node:path';
  */
 export const PRIVATE_UMASK = 0o077;
 
-/** A folder nginx's unprivileged workers pass through (to the app sockets, to their temp files) without listing it. */
+/** A folder nginx's unprivileged workers pass through (to their temp files) without listing it. */
 export const PASSAGE_MODE = 0o711;
 
 /**
  * Takes every permission of group and others away under `dataDir`, as a data dir made by an
  * older berth (with the default umask) needs; the owner keeps its own, so a plugin or a hook stays
  * executable. `passages` become exactly 0711 and never lose their x bit on the way, so nginx's
- * workers serving meanwhile keep reaching the sockets. Symbolic links and sockets (nginx's app
- * sockets must stay 0666 for its workers) are left alone. Resolves with how many were changed.
+ * workers serving meanwhile keep reaching their temp files. Symbolic links and sockets (nginx
+ * makes its admin socket 0666; the folder it is in keeps others out) are left alone. Resolves with how many were changed.
  */
 export async function tightenDataDir(dataDir: string, passages: string[]): Promise<number> {
   const resolved = new Set([dataDir, ...passages].map((dir) => path.resolve(dir)));

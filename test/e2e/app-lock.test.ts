@@ -11,6 +11,7 @@ import { startBerth, type BerthInstance } from '../support/berth.js';
 import { berthCli, berthJson, type CliResult } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
+import { recordReliability, whileServing } from '../support/reliability.js';
 
 const docker = new Docker();
 const APP = 'locked';
@@ -67,8 +68,10 @@ describe('operations during a deploy wait for it, then act on the release that s
 
   test('domains:add twice during a deploy: both wait, and both host names route to the new release', async () => {
     const domains = ['one.locked.test', 'two.locked.test'];
-    // No load here: adding a host name still reloads the edge, which can reset idle keep-alive clients (the README's known limit).
-    const { push, result: added } = await duringDeploy(() => Promise.all(domains.map((domain) => berthCli(berth, ['domains:add', APP, domain]))));
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, () =>
+      duringDeploy(() => Promise.all(domains.map((domain) => berthCli(berth, ['domains:add', APP, domain])))),
+    );
+    const { push, result: added } = watched.result;
     assert.equal(push.code, 0, push.output);
     added.forEach((result: CliResult, i) => assert.equal(result.code, 0, `domains:add ${domains[i]}: ${result.stderr}`));
     const info = (await berthJson<{ app: AppInfo }>(berth, ['apps:info', APP])).app;
@@ -76,5 +79,13 @@ describe('operations during a deploy wait for it, then act on the release that s
       assert.ok(info.domains.includes(domain), `${domain} is kept: ${info.domains.join(', ')}`);
       assert.match((await getThroughNginx(berth.httpPort, domain)).body, new RegExp(`Hello from v${version}`));
     }
+    assert.deepEqual(watched.failures, []);
+    await recordReliability({
+      area: 'Hostile and broken input',
+      fault: 'two domains:add at once while a deploy is checking its new release',
+      berthDid: 'both waited for the deploy and then for each other; both host names were kept and route to the release the deploy made live',
+      served: watched.served,
+      lost: watched.failures.length,
+    });
   });
 });

@@ -39,7 +39,7 @@ async function git(berth: BerthInstance, args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** The live master in the tier's pid file, if any. */
+/** The live master in the edge's pid file, if any. */
 async function nginxMaster(pidFile: string): Promise<number | undefined> {
   const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   return pid && isAlive(pid) && !(await hasExited(pid)) ? pid : undefined;
@@ -76,7 +76,7 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
 
   /** A new berth on the same data dir, ports and Docker labels, as after a reboot or a crash. */
   async function restartBerth(): Promise<void> {
-    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: args() });
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: args() });
   }
 
   async function pushNormally(): Promise<number> {
@@ -256,76 +256,67 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
     assert.deepEqual(watched.failures, []);
   });
 
-  for (const tier of ['switch', 'edge'] as const) {
-    test(`the ${tier} nginx killed: berth starts it again and the app answers`, async () => {
-      const pidFile = path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid');
-      const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
-      // nginx's master leads its workers' process group: this kills the whole tier at once.
-      const measured = await outage(async () => {
-        process.kill(-master, 'SIGKILL');
-      });
-      const restarted = Number((await fs.readFile(pidFile, 'utf8')).trim());
-      assert.notEqual(restarted, master);
-      assert.match(berth.output(), /an nginx tier is not running; starting it/);
-      await recordReliability({
-        area: 'nginx killed (SIGKILL, master and workers)',
-        fault: `the ${tier} tier`,
-        berthDid: `started it again; the app answered again ${(measured.outageMs / 1000).toFixed(1)} s after the kill, and requests failed only in that gap`,
-        served: measured.served,
-        lost: measured.lost,
-        whyLost:
-          tier === 'edge'
-            ? 'SIGKILL takes the edge\'s client connections with it (a request on one of them cannot be answered), and until berth\'s 100 ms watch starts a new edge nothing listens on the port.'
-            : 'until berth\'s 100 ms watch starts a new switch tier, nothing listens on the app\'s socket, so the edge answers 502; a killed nginx also drops the connections it held.',
-      });
-      await assertReconciled();
+  test('the edge nginx killed: berth starts it again, with the routes it had, and the app answers', async () => {
+    const pidFile = path.join(berth.dataDir, 'nginx', 'edge', 'run', 'nginx.pid');
+    const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
+    // nginx's master leads its workers' process group: this kills the whole edge at once.
+    const measured = await outage(async () => {
+      process.kill(-master, 'SIGKILL');
     });
-  }
+    const restarted = Number((await fs.readFile(pidFile, 'utf8')).trim());
+    assert.notEqual(restarted, master);
+    assert.match(berth.output(), /the edge nginx is not running; starting it/);
+    await recordReliability({
+      area: 'nginx killed (SIGKILL, master and workers)',
+      fault: 'the edge nginx',
+      berthDid: `started it again (its master loads the route table berth keeps on disk); the app answered again ${(measured.outageMs / 1000).toFixed(1)} s after the kill, and requests failed only in that gap`,
+      served: measured.served,
+      lost: measured.lost,
+      whyLost: "SIGKILL takes the edge's client connections with it (a request on one of them cannot be answered), and until berth's 100 ms watch starts a new edge nothing listens on the port.",
+    });
+    await assertReconciled();
+  });
 
-  for (const tier of ['switch', 'edge'] as const) {
-    test(`the ${tier} nginx's master killed alone (SIGKILL, as the OOM killer does): a new master takes over its workers' sockets, they finish their requests and exit`, async () => {
-      const pidFile = path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid');
-      const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
-      const orphans = await childPids(master);
-      const logged = berth.output().length;
-      // In flight on the old workers when their master dies: it must still be answered.
-      const inFlight = getThroughNginx(berth.httpPort, HOST, '/slow?ms=1500');
-      let goneAfterMs = 0;
-      const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        process.kill(master, 'SIGKILL');
-        const killedAt = Date.now();
-        await waitFor('a new master', async () => {
-          const pid = await nginxMaster(pidFile);
-          return pid !== undefined && pid !== master ? pid : undefined;
-        });
-        await waitFor('the orphaned workers to exit', async () => ((await Promise.all(orphans.map(hasExited))).every(Boolean) ? true : undefined), DRAIN_SECONDS * 1000 + 2000);
-        goneAfterMs = Date.now() - killedAt;
-        await new Promise((r) => setTimeout(r, 300));
+  test("the edge nginx's master killed alone (SIGKILL, as the OOM killer does): a new master takes over its workers' sockets, they finish their requests and exit", async () => {
+    const pidFile = path.join(berth.dataDir, 'nginx', 'edge', 'run', 'nginx.pid');
+    const master = Number((await fs.readFile(pidFile, 'utf8')).trim());
+    const orphans = await childPids(master);
+    const logged = berth.output().length;
+    // In flight on the old workers when their master dies: it must still be answered.
+    const inFlight = getThroughNginx(berth.httpPort, HOST, '/slow?ms=1500');
+    let goneAfterMs = 0;
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(master, 'SIGKILL');
+      const killedAt = Date.now();
+      await waitFor('a new master', async () => {
+        const pid = await nginxMaster(pidFile);
+        return pid !== undefined && pid !== master ? pid : undefined;
       });
-      assert.equal((await inFlight).status, 200, 'the request in flight on an orphaned worker was answered');
-      assert.match(berth.output().slice(logged), new RegExp(`the ${tier} nginx's master is gone, but ${orphans.length} of its workers still serve`));
-      assert.match(berth.output().slice(logged), new RegExp(`a new ${tier} master \\(pid \\d+\\) serves on their listening sockets with the current configuration`));
-      // The new master takes new configuration: a deploy reloads the switch tier, a new host name the edge.
-      await pushNormally();
-      if (tier === 'edge') {
-        assert.equal((await berthCli(berth, ['domains:add', APP, 'www.sturdy.test'])).code, 0);
-        assert.equal((await getThroughNginx(berth.httpPort, 'www.sturdy.test')).status, 200);
-        assert.equal((await berthCli(berth, ['domains:remove', APP, 'www.sturdy.test'])).code, 0);
-      }
-      const resets = watched.failures.filter((kind) => kind === 'ECONNRESET' || kind === 'socket hang up');
-      await recordReliability({
-        area: 'nginx master killed alone (SIGKILL, its workers live on)',
-        fault: `the ${tier} tier's master`,
-        berthDid: `noticed within its 100 ms watch, started a new master on the orphaned workers' own listening sockets (inherited, so none was ever closed) with the current configuration, and told the orphans to finish (SIGQUIT): the request in flight was answered and they were gone ${(goneAfterMs / 1000).toFixed(1)} s after the kill; the next deploy${tier === 'edge' ? ' and a new host name' : ''} went through the new master`,
-        served: watched.served,
-        lost: watched.failures.length,
-        whyLost: tier === 'edge' ? 'an old edge worker told to finish closes its idle keep-alive client connections at once, as on any edge reload: a client that sends its next request on one at that moment gets a reset.' : undefined,
-      });
-      assert.deepEqual(watched.failures, tier === 'edge' ? resets : [], 'no request was refused or answered 502; only an edge reload\'s idle keep-alive resets can happen');
-      await assertReconciled();
+      await waitFor('the orphaned workers to exit', async () => ((await Promise.all(orphans.map(hasExited))).every(Boolean) ? true : undefined), DRAIN_SECONDS * 1000 + 2000);
+      goneAfterMs = Date.now() - killedAt;
+      await new Promise((r) => setTimeout(r, 300));
     });
-  }
+    assert.equal((await inFlight).status, 200, 'the request in flight on an orphaned worker was answered');
+    assert.match(berth.output().slice(logged), new RegExp(`the edge nginx's master is gone, but ${orphans.length} of its workers still serve`));
+    assert.match(berth.output().slice(logged), new RegExp(`a new edge master \\(pid \\d+\\) serves on their listening sockets with the current configuration`));
+    // The new master's workers take berth's changes: a deploy's switch and a new host name.
+    await pushNormally();
+    assert.equal((await berthCli(berth, ['domains:add', APP, 'www.sturdy.test'])).code, 0);
+    assert.equal((await getThroughNginx(berth.httpPort, 'www.sturdy.test')).status, 200);
+    assert.equal((await berthCli(berth, ['domains:remove', APP, 'www.sturdy.test'])).code, 0);
+    const resets = watched.failures.filter((kind) => kind === 'ECONNRESET' || kind === 'socket hang up');
+    await recordReliability({
+      area: 'nginx master killed alone (SIGKILL, its workers live on)',
+      fault: "the edge nginx's master",
+      berthDid: `noticed within its 100 ms watch, started a new master on the orphaned workers' own listening sockets (inherited, so none was ever closed) with the current route table, and told the orphans to finish (SIGQUIT): the request in flight was answered and they were gone ${(goneAfterMs / 1000).toFixed(1)} s after the kill; the next deploy and a new host name went through the new master`,
+      served: watched.served,
+      lost: watched.failures.length,
+      whyLost: 'an old edge worker told to finish closes its idle keep-alive client connections at once, as nginx does on a reload: a client that sends its next request on one at that moment gets a reset.',
+    });
+    assert.deepEqual(watched.failures, resets, 'no request was refused or answered 502; only the idle keep-alive resets of finishing workers can happen');
+    await assertReconciled();
+  });
 
   test('a live container given a new address (disconnected and reconnected): berth re-points nginx to it', async () => {
     const [container] = (await liveRecord()).containers;

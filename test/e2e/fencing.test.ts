@@ -72,7 +72,7 @@ describe('apps fenced from each other and from the host', () => {
   const inspect = async (name: string) => docker.getContainer(name).inspect();
   const restart = async () => {
     await berth.stopServer();
-    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
   };
 
   async function deployApp(app: string, files: Record<string, string> = {}): Promise<string> {
@@ -125,7 +125,6 @@ describe('apps fenced from each other and from the host', () => {
       }
     });
     assert.deepEqual(watched.failures, []);
-    // Not under load: an app's first deploy reloads the edge, which can reset other apps' idle keep-alive clients (a known limit).
     const built = await deployApp(PROBED, {
       Dockerfile: `FROM berth-test/node:20\nCOPY . /app\nRUN node /app/probe.js api ${bridgeGateway} ${berth.gitPort} '${berth.authorization}'\nCMD ["node", "/app/server.js"]\n`,
     });
@@ -241,7 +240,7 @@ describe('apps fenced from each other and from the host', () => {
     await run('chmod', ['-R', 'go+rX', path.join(berth.dataDir, 'apps'), path.join(berth.dataDir, 'repos'), path.join(berth.dataDir, 'nginx')]);
     assert.notDeepEqual(await openToOthers(berth.dataDir), []);
     const watched = await whileServing({ httpPort: berth.httpPort, host: host(NORTH) }, async () => {
-      berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
+      berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: ['--listen', '0.0.0.0'] });
     });
     assert.deepEqual(watched.failures, []);
     assert.match(berth.output(), /made \d+ file\(s\) and folder\(s\) in .* readable by berth's user only/);
@@ -274,9 +273,9 @@ describe('apps fenced from each other and from the host', () => {
   });
 });
 
-/** Every entry under dataDir that group or others can use, except nginx's passages (exactly 0711) and its app sockets. */
+/** Every entry under dataDir that group or others can use, except nginx's passages (exactly 0711) and its admin socket (in a 0700 folder). */
 async function openToOthers(dataDir: string): Promise<string[]> {
-  const passages = new Set(['', 'nginx', 'nginx/edge', 'nginx/edge/tmp', 'nginx/sockets']);
+  const passages = new Set(['', 'nginx', 'nginx/edge', 'nginx/edge/tmp']);
   const open: string[] = [];
   const visit = async (relative: string) => {
     const stat = await fs.lstat(path.join(dataDir, relative));

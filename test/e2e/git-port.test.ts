@@ -134,9 +134,9 @@ describe('berth serve and its token', () => {
     const first = await berth.startUpOutput();
     assert.match(first, new RegExp(`push with: git remote add deploy https://berth:${token}@`));
     assert.match(first, /token generated and stored in .*\/token \(0600\); this is the only time berth prints it in full/);
-    const { instance, gitPort, httpPort } = berth;
+    const { instance, gitPort, httpPort, httpsPort } = berth;
     await berth.stopServer();
-    berth = await startBerth({ dataDir, instance, gitPort, httpPort, env: { BERTH_TOKEN: '' } });
+    berth = await startBerth({ dataDir, instance, gitPort, httpPort, httpsPort, env: { BERTH_TOKEN: '' } });
     const again = await berth.startUpOutput();
     assert.ok(!again.includes(token), `the second start printed the token:\n${again}`);
     assert.match(again, new RegExp(`push with: git remote add deploy https://berth:${token.slice(0, 4)}\\*+@<this-host>:${gitPort}/APP\\.git \\(the token is in ${dataDir}/token\\)`));

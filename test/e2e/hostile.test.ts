@@ -29,9 +29,8 @@ interface LiveState {
   release: number;
   branch: string | undefined;
   containers: string[];
-  switchConfig: string;
-  edgeConfig: string;
-  switchWorkers: number[];
+  /** The edge's route table, as berth last wrote it (what nginx holds in memory). */
+  routes: string;
   edgeWorkers: number[];
   body: string;
 }
@@ -53,8 +52,8 @@ function useSteadyApp(args: string[]) {
 
   const appDir = () => path.join(berth.dataDir, 'apps', APP);
 
-  async function workers(tier: string): Promise<number[]> {
-    const master = Number((await fs.readFile(path.join(berth.dataDir, 'nginx', tier, 'run', 'nginx.pid'), 'utf8')).trim());
+  async function edgeWorkers(): Promise<number[]> {
+    const master = Number((await fs.readFile(path.join(berth.dataDir, 'nginx', 'edge', 'run', 'nginx.pid'), 'utf8')).trim());
     return (await childPids(master)).sort();
   }
 
@@ -65,10 +64,8 @@ function useSteadyApp(args: string[]) {
       release: record.live.release,
       branch: await remoteHead(berth.remote(APP)),
       containers: containers.map((c) => c.Id).sort(),
-      switchConfig: await fs.readFile(path.join(berth.dataDir, 'nginx', 'switch', 'apps', `${APP}.conf`), 'utf8'),
-      edgeConfig: await fs.readFile(path.join(berth.dataDir, 'nginx', 'edge', 'apps', `${APP}.conf`), 'utf8'),
-      switchWorkers: await workers('switch'),
-      edgeWorkers: await workers('edge'),
+      routes: await fs.readFile(path.join(berth.dataDir, 'nginx', 'edge', 'private', 'routes'), 'utf8'),
+      edgeWorkers: await edgeWorkers(),
       body: (await getThroughNginx(berth.httpPort, HOST)).body,
     };
   }

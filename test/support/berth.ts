@@ -14,6 +14,7 @@ export interface BerthInstance {
   instance: string;
   gitPort: number;
   httpPort: number;
+  httpsPort: number;
   token: string;
   /** The git port as the CLI on this machine reaches it: https://127.0.0.1:PORT (http:// with --insecure-http). */
   url: string;
@@ -63,9 +64,9 @@ function waitForLine(child: ChildProcess, pattern: RegExp, output: () => string,
   });
 }
 
-/** Both tiers, edge first, as berth never stops them itself. */
+/** The edge, as berth never stops it itself. */
 async function stopNginx(dataDir: string): Promise<void> {
-  for (const tier of ['edge', 'switch']) await stopNginxTier(path.join(dataDir, 'nginx', tier, 'run', 'nginx.pid'));
+  await stopNginxTier(path.join(dataDir, 'nginx', 'edge', 'run', 'nginx.pid'));
 }
 
 /** Stops the nginx whose pid file this is, as berth never does, and waits until it is gone. */
@@ -104,13 +105,14 @@ async function gitPortTrust(dataDir: string, caFile: string | undefined): Promis
   return { url, caFile: trusted };
 }
 
-export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; gitPort?: number; caFile?: string } = {}): Promise<BerthInstance> {
+export async function startBerth(options: { args?: string[]; env?: Record<string, string>; dataDir?: string; instance?: string; httpPort?: number; httpsPort?: number; gitPort?: number; caFile?: string } = {}): Promise<BerthInstance> {
   const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-')));
   const instance = options.instance ?? `${TEST_INSTANCE_PREFIX}${process.pid}-${++counter}`;
   const gitPort = options.gitPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
+  const httpsPort = options.httpsPort ?? (await freePort());
   const token = 'test-token-0123456789abcdef';
-  const args = ['--data-dir', dataDir, '--git-port', String(gitPort), '--http-port', String(httpPort), '--instance', instance, '--listen', '127.0.0.1', '--settle', '1', '--drain-timeout', '10', '--stop-timeout', '5', ...(options.args ?? [])];
+  const args = ['--data-dir', dataDir, '--git-port', String(gitPort), '--http-port', String(httpPort), '--https-port', String(httpsPort), '--instance', instance, '--listen', '127.0.0.1', '--settle', '1', '--drain-timeout', '10', '--stop-timeout', '5', ...(options.args ?? [])];
   const child = spawn(installedBerth(), ['serve', ...args], {
     env: { ...process.env, BERTH_TOKEN: token, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,6 +137,7 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
     instance,
     gitPort,
     httpPort,
+    httpsPort,
     token,
     url,
     caFile,

@@ -2,26 +2,20 @@ import type { AppProxyOptions } from '../../src/model/app.js';
 import type { DrainResult, Retiring, ReverseProxy, ServedCertificate, SwitchRequest } from '../../src/proxy/reverse-proxy.js';
 import { Fake } from './fake.js';
 
-/** A proxy in memory: where each app's requests go now, and which old workers a switch left serving. */
+/** A proxy in memory: where each app's requests go now, its host names, options and certificate, and the ACME answers. */
 export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy {
   /** Each app's route as the last successful switch left it. */
   readonly routes = new Map<string, SwitchRequest>();
-  running = true;
-  /** What each app serves over HTTPS, as the last setCertificate left it. */
+  readonly hostNames = new Map<string, string[]>();
   readonly certificates = new Map<string, ServedCertificate>();
   readonly appOptions = new Map<string, AppProxyOptions>();
-  /** The http-01 answers the edge would give now, by token. */
   readonly challenges = new Map<string, string>();
-  private workers = 0;
+  running = true;
 
-  async switchApp(request: SwitchRequest): Promise<{ retiringWorkers: number[] }> {
+  async switchApp(request: SwitchRequest): Promise<void> {
     this.enter('switchApp', request);
-    const previous = this.routes.get(request.app);
     this.routes.set(request.app, structuredClone(request));
-    // Like nginx: a route that changes leaves the previous config's worker serving what it holds.
-    if (!previous || JSON.stringify(previous) === JSON.stringify(request)) return { retiringWorkers: [] };
-    this.workers += 1;
-    return { retiringWorkers: [this.workers] };
+    this.hostNames.set(request.app, [...request.serverNames]);
   }
 
   async routedRelease(app: string): Promise<number | undefined> {
@@ -29,28 +23,19 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
     return this.routes.get(app)?.release;
   }
 
-  async settle(retiringWorkers: number[]): Promise<void> {
-    this.enter('settle', retiringWorkers);
-  }
-
   async drain(retiring: Retiring, timeoutMs: number): Promise<DrainResult> {
     this.enter('drain', retiring, timeoutMs);
-    return { waitedMs: 0, workersLeft: 0, connectionsLeft: 0 };
+    return { waitedMs: 0, connectionsLeft: 0 };
   }
 
   async removeApp(app: string): Promise<void> {
     this.enter('removeApp', app);
-    this.routes.delete(app);
+    for (const entries of [this.routes, this.hostNames, this.certificates, this.appOptions]) entries.delete(app);
   }
 
-  async isRunning(): Promise<boolean> {
-    this.enter('isRunning');
-    return this.running;
-  }
-
-  async ensureRunning(): Promise<void> {
-    this.enter('ensureRunning');
-    this.running = true;
+  async updateHostNames(app: string, serverNames: string[]): Promise<void> {
+    this.enter('updateHostNames', app, serverNames);
+    this.hostNames.set(app, [...serverNames]);
   }
 
   async setCertificate(app: string, certificate: ServedCertificate | undefined): Promise<void> {
@@ -69,4 +54,15 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
     if (keyAuthorization === undefined) this.challenges.delete(token);
     else this.challenges.set(token, keyAuthorization);
   }
+
+  async isRunning(): Promise<boolean> {
+    this.enter('isRunning');
+    return this.running;
+  }
+
+  async ensureRunning(): Promise<void> {
+    this.enter('ensureRunning');
+    this.running = true;
+  }
+
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadOptions {
   port: number;
@@ -8,6 +9,8 @@ export interface LoadOptions {
   /** Keep-alive connections (Node's client never retries a request), or a new connection per request. */
   keepAlive: boolean;
   bodyBytes?: number;
+  /** HTTPS, verifying the edge's certificate for `host` (sent as SNI) against this CA. */
+  tls?: { ca: string };
 }
 
 export interface Sample {
@@ -23,13 +26,15 @@ export interface LoadResult {
 
 function once(agent: http.Agent | false, options: LoadOptions, body: Buffer | undefined): Promise<{ release: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const client = options.tls ? https : http;
+    const req = client.request(
       {
         host: '127.0.0.1',
         port: options.port,
         method: options.method,
         path: '/',
         agent,
+        ...(options.tls ? { servername: options.host, ca: options.tls.ca } : {}),
         headers: { host: options.host, ...(options.keepAlive ? {} : { connection: 'close' }), ...(body ? { 'content-length': body.length } : {}) },
       },
       (res) => {
@@ -52,7 +57,8 @@ function once(agent: http.Agent | false, options: LoadOptions, body: Buffer | un
  * its next request as soon as the last one answered. Every failure is recorded, none retried.
  */
 export function startLoad(options: LoadOptions): { stop(): Promise<LoadResult> } {
-  const agent = options.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: options.connections }) : false;
+  const Agent = options.tls ? https.Agent : http.Agent;
+  const agent = options.keepAlive ? new Agent({ keepAlive: true, maxSockets: options.connections }) : false;
   const body = options.method === 'POST' ? Buffer.alloc(options.bodyBytes ?? 2048, 'x') : undefined;
   const result: LoadResult = { ok: 0, failures: [], samples: [] };
   let running = true;

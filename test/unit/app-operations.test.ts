@@ -14,13 +14,11 @@ import { APP, deployLive, harness, plugin, push, type Harness } from '../support
 import { certsHarness } from '../support/certs-harness.js';
 import { FakeProxy } from '../support/fake-proxy.js';
 
-/** The fake proxy with the edge's host names, which a domains change updates; each update takes a turn, as a reload does. */
+/** The fake proxy whose host name updates take a turn, as the edge's admin call does. */
 class FakeDataPlane extends FakeProxy {
-  readonly hostNames = new Map<string, string[]>();
-
   async updateHostNames(app: string, names: string[]): Promise<void> {
     await nextTurn();
-    this.hostNames.set(app, names);
+    await super.updateHostNames(app, names);
   }
 }
 

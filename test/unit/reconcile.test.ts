@@ -62,7 +62,7 @@ for (const [status, stage] of UNFINISHED) {
     assert.equal(h.proxy.routes.get(APP)?.release, 1);
     assert.deepEqual([...h.runtime.containers.keys()], [live.id]);
     assert.deepEqual(h.runtime.argsOf('removeContainer'), stray ? [[stray.id]] : []);
-    assert.deepEqual(h.proxy.argsOf('drain'), stray ? [[{ workers: [], upstreams: [{ host: stray.ip, port: 5000 }] }, 1000]] : []);
+    assert.deepEqual(h.proxy.argsOf('drain'), stray ? [[{ upstreams: [{ host: stray.ip, port: 5000 }] }, 1000]] : []);
   });
 }
 
@@ -117,7 +117,7 @@ test('recovery: a release recorded live while still switching is marked live; th
   assert.ok(release?.liveAt && release.finishedAt);
   assert.equal((await h.store.getRelease(APP, 1))?.status, 'retired');
   assert.deepEqual(h.proxy.routes.get(APP)?.upstreams, [{ host: current.ip, port: 5000 }]);
-  assert.deepEqual(h.proxy.argsOf('drain'), [[{ workers: [1], upstreams: [{ host: live.ip, port: 5000 }] }, 1000]]);
+  assert.deepEqual(h.proxy.argsOf('drain'), [[{ upstreams: [{ host: live.ip, port: 5000 }] }, 1000]]);
   assert.deepEqual([...h.runtime.containers.keys()], [current.id]);
 });
 
@@ -181,12 +181,12 @@ test('following: an app whose lock is held is left alone; once free, it is follo
   assert.equal(h.proxy.routes.get(APP)?.upstreams[0].host, '172.20.0.99');
 });
 
-test('watching: an nginx tier found dead is started again', async (t) => {
+test('watching: an edge nginx found dead is started again', async (t) => {
   const { h, reconciler, logged } = await world(t);
   h.proxy.running = false;
   reconciler.watch();
   for (let waited = 0; !h.proxy.running && waited < 2000; waited += 20) await sleep(20);
   await reconciler.stop();
   assert.deepEqual(h.proxy.argsOf('ensureRunning'), [[]]);
-  assert.deepEqual(logged, ['an nginx tier is not running; starting it', 'nginx is running again']);
+  assert.deepEqual(logged, ['the edge nginx is not running; starting it', 'nginx is running again']);
 });

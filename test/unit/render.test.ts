@@ -3,96 +3,118 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { streamModuleDirective } from '../../src/proxy/modules.js';
-import { ProxyConfigError, renderEdgeApp, renderEdgeMain, renderSwitchApp, renderSwitchMain, type EdgeAppSpec, type SwitchAppSpec } from '../../src/proxy/render.js';
-import { assertNginxAccepts, createNginxPrefix } from '../support/nginx.js';
+import { ProxyConfigError, renderEdgeMain } from '../../src/proxy/render.js';
+import { certificateId, emptyAppRoute, emptyRouteTable, parseRouteTable, renderRouteTable, type AppRoute, type RouteTable } from '../../src/proxy/route-table.js';
+import { expectedEdgeEntries, loadInEdgeLua } from '../support/edge-lua.js';
+import { assertNginxAccepts, createNginxPrefix, edgeMainSpec } from '../support/nginx.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
-const edge: EdgeAppSpec = {
-  app: 'myapp',
-  httpPort: 8080,
-  serverNames: ['myapp.localhost', 'www.example.com'],
-  socket: '/var/lib/berth/nginx/sockets/myapp.sock',
-  connectionLifetimeMs: 300,
-};
+const MAIN = await edgeMainSpec('/var/lib/berth/nginx/edge');
+const CERT = selfSignedCertificate(['www.example.com', 'myapp.localhost']);
 
-const switchSpec: SwitchAppSpec = {
-  app: 'myapp',
-  release: 7,
-  socket: '/var/lib/berth/nginx/sockets/myapp.sock',
-  upstreams: [{ host: '172.18.0.5', port: 5000 }],
-};
+function table(change: Partial<AppRoute> = {}): RouteTable {
+  const routes = emptyRouteTable();
+  routes.apps.set('myapp', {
+    ...emptyAppRoute(),
+    release: 7,
+    upstreams: [{ host: '172.18.0.5', port: 5000 }, { host: '172.18.0.6', port: 5001 }],
+    hosts: ['myapp.localhost', 'www.example.com'],
+    options: { redirectHttps: false, hsts: true },
+    certificate: { id: certificateId(CERT.certPem, CERT.keyPem), hosts: ['www.example.com'], ...CERT },
+    ...change,
+  });
+  routes.apps.set('unrouted', { ...emptyAppRoute(), options: { redirectHttps: true, hsts: true } });
+  routes.challenges.set('tok_en-1', 'tok_en-1.thumb-print_2');
+  return routes;
+}
 
-test('the edge sends the app host names to its socket with the forwarding and websocket headers', () => {
-  const text = renderEdgeApp(edge);
-  assert.match(text, /upstream berth-myapp \{\s+server unix:\/var\/lib\/berth\/nginx\/sockets\/myapp\.sock;/);
-  assert.match(text, /keepalive_time 300ms;/);
-  assert.match(text, /server_name myapp\.localhost www\.example\.com;/);
-  assert.match(text, /listen 8080;/);
-  assert.match(text, /proxy_pass http:\/\/berth-myapp;/);
+test('the edge listens for HTTP, and for HTTPS with HTTP/2, loads the Lua module and the route table, and passes the forwarding and websocket headers', () => {
+  const text = renderEdgeMain(MAIN);
+  assert.match(text, /^load_module \/usr\/lib\/nginx\/modules\/ndk_http_module\.so;\nload_module \/usr\/lib\/nginx\/modules\/ngx_http_lua_module\.so;$/m);
+  assert.match(text, /listen 8080 default_server;/);
+  assert.match(text, /listen 8443 ssl http2 default_server;/);
+  assert.match(text, /require\("berth_edge"\)\.init\(\s+"\/var\/lib\/berth\/nginx\/edge\/private\/routes", 8443, "localhost"\)/);
+  assert.match(text, /listen unix:\/var\/lib\/berth\/nginx\/edge\/private\/admin\.sock;/);
+  assert.match(text, /keepalive_timeout 1s;/);
+  assert.doesNotMatch(text, /keepalive_time /, 'no periodic recycling of upstream connections');
   for (const header of ['Host $host', 'X-Forwarded-For $proxy_add_x_forwarded_for', 'X-Forwarded-Proto $scheme', 'Upgrade $http_upgrade', 'Connection $berth_connection_upgrade']) {
     assert.ok(text.includes(`proxy_set_header ${header};`), `missing ${header}`);
   }
 });
 
-test('the switch tier forwards the app socket to every live container of the release', () => {
-  const text = renderSwitchApp({ ...switchSpec, upstreams: [{ host: '10.0.0.1', port: 5000 }, { host: '10.0.0.2', port: 5001 }] });
-  assert.match(text, /release 7/);
-  assert.match(text, /server 10\.0\.0\.1:5000 max_fails=0;\s+server 10\.0\.0\.2:5001 max_fails=0;/);
-  assert.match(text, /listen unix:\/var\/lib\/berth\/nginx\/sockets\/myapp\.sock;/);
-  assert.match(text, /proxy_pass berth-myapp;/);
+test('the main config refuses values that would break out of a directive', () => {
+  for (const change of [{ prefix: '/tmp/x; error_log /etc/passwd' }, { routesFile: '/tmp/x") os.exit(1) --' }, { httpsPort: 8080 }, { httpsPort: 0 }, { drainTimeoutSeconds: 1e21 }, { domain: 'a.com"' }, { loadModules: ['include /etc/passwd;'] }, { adminSocket: `/${'a'.repeat(120)}.sock` }]) {
+    assert.throws(() => renderEdgeMain({ ...MAIN, ...change }), ProxyConfigError, JSON.stringify(change));
+  }
 });
 
-const refusedEdge: [string, Partial<EdgeAppSpec>][] = [
-  ['an app name with a semicolon', { app: 'my;app' }],
-  ['an upper-case app name', { app: 'MyApp' }],
-  ['a host name that injects a directive', { serverNames: ['a.com; return 200 x'] }],
-  ['a host name with a brace', { serverNames: ['a.com}'] }],
-  ['no host names', { serverNames: [] }],
-  ['a socket path with a space', { socket: '/tmp/my dir/a.sock' }],
-  ['a socket path longer than a unix socket allows', { socket: `/${'a'.repeat(120)}.sock` }],
-  ['a socket path that names a folder', { socket: '/var/lib/berth/nginx/sockets/' }],
-  ['a connection lifetime that prints in exponent notation', { connectionLifetimeMs: 1e21 }],
-];
-for (const [what, change] of refusedEdge) {
-  test(`the edge refuses ${what}`, () => assert.throws(() => renderEdgeApp({ ...edge, ...change }), ProxyConfigError));
-}
-
-const refusedSwitch: [string, Partial<SwitchAppSpec>][] = [
-  ['a container address that is not IPv4', { upstreams: [{ host: 'evil;', port: 5000 }] }],
-  ['a port out of range', { upstreams: [{ host: '10.0.0.1', port: 70000 }] }],
-  ['no upstreams', { upstreams: [] }],
-  ['a release that is not a number', { release: 0 }],
-  ['a relative socket path', { socket: 'sockets/a.sock' }],
-];
-for (const [what, change] of refusedSwitch) {
-  test(`the switch tier refuses ${what}`, () => assert.throws(() => renderSwitchApp({ ...switchSpec, ...change }), ProxyConfigError));
-}
-
-test('the main configs refuse a prefix that would break out of the directive', () => {
-  const main = { prefix: '/var/lib/berth/nginx/edge', httpPort: 80, domain: 'localhost', drainTimeoutSeconds: 30, includes: [] };
-  assert.doesNotThrow(() => renderEdgeMain(main));
-  assert.throws(() => renderEdgeMain({ ...main, prefix: '/tmp/x; error_log /etc/passwd' }), ProxyConfigError);
-  assert.throws(() => renderEdgeMain({ ...main, includes: ['relative/path.conf'] }), ProxyConfigError);
-  assert.throws(() => renderEdgeMain({ ...main, drainTimeoutSeconds: 1e21 }), ProxyConfigError);
-  assert.throws(() => renderSwitchMain({ prefix: '/tmp/x', drainTimeoutSeconds: 30, loadStreamModule: 'include /etc/passwd;', includes: [] }), ProxyConfigError);
+test('the route table reads back as it was written, certificate and ACME answers included', () => {
+  const routes = table();
+  const text = renderRouteTable(routes);
+  assert.ok(!text.includes('PRIVATE KEY'), 'PEM is base64-encoded onto one line');
+  assert.deepEqual(parseRouteTable(text), routes);
 });
 
-test('nginx -t accepts the rendered edge and switch configs', async () => {
+const refused: [string, (routes: RouteTable) => void][] = [
+  ['an app name with a space', (routes) => routes.apps.set('my app', emptyAppRoute())],
+  ['a host name that adds a field', (routes) => (routes.apps.get('myapp')!.hosts = ['a.com b.com'])],
+  ['a host name with a comma', (routes) => (routes.apps.get('myapp')!.hosts = ['a.com,b.com'])],
+  ['a container address that is not IPv4', (routes) => (routes.apps.get('myapp')!.upstreams = [{ host: '::1', port: 5000 }])],
+  ['a port out of range', (routes) => (routes.apps.get('myapp')!.upstreams = [{ host: '10.0.0.1', port: 70000 }])],
+  ['a routed app without containers', (routes) => (routes.apps.get('myapp')!.upstreams = [])],
+  ['a routed app without host names', (routes) => (routes.apps.get('myapp')!.hosts = [])],
+  ['release 0', (routes) => (routes.apps.get('myapp')!.release = 0)],
+  ['a certificate for a host name with a newline', (routes) => (routes.apps.get('myapp')!.certificate!.hosts = ['a.com\napp x'])],
+  ['an ACME token with a space', (routes) => routes.challenges.set('a b', 'a.b')],
+  ['a key authorization that is not TOKEN.THUMBPRINT', (routes) => routes.challenges.set('a', 'a b')],
+];
+for (const [what, spoil] of refused) {
+  test(`the route table refuses ${what}`, () => {
+    const routes = table();
+    spoil(routes);
+    assert.throws(() => renderRouteTable(routes), ProxyConfigError);
+  });
+}
+
+test('a route table berth did not write is refused naming the line, never its content', () => {
+  const text = renderRouteTable(table());
+  assert.throws(() => parseRouteTable(`${text}app evil\n`), (error: Error) => /^line \d+: not a record of the route table$/.test(error.message));
+  const spoiled = text.replace(/^(certificate \S+ \S+ \S+ )(\S+)/m, '$1not*base64');
+  assert.throws(() => parseRouteTable(spoiled), (error: Error) => /^line \d+: a PEM field is not base64$/.test(error.message));
+});
+
+test('nginx -t accepts the main config, with the longest host name in the route table', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-test-render-'));
   try {
-    for (const tier of ['edge', 'switch']) createNginxPrefix(path.join(dir, tier));
-    const socket = path.join(dir, 'myapp.sock');
-    const edgeApp = path.join(dir, 'edge', 'myapp.conf');
+    const prefix = path.join(dir, 'edge');
+    createNginxPrefix(prefix);
+    const spec = { ...MAIN, prefix, routesFile: path.join(prefix, 'private', 'routes'), adminSocket: path.join(prefix, 'private', 'admin.sock'), placeholderCert: path.join(prefix, 'private', 'placeholder.crt'), placeholderKey: path.join(prefix, 'private', 'placeholder.key') };
+    const mainFile = path.join(prefix, 'nginx.conf');
+    fs.writeFileSync(mainFile, renderEdgeMain(spec));
+    assertNginxAccepts(prefix, mainFile);
     const longestHostName = [...Array(3).fill('a'.repeat(63)), 'b'.repeat(61)].join('.');
-    fs.writeFileSync(edgeApp, renderEdgeApp({ ...edge, socket, serverNames: [...edge.serverNames, longestHostName] }));
-    fs.writeFileSync(path.join(dir, 'edge', 'nginx.conf'), renderEdgeMain({ prefix: path.join(dir, 'edge'), httpPort: 8080, domain: 'localhost', drainTimeoutSeconds: 30, includes: [edgeApp] }));
-    assertNginxAccepts(path.join(dir, 'edge'), path.join(dir, 'edge', 'nginx.conf'));
-    const switchApp = path.join(dir, 'switch', 'myapp.conf');
-    fs.writeFileSync(switchApp, renderSwitchApp({ ...switchSpec, socket }));
-    const loadStreamModule = await streamModuleDirective('nginx');
-    fs.writeFileSync(path.join(dir, 'switch', 'nginx.conf'), renderSwitchMain({ prefix: path.join(dir, 'switch'), drainTimeoutSeconds: 30, loadStreamModule, includes: [switchApp] }));
-    assertNginxAccepts(path.join(dir, 'switch'), path.join(dir, 'switch', 'nginx.conf'));
+    const routes = table({ hosts: ['myapp.localhost', longestHostName] });
+    assert.deepEqual(loadInEdgeLua([renderRouteTable(routes)]), { entries: expectedEdgeEntries(routes), refused: [] });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("berth_edge.lua holds exactly what the table says, and a second table replaces the first (what is gone is deleted)", () => {
+  const first = table();
+  const second = table({ release: 8, hosts: ['myapp.localhost'], upstreams: [{ host: '172.18.0.9', port: 5000 }], certificate: undefined });
+  second.apps.delete('unrouted');
+  second.challenges.clear();
+  const loaded = loadInEdgeLua([renderRouteTable(first)]);
+  assert.deepEqual(loaded, { entries: expectedEdgeEntries(first), refused: [] });
+  assert.equal(loaded.entries['sni:www.example.com'], first.apps.get('myapp')!.certificate!.id, 'the certificate is served for the app\'s own host name');
+  assert.equal(loaded.entries['sni:myapp.localhost'], undefined, 'a host name the certificate does not name gets none');
+  assert.deepEqual(loadInEdgeLua([renderRouteTable(first), renderRouteTable(second)]), { entries: expectedEdgeEntries(second), refused: [] });
+});
+
+test('berth_edge.lua refuses a table with a line it does not know, naming the line only, and changes nothing', () => {
+  const text = renderRouteTable(table());
+  const loaded = loadInEdgeLua([text, `${text.replace('app myapp 7', 'app myapp 8')}route evil.example.com 10.0.0.1:80\n`]);
+  assert.deepEqual(loaded.refused, [`line ${text.split('\n').length}: unknown record`]);
+  assert.deepEqual(loaded.entries, expectedEdgeEntries(table()), 'release 7 is still routed');
 });

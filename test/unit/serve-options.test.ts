@@ -37,6 +37,14 @@ test('time limits and counts that would break every deploy are refused at start'
   assert.ok(DEFAULTS.buildTimeoutSeconds < DEFAULTS.deployTimeoutSeconds, 'the build limit can fire before the deploy limit');
 });
 
+test('HTTPS is served on 443 unless --https-port or BERTH_HTTPS_PORT says otherwise, and never on the HTTP port', () => {
+  assert.equal(resolveServeOptions([], {}).httpsPort, 443);
+  assert.equal(resolveServeOptions([], { BERTH_HTTPS_PORT: '8443' }).httpsPort, 8443);
+  assert.equal(resolveServeOptions(['--https-port', '9443'], { BERTH_HTTPS_PORT: '8443' }).httpsPort, 9443);
+  assert.throws(() => resolveServeOptions(['--http-port', '8080', '--https-port', '8080'], {}), (error: Error) => error instanceof UsageError && /--http-port and --https-port are both 8080/.test(error.message));
+  assert.throws(() => resolveServeOptions(['--https-port', '70000'], {}), UsageError);
+});
+
 test('a time limit stops work with an error naming the limit and the flag that raises it', async () => {
   const signal = timeLimit(0.05, 'the build', '--build-timeout');
   // berth's limit timers do not hold the process open; this one keeps the test alive past it.

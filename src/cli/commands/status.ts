@@ -44,11 +44,10 @@ function renderStatus(status: StatusInfo): string {
   const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
     ['berth', `${berth.version} (instance ${berth.instance}), up ${formatUptime(berth.uptimeSeconds)}`],
-    ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/`],
+    ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/, https on port ${berth.httpsPort} for names with a certificate`],
     ['git and API', berth.gitPortTls ? `port ${berth.gitPort}, HTTPS, certificate ${berth.gitPortTls.certificateFile}, SHA-256 ${berth.gitPortTls.fingerprint || '-'}` : `port ${berth.gitPort}, plain HTTP (--insecure-http)`],
     ['data dir', `${berth.dataDir}, ${formatBytes(disk.dataDirBytes)}`],
     ['nginx edge', nginxState(nginx.edge)],
-    ['nginx switch', nginxState(nginx.switch)],
     ['docker', docker.running ? `running, version ${orDash(docker.version)}` : 'not running'],
     ...diskLines(disk),
   ]);
