@@ -141,9 +141,12 @@ local function answer(status, text)
 end
 
 -- access phase: an ACME challenge first (before any redirect), then the app of the host name.
+-- A challenge berth did not ask for goes to the app over plain HTTP too, never redirected: the
+-- app may be answering one of its own.
 function M.route()
   local uri = ngx.var.uri
-  if uri:sub(1, #CHALLENGE_PATH) == CHALLENGE_PATH then
+  local challenge = uri:sub(1, #CHALLENGE_PATH) == CHALLENGE_PATH
+  if challenge then
     local authorization = routes:get("challenge:" .. uri:sub(#CHALLENGE_PATH + 1))
     if authorization then return answer(ngx.HTTP_OK, authorization) end
   end
@@ -153,7 +156,7 @@ function M.route()
   if not app or #app.peers == 0 then return answer(ngx.HTTP_NOT_FOUND, settings.not_found) end
   if ngx.var.scheme == "https" then
     if app.hsts then ngx.var.berth_hsts = HSTS end
-  elseif app.redirect and routes:get("sni:" .. host) then
+  elseif app.redirect and not challenge and routes:get("sni:" .. host) then
     return ngx.redirect("https://" .. host .. settings.https_suffix .. ngx.var.request_uri, 308)
   end
   ngx.ctx.berth_peers = app.peers

@@ -4,7 +4,7 @@
 // berth serve has --https-port, and is skipped before, saying so.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { CertificateInfo } from '../../src/model/api.js';
 import { AppRepo } from '../support/app.js';
 import { startBerth, stopNginxTier, type BerthInstance } from '../support/berth.js';
+import { getThroughNginx } from '../support/http.js';
 import { makeCa, makeCertificate } from '../support/certificates.js';
 import { berthCli, berthJson } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
@@ -24,9 +25,6 @@ const run = promisify(execFile);
 const APP = 'shop';
 const DOMAIN = 'shop.example.com';
 
-/** The edge of issue 12 serves HTTPS on --https-port; before it is merged, berth serve has no such flag. */
-const EDGE_SERVES_HTTPS = spawnSync(installedBerth(), ['serve', '--help'], { encoding: 'utf8' }).stdout.includes('--https-port');
-const WAITS_FOR_EDGE = EDGE_SERVES_HTTPS ? false : 'waits for the edge of issue 12 (berth serve --https-port): the proxy cannot serve certificates yet';
 
 async function files(entries: Record<string, string>): Promise<{ dir: string; file(name: string): string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-certs-'));
@@ -153,7 +151,7 @@ async function curlHttps(pebble: Pebble, httpsPort: number, host: string, ...arg
   return stdout;
 }
 
-describe('HTTPS through the edge, with certificates from pebble', { skip: WAITS_FOR_EDGE }, () => {
+describe('HTTPS through the edge, with certificates from pebble', () => {
   let berth: BerthInstance;
   let pebble: Pebble;
   let repo: AppRepo;
@@ -198,13 +196,14 @@ describe('HTTPS through the edge, with certificates from pebble', { skip: WAITS_
   });
 
   test('plain HTTP answers 308 to https (ACME challenges excepted); redirect-https off serves both; hsts on adds the header', async () => {
-    const plain = await fetch(`http://127.0.0.1:${berth.httpPort}/path?q=1`, { headers: { host: DOMAIN }, redirect: 'manual' });
+    // fetch() sends its own Host header whatever it is given; undici's request sends ours.
+    const plain = await getThroughNginx(berth.httpPort, DOMAIN, '/path?q=1');
     assert.equal(plain.status, 308);
-    assert.match(plain.headers.get('location') ?? '', /^https:\/\/shop\.example\.com(:\d+)?\/path\?q=1$/);
-    const challenge = await fetch(`http://127.0.0.1:${berth.httpPort}/.well-known/acme-challenge/none`, { headers: { host: DOMAIN }, redirect: 'manual' });
+    assert.match(String(plain.headers.location ?? ''), /^https:\/\/shop\.example\.com(:\d+)?\/path\?q=1$/);
+    const challenge = await getThroughNginx(berth.httpPort, DOMAIN, '/.well-known/acme-challenge/none');
     assert.notEqual(challenge.status, 308, 'challenges are answered over plain HTTP');
     assert.equal((await berthCli(berth, ['proxy:set', APP, 'redirect-https', 'off'])).code, 0);
-    const both = await fetch(`http://127.0.0.1:${berth.httpPort}/`, { headers: { host: DOMAIN }, redirect: 'manual' });
+    const both = await getThroughNginx(berth.httpPort, DOMAIN);
     assert.equal(both.status, 200);
     assert.equal((await berthCli(berth, ['proxy:set', APP, 'hsts', 'on'])).code, 0);
     const headers = await curlHttps(pebble, httpsPort, DOMAIN, '--head');
@@ -213,7 +212,7 @@ describe('HTTPS through the edge, with certificates from pebble', { skip: WAITS_
 
   test('certs:add installs your own certificate; certs:remove stops serving it', async () => {
     const blog = 'blog';
-    assert.equal((await berthCli(berth, ['apps:create', blog])).code, 0);
+    assert.equal((await repo.push(berth.remote(blog))).code, 0, 'the edge serves the certificates of apps it routes');
     assert.equal((await berthCli(berth, ['domains:add', blog, 'blog.example.com'])).code, 0);
     const issued = await makeCertificate(['blog.example.com']);
     const pemFiles = await files({ 'cert.pem': issued.chainPem, 'key.pem': issued.keyPem });
