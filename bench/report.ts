@@ -1,4 +1,6 @@
 import type { LoadSpec, WrkResult } from './wrk.js';
+import { PEERS, VARIANTS, type VariantKey } from './variants.js';
+import type { AppsResult } from './apps.js';
 
 export interface BerthDeploy {
   release: number;
@@ -15,10 +17,11 @@ export interface BerthDeploy {
 }
 
 export interface VariantResult {
-  key: 'a' | 'b' | 'c';
+  key: VariantKey;
   name: string;
   steady: WrkResult;
-  during: WrkResult;
+  /** Absent for a set-up that is never deployed (straight to the container). */
+  during: WrkResult | undefined;
   deploys: number;
   cadenceSeconds: number;
   deploysOutsideLoad: number;
@@ -58,9 +61,14 @@ function variantRows(variants: VariantResult[]): string[] {
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const v of variants) {
+    const steady = `${v.steady.requestsPerSecond.toFixed(0)}`;
+    if (!v.during) {
+      rows.push(`| ${v.name} | – | – | – | – | – | – | ${steady} | – | ${latency(v.steady)} | – |`);
+      continue;
+    }
     const e = v.during.errors;
     rows.push(
-      `| ${v.name} | ${v.during.requests} | **${failures(v.during)}** | ${e.connect} | ${e.read + e.write} | ${e.timeout} | ${e.non2xx} | ${v.steady.requestsPerSecond.toFixed(0)} | ${v.during.requestsPerSecond.toFixed(0)} | ${latency(v.steady)} | ${latency(v.during)} |`,
+      `| ${v.name} | ${v.during.requests} | **${failures(v.during)}** | ${e.connect} | ${e.read + e.write} | ${e.timeout} | ${e.non2xx} | ${steady} | ${v.during.requestsPerSecond.toFixed(0)} | ${latency(v.steady)} | ${latency(v.during)} |`,
     );
   }
   return rows;
@@ -77,19 +85,25 @@ function berthRows(deploys: BerthDeploy[]): string[] {
   return rows;
 }
 
-/** The targets of issue 3, checked here and not in timed tests. */
+/** The targets of issues 3 and 12, checked here and not in timed tests. */
 export function targetLines(variants: VariantResult[]): string[] {
-  const berth = variants.find((v) => v.key === 'c');
-  const dokku = variants.find((v) => v.key === 'b');
-  if (!berth) return [];
-  const lines = [`- berth failed requests during ${berth.deploys} deploys: ${failures(berth.during)} (target 0): ${failures(berth.during) === 0 ? 'met' : 'MISSED'}`];
-  if (berth.deploysOutsideLoad) lines.push(`- ${berth.deploysOutsideLoad} berth deploy(s) finished after the load window closed`);
-  if (dokku) {
-    const ratio = berth.steady.requestsPerSecond / dokku.steady.requestsPerSecond;
-    lines.push(`- berth steady-state throughput ${ratio.toFixed(2)}x variant (b) (target at least 0.8x): ${ratio >= 0.8 ? 'met' : 'MISSED'}`);
+  const lines: string[] = [];
+  for (const peer of PEERS) {
+    const berth = variants.find((v) => v.key === peer.berth);
+    const nginx = variants.find((v) => v.key === peer.nginx);
+    if (!berth) continue;
+    const name = VARIANTS[peer.berth].name;
+    if (berth.during) lines.push(`- ${name}: failed requests during ${berth.deploys} deploys ${failures(berth.during)} (target 0): ${failures(berth.during) === 0 ? 'met' : 'MISSED'}`);
+    if (berth.deploysOutsideLoad) lines.push(`- ${name}: ${berth.deploysOutsideLoad} deploy(s) finished after the load window closed`);
+    if (!nginx) continue;
+    const ratio = berth.steady.requestsPerSecond / nginx.steady.requestsPerSecond;
+    const p99 = berth.steady.latencyMs.p99 / nginx.steady.latencyMs.p99;
+    lines.push(`- ${name}: steady throughput ${ratio.toFixed(2)}x ${VARIANTS[peer.nginx].name} (target at least 0.95x): ${ratio >= 0.95 ? 'met' : 'MISSED'}`);
+    lines.push(`- ${name}: steady p99 ${p99.toFixed(2)}x ${VARIANTS[peer.nginx].name}'s (target at most 1.5x): ${p99 <= 1.5 ? 'met' : 'MISSED'}`);
   }
-  if (berth.berthDeploys.length) {
-    const overhead = median(berth.berthDeploys.map((d) => d.overheadMs)) / 1000;
+  const deploys = variants.find((v) => v.key === 'c')?.berthDeploys ?? [];
+  if (deploys.length) {
+    const overhead = median(deploys.map((d) => d.overheadMs)) / 1000;
     lines.push(`- median push-to-live overhead over the floor ${overhead.toFixed(2)} s (target at most 1 s): ${overhead <= 1 ? 'met' : 'MISSED'}`);
   }
   return lines;
@@ -99,11 +113,38 @@ export function renderReport(result: BenchResult): string {
   const out = [`# berth bench, ${result.date.slice(0, 16).replace('T', ' ')} UTC`, '', `${result.host.cpus} cores, ${result.host.nginx}; command: \`npm run bench -- ${JSON.stringify(result.flags)}\``, ''];
   for (const { load, variants } of result.runs) {
     out.push(`## ${LOAD_NAMES[load.kind]}: wrk -t${load.threads} -c${load.connections}`, '', ...variantRows(variants), '');
-    const berth = variants.find((v) => v.key === 'c');
+    const berth = variants.find((v) => v.key === 'c') ?? variants.find((v) => v.key === 'c-tls');
     if (berth?.berthDeploys.length) out.push(`berth deploys (seconds; floor = build + start + first passing check):`, '', ...berthRows(berth.berthDeploys), '');
     if (berth?.memoryMiB) out.push(`berth's own processes, peak resident memory during deploys: server ${berth.memoryMiB.server.toFixed(0)} MiB, nginx (the edge, all workers) ${berth.memoryMiB.nginx.toFixed(0)} MiB`, '');
-    out.push(`Each variant: ${variants[0].deploys} deploys, one every ${variants[0].cadenceSeconds} s, under load from 1 s before the first to 1 s after the last slot.`, '');
+    const deployed = variants.find((v) => v.during);
+    if (deployed) out.push(`Each variant that deploys: ${deployed.deploys} deploys, one every ${deployed.cadenceSeconds} s, under load from 1 s before the first to 1 s after the last slot.`, '');
     out.push(...targetLines(variants), '');
   }
   return out.join('\n');
+}
+
+/** npm run bench -- --apps N: one app's deploys with N other apps live against none (issue 12: at most 1.1x). */
+export function renderAppsReport(result: AppsResult & { date: string; host: { cpus: number; nginx: string } }): string {
+  const med = (deploys: BerthDeploy[], pick: (d: BerthDeploy) => number) => median(deploys.map(pick)) / 1000;
+  const rows = [
+    '| other apps live | push to live s (median) | switch s (median) | server MiB | nginx MiB |',
+    '|---|---|---|---|---|',
+  ];
+  const row = (others: number, deploys: BerthDeploy[], memory: { server: number; nginx: number }) =>
+    `| ${others} | ${med(deploys, (d) => d.pushToLiveMs).toFixed(2)} | ${med(deploys, (d) => d.stageMs.switch ?? 0).toFixed(2)} | ${memory.server.toFixed(0)} | ${memory.nginx.toFixed(0)} |`;
+  rows.push(row(0, result.alone, result.memoryMiB.alone), row(result.apps, result.withOthers, result.memoryMiB.withOthers));
+  const ratio = (pick: (d: BerthDeploy) => number) => med(result.withOthers, pick) / med(result.alone, pick);
+  const live = ratio((d) => d.pushToLiveMs);
+  const switched = ratio((d) => d.stageMs.switch ?? 0);
+  return [
+    `# berth bench with ${result.apps} other apps, ${result.date.slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `${result.host.cpus} cores, ${result.host.nginx}; command: \`npm run bench -- --apps ${result.apps}\` (${result.seconds} s); ${result.alone.length} deploys of the measured app each way, no load`,
+    '',
+    ...rows,
+    '',
+    `- push to live with ${result.apps} other apps: ${live.toFixed(2)}x alone (target at most 1.1x): ${live <= 1.1 ? 'met' : 'MISSED'}`,
+    `- switch with ${result.apps} other apps: ${switched.toFixed(2)}x alone (target at most 1.1x): ${switched <= 1.1 ? 'met' : 'MISSED'}`,
+    '',
+  ].join('\n');
 }

@@ -1,9 +1,13 @@
 /**
- * npm run bench [-- --deploys N --connections N --threads N --steady S --kinds get,post,close --variants a,b,c]
+ * npm run bench [-- --deploys N --connections N --threads N --steady S --kinds get,post,close --variants direct,a,b,d,c,b-tls,c-tls]
+ * npm run bench -- --apps N
  *
- * Deploys the same sample app again and again under the same wrk load through three set-ups:
- * (a) stop-then-start, (b) one nginx reloaded per deploy (Dokku's way), (c) berth, with real
- * git pushes, Docker and nginx. Prints a markdown table and writes it with the JSON to bench/results/.
+ * Deploys the same sample app again and again under the same wrk load through every set-up of
+ * bench/variants.ts: straight to the container (the limit, never deployed), (a) stop-then-start,
+ * (b) one nginx reloaded per deploy (Dokku's way), (d) Caddy with its upstream swapped through its
+ * admin API, (c) berth, and (b) and (c) over HTTPS, with real git pushes, Docker, nginx and Caddy.
+ * With --apps N it instead measures one app's deploys with N other apps live against none
+ * (bench/apps.ts). Prints a markdown table and writes it with the JSON to bench/results/.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -13,14 +17,14 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { sleep } from '../src/time.js';
-import type { ReleaseRecord } from '../src/store/store.js';
-import { AppRepo, SAMPLE_APP_DIR } from '../test/support/app.js';
-import { startBerth, type BerthInstance } from '../test/support/berth.js';
+import { SAMPLE_APP_DIR } from '../test/support/app.js';
 import { ensureTestBaseImage } from '../test/support/docker.js';
-import { freePort } from '../test/support/ports.js';
-import { Baseline } from './baseline.js';
-import { berthMemoryMiB } from './memory.js';
-import { renderReport, type BenchResult, type BerthDeploy, type VariantResult } from './report.js';
+import { measureApps } from './apps.js';
+import { BaselineContainers } from './containers.js';
+import { renderAppsReport, renderReport, type BenchResult, type VariantResult } from './report.js';
+import { HOST, startTarget, type Target, type TargetContext } from './targets.js';
+import { benchCertificate, type BenchCertificate } from './tls.js';
+import { VARIANT_KEYS, VARIANTS, type VariantKey } from './variants.js';
 import { runWrk, type LoadKind, type LoadSpec, type WrkResult } from './wrk.js';
 
 const run = promisify(execFile);
@@ -31,19 +35,17 @@ interface Flags {
   threads: number;
   steady: number;
   kinds: LoadKind[];
-  variants: ('a' | 'b' | 'c')[];
+  variants: VariantKey[];
+  apps: number | undefined;
 }
 
-const VARIANT_NAMES = { a: '(a) stop-then-start', b: '(b) one nginx, reload per deploy', c: '(c) berth' } as const;
-const APP = 'bench';
-const HOST = `${APP}.localhost`;
 const INSTANCE = `test-bench-${process.pid}`;
-// The baselines' containers, images and network, apart from the berth instance that cleans up its own.
+// The baselines' containers, images and network, apart from the berth instances that clean up their own.
 const BASELINE_INSTANCE = `${INSTANCE}-baseline`;
 const LABELS = { 'berth.instance': BASELINE_INSTANCE };
 
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { deploys: 10, connections: 64, threads: 2, steady: 6, kinds: ['get'], variants: ['a', 'b', 'c'] };
+  const flags: Flags = { deploys: 10, connections: 64, threads: 2, steady: 6, kinds: ['get'], variants: [...VARIANT_KEYS], apps: undefined };
   for (let i = 0; i < argv.length; i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${name} needs a value`);
@@ -52,11 +54,13 @@ function parseFlags(argv: string[]): Flags {
     else if (name === '--threads') flags.threads = Number(value);
     else if (name === '--steady') flags.steady = Number(value);
     else if (name === '--kinds') flags.kinds = value.split(',') as LoadKind[];
-    else if (name === '--variants') flags.variants = value.split(',') as Flags['variants'];
+    else if (name === '--variants') flags.variants = value.split(',') as VariantKey[];
+    else if (name === '--apps') flags.apps = Number(value);
     else throw new Error(`unknown flag ${name}`);
   }
   if (flags.kinds.some((k) => !['get', 'post', 'close'].includes(k))) throw new Error('--kinds takes get, post and close');
-  if (flags.variants.some((v) => !['a', 'b', 'c'].includes(v))) throw new Error('--variants takes a, b and c');
+  if (flags.variants.some((v) => !VARIANT_KEYS.includes(v))) throw new Error(`--variants takes ${VARIANT_KEYS.join(', ')}`);
+  if (flags.apps !== undefined && !(Number.isInteger(flags.apps) && flags.apps >= 1)) throw new Error('--apps takes a whole number of apps, at least 1');
   return flags;
 }
 
@@ -74,64 +78,23 @@ async function buildBaselineImages(): Promise<string[]> {
   return images;
 }
 
-/** One deploy target: how to deploy it once, and where the load goes. */
-interface Target {
-  port: number;
-  deploy(index: number): Promise<BerthDeploy | undefined>;
-  memory?(): Promise<{ server: number; nginx: number }>;
-  close(): Promise<void>;
-}
-
-async function baselineTarget(strategy: 'stop-then-start' | 'reload-per-deploy', network: string, images: string[]): Promise<Target> {
-  const baseline = await Baseline.start({ strategy, network, images, labels: LABELS, port: await freePort() });
-  return { port: baseline.port, deploy: async (i) => (await baseline.deploy(i), undefined), close: () => baseline.close() };
-}
-
-async function berthTarget(): Promise<Target> {
-  const berth: BerthInstance = await startBerth({ instance: INSTANCE });
-  const repo = await AppRepo.create();
-  const first = await repo.push(berth.remote(APP));
-  if (first.code !== 0) throw new Error(`the first push failed:\n${first.output}`);
-  return {
-    port: berth.httpPort,
-    deploy: async (i) => {
-      await repo.commit({ 'version.txt': `v${i}\n` }, `v${i}`);
-      const pushedAt = Date.now();
-      const push = await repo.push(berth.remote(APP));
-      const endedAt = Date.now();
-      if (push.code !== 0) throw new Error(`push ${i} failed:\n${push.output}`);
-      const release = Number(/release (\d+) deployed/.exec(push.output)?.[1]);
-      const record = JSON.parse(await fs.readFile(path.join(berth.dataDir, 'apps', APP, 'releases', `${release}.json`), 'utf8')) as ReleaseRecord;
-      const stage = (name: string) => record.stageMs[name] ?? 0;
-      const pushToLiveMs = Date.parse(record.liveAt!) - pushedAt;
-      const floorMs = stage('build') + stage('start') + stage('check');
-      return { release, pushToLiveMs, pushMs: endedAt - pushedAt, receiveMs: Date.parse(record.createdAt) - pushedAt, stageMs: record.stageMs, floorMs, overheadMs: pushToLiveMs - floorMs };
-    },
-    memory: () => berthMemoryMiB(berth.pid, berth.dataDir),
-    close: async () => {
-      await berth.destroy();
-      await repo.remove();
-    },
-  };
-}
-
 const STEADY_ROUNDS = 3;
 
 /**
  * Steady state is measured in rounds that alternate between the variants, all of them up at
  * once, so a slow moment of the machine does not land on one variant only; the median round counts.
  */
-async function measureSteady(targets: Map<'a' | 'b' | 'c', Target>, load: LoadSpec, flags: Flags): Promise<Map<'a' | 'b' | 'c', WrkResult>> {
-  const rounds = new Map<'a' | 'b' | 'c', WrkResult[]>();
+async function measureSteady(targets: Map<VariantKey, Target>, load: LoadSpec, flags: Flags): Promise<Map<VariantKey, WrkResult>> {
+  const rounds = new Map<VariantKey, WrkResult[]>();
   process.stdout.write(`  steady state: ${STEADY_ROUNDS} rounds of ${flags.steady} s per variant ...`);
   for (let round = 0; round < STEADY_ROUNDS; round++) {
     for (const [key, target] of targets) {
-      const result = await runWrk(`http://127.0.0.1:${target.port}/`, HOST, load, flags.steady);
+      const result = await runWrk(target.url, HOST, load, flags.steady);
       rounds.set(key, [...(rounds.get(key) ?? []), result]);
     }
   }
   process.stdout.write(' done\n');
-  const medians = new Map<'a' | 'b' | 'c', WrkResult>();
+  const medians = new Map<VariantKey, WrkResult>();
   for (const [key, results] of rounds) medians.set(key, [...results].sort((x, y) => x.requestsPerSecond - y.requestsPerSecond)[Math.floor(results.length / 2)]);
   return medians;
 }
@@ -140,9 +103,10 @@ async function measureSteady(targets: Map<'a' | 'b' | 'c', Target>, load: LoadSp
  * One deploy of each variant without load sets a common pace, slow enough for the slowest, so
  * every variant gets the same number of deploys in the same load window.
  */
-async function commonCadenceMs(targets: Map<'a' | 'b' | 'c', Target>): Promise<number> {
+async function commonCadenceMs(targets: Map<VariantKey, Target>): Promise<number> {
   let slowest = 0;
   for (const target of targets.values()) {
+    if (!target.deploy) continue;
     const started = Date.now();
     await target.deploy(0);
     slowest = Math.max(slowest, Date.now() - started);
@@ -150,92 +114,110 @@ async function commonCadenceMs(targets: Map<'a' | 'b' | 'c', Target>): Promise<n
   return Math.max(2000, Math.ceil((slowest * 2.5) / 1000) * 1000);
 }
 
-async function measureDeploys(key: 'a' | 'b' | 'c', target: Target, load: LoadSpec, flags: Flags, steady: WrkResult, cadenceMs: number): Promise<VariantResult> {
-  const url = `http://127.0.0.1:${target.port}/`;
+async function measureDeploys(key: VariantKey, target: Target, load: LoadSpec, flags: Flags, steady: WrkResult, cadenceMs: number): Promise<VariantResult> {
+  const result: VariantResult = { key, name: VARIANTS[key].name, steady, during: undefined, deploys: 0, cadenceSeconds: cadenceMs / 1000, deploysOutsideLoad: 0, berthDeploys: [], memoryMiB: undefined };
+  if (!target.deploy) return result;
   const windowSeconds = Math.ceil((1000 + flags.deploys * cadenceMs + 1000) / 1000);
-  process.stdout.write(`  ${VARIANT_NAMES[key]}: ${flags.deploys} deploys, one every ${cadenceMs / 1000} s, under load for ${windowSeconds} s ...`);
+  process.stdout.write(`  ${VARIANTS[key].name}: ${flags.deploys} deploys, one every ${cadenceMs / 1000} s, under load for ${windowSeconds} s ...`);
   const loadStarted = Date.now();
-  const during = runWrk(url, HOST, load, windowSeconds);
-  const memory = { server: 0, nginx: 0 };
+  const during = runWrk(target.url, HOST, load, windowSeconds);
+  const memory = sampleMemory(target);
+  await sleep(1000);
+  for (let i = 1; i <= flags.deploys; i++) {
+    const timing = await target.deploy(i);
+    if (timing) result.berthDeploys.push(timing);
+    if (Date.now() > loadStarted + windowSeconds * 1000) result.deploysOutsideLoad++;
+    await sleep(Math.max(0, loadStarted + 1000 + i * cadenceMs - Date.now()));
+  }
+  result.during = await during;
+  result.memoryMiB = await memory.stop();
+  result.deploys = flags.deploys;
+  process.stdout.write(' done\n');
+  return result;
+}
+
+/** The peak resident memory of the target's own processes while it deploys, sampled every 0.5 s. */
+function sampleMemory(target: Target): { stop(): Promise<{ server: number; nginx: number } | undefined> } {
+  if (!target.memory) return { stop: async () => undefined };
+  const peak = { server: 0, nginx: 0 };
   let sampling = true;
   const sampler = (async () => {
-    while (sampling && target.memory) {
-      const now = await target.memory();
-      memory.server = Math.max(memory.server, now.server);
-      memory.nginx = Math.max(memory.nginx, now.nginx);
+    while (sampling) {
+      const now = await target.memory!();
+      peak.server = Math.max(peak.server, now.server);
+      peak.nginx = Math.max(peak.nginx, now.nginx);
       await sleep(500);
     }
   })();
-  await sleep(1000);
-  const deploys: BerthDeploy[] = [];
-  let outsideWindow = 0;
-  for (let i = 1; i <= flags.deploys; i++) {
-    const timing = await target.deploy(i);
-    if (timing) deploys.push(timing);
-    if (Date.now() > loadStarted + windowSeconds * 1000) outsideWindow++;
-    const nextSlot = loadStarted + 1000 + i * cadenceMs;
-    await sleep(Math.max(0, nextSlot - Date.now()));
-  }
-  const duringResult: WrkResult = await during;
-  sampling = false;
-  await sampler;
-  process.stdout.write(' done\n');
   return {
-    key,
-    name: VARIANT_NAMES[key],
-    steady,
-    during: duringResult,
-    deploys: flags.deploys,
-    cadenceSeconds: cadenceMs / 1000,
-    deploysOutsideLoad: outsideWindow,
-    berthDeploys: deploys,
-    memoryMiB: target.memory ? memory : undefined,
+    stop: async () => {
+      sampling = false;
+      await sampler;
+      return peak;
+    },
   };
 }
 
-async function startTarget(key: 'a' | 'b' | 'c', network: string, images: string[]): Promise<Target> {
-  if (key === 'c') return berthTarget();
-  return baselineTarget(key === 'a' ? 'stop-then-start' : 'reload-per-deploy', network, images);
+/** One load kind: every variant up at once for the steady rounds, then each deployed under load in turn. */
+async function measureLoad(load: LoadSpec, flags: Flags, context: TargetContext): Promise<VariantResult[]> {
+  console.log(`load: wrk -t${load.threads} -c${load.connections}, ${load.kind}`);
+  const targets = new Map<VariantKey, Target>();
+  const variants: VariantResult[] = [];
+  try {
+    for (const key of flags.variants) targets.set(key, await startTarget(key, context));
+    const steady = await measureSteady(targets, load, flags);
+    const cadenceMs = await commonCadenceMs(targets);
+    for (const [key, target] of targets) variants.push(await measureDeploys(key, target, load, flags, steady.get(key)!, cadenceMs));
+  } finally {
+    for (const target of targets.values()) await target.close();
+  }
+  return variants;
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2));
-  const started = Date.now();
+async function withBaselines<T>(work: (context: TargetContext) => Promise<T>): Promise<T> {
   const docker = new Docker();
   await ensureTestBaseImage();
   const network = BASELINE_INSTANCE;
   await docker.createNetwork({ Name: network, Labels: LABELS });
   const images = await buildBaselineImages();
-  const result: BenchResult = { date: new Date().toISOString(), flags, host: { cpus: os.cpus().length, nginx: (await run('nginx', ['-v'])).stderr.trim() }, runs: [] };
+  let certificate: Promise<BenchCertificate> | undefined;
+  const context: TargetContext = { containers: new BaselineContainers(network, images, LABELS), instance: INSTANCE, certificate: () => (certificate ??= benchCertificate(['localhost', HOST])) };
   try {
-    for (const kind of flags.kinds) {
-      const load: LoadSpec = { kind, connections: flags.connections, threads: flags.threads };
-      console.log(`load: wrk -t${load.threads} -c${load.connections}, ${kind}`);
-      const targets = new Map<'a' | 'b' | 'c', Target>();
-      const variants: VariantResult[] = [];
-      try {
-        for (const key of flags.variants) targets.set(key, await startTarget(key, network, images));
-        const steady = await measureSteady(targets, load, flags);
-        const cadenceMs = await commonCadenceMs(targets);
-        for (const [key, target] of targets) variants.push(await measureDeploys(key, target, load, flags, steady.get(key)!, cadenceMs));
-      } finally {
-        for (const target of targets.values()) await target.close();
-      }
-      result.runs.push({ load, variants });
-    }
+    return await work(context);
   } finally {
     for (const c of await docker.listContainers({ all: true, filters: { label: [`berth.instance=${BASELINE_INSTANCE}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     await docker.getNetwork(network).remove().catch(() => undefined);
     for (const image of images) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    await (await certificate)?.remove();
   }
-  result.seconds = Math.round((Date.now() - started) / 1000);
-  const markdown = renderReport(result);
+}
+
+async function writeResults(name: string, markdown: string, json: unknown): Promise<void> {
   console.log('\n' + markdown);
   const dir = path.join(PACKAGE_ROOT, 'bench', 'results');
   await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
-  await fs.writeFile(path.join(dir, 'latest.md'), markdown);
-  console.log(`written: bench/results/latest.md and latest.json (${result.seconds} s)`);
+  await fs.writeFile(path.join(dir, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
+  await fs.writeFile(path.join(dir, `${name}.md`), markdown);
+  console.log(`written: bench/results/${name}.md and ${name}.json`);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const started = Date.now();
+  const host = { cpus: os.cpus().length, nginx: (await run('nginx', ['-v'])).stderr.trim() };
+  if (flags.apps !== undefined) {
+    const apps = await measureApps(flags.apps, INSTANCE);
+    return writeResults('apps', renderAppsReport({ date: new Date().toISOString(), host, ...apps }), apps);
+  }
+  const result: BenchResult = { date: new Date().toISOString(), flags, host, runs: [] };
+  await withBaselines(async (context) => {
+    for (const kind of flags.kinds) {
+      const load: LoadSpec = { kind, connections: flags.connections, threads: flags.threads };
+      result.runs.push({ load, variants: await measureLoad(load, flags, context) });
+    }
+  });
+  result.seconds = Math.round((Date.now() - started) / 1000);
+  await writeResults('latest', renderReport(result), result);
 }
 
 main().catch((error: unknown) => {
