@@ -110,8 +110,12 @@ async function cleanUp(when, dockerOptions) {
   }
 }
 
+// A test that hangs (a load that is never stopped, a process never answering) fails after this
+// instead of holding the whole run until CI's own limit.
+const TEST_TIMEOUT_MS = 10 * 60 * 1000;
+
 function runNodeTest(files) {
-  const args = ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files];
+  const args = ['--test', '--test-concurrency=1', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: 'inherit' });
     child.on('error', reject);

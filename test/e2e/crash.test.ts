@@ -321,22 +321,31 @@ describe('crash safety: berth and nginx can die at any moment and nothing is los
   test('a live container given a new address (disconnected and reconnected): berth re-points nginx to it', async () => {
     const [container] = (await liveRecord()).containers;
     const network = docker.getNetwork(appsNetwork());
-    // The engine hands a freed address out again first; a placeholder takes it, so the container gets another.
-    const placeholder = await docker.createContainer({
-      Image: TEST_BASE_IMAGE,
-      Cmd: ['sleep', '600'],
-      Labels: { 'berth.instance': `${berth.instance}-placeholder` },
-      HostConfig: { NetworkMode: appsNetwork() },
-    });
+    // The engine hands out the lowest free address, so placeholders fill every hole up to and
+    // including the container's own; only then must its reconnect give it another.
+    const placeholders: Docker.Container[] = [];
+    const holdFreedAddresses = async () => {
+      for (let tries = 0; tries < 16; tries++) {
+        const placeholder = await docker.createContainer({
+          Image: TEST_BASE_IMAGE,
+          Cmd: ['sleep', '600'],
+          Labels: { 'berth.instance': `${berth.instance}-placeholder` },
+          HostConfig: { NetworkMode: appsNetwork() },
+        });
+        placeholders.push(placeholder);
+        await placeholder.start();
+        if ((await addressOf(placeholder.id)) === container.ip) return;
+      }
+      throw new Error(`no placeholder got the address ${container.ip} back`);
+    };
     const measured = await outage(async () => {
       await network.disconnect({ Container: container.id });
-      await placeholder.start();
+      await holdFreedAddresses();
       await network.connect({ Container: container.id });
       const moved = await addressOf(container.id);
       assert.notEqual(moved, container.ip, 'the engine gave the container a new address');
       await waitFor('berth to record the new address', async () => ((await liveRecord()).containers[0].ip === moved ? true : undefined));
-    });
-    await placeholder.remove({ force: true });
+    }).finally(() => Promise.all(placeholders.map((placeholder) => placeholder.remove({ force: true }))));
     assert.match(berth.output(), /new addresses .*; nginx follows/);
     await recordReliability({
       area: 'Docker engine',

@@ -11,7 +11,11 @@ export interface LoadOptions {
   bodyBytes?: number;
   /** HTTPS, verifying the edge's certificate for `host` (sent as SNI) against this CA. */
   tls?: { ca: string };
+  /** The load stops by itself after this long, should a failing test never call stop(). */
+  maxMs?: number;
 }
+
+const DEFAULT_MAX_LOAD_MS = 5 * 60 * 1000;
 
 export interface Sample {
   startedAt: number;
@@ -62,6 +66,8 @@ export function startLoad(options: LoadOptions): { stop(): Promise<LoadResult> }
   const body = options.method === 'POST' ? Buffer.alloc(options.bodyBytes ?? 2048, 'x') : undefined;
   const result: LoadResult = { ok: 0, failures: [], samples: [] };
   let running = true;
+  const limit = setTimeout(() => (running = false), options.maxMs ?? DEFAULT_MAX_LOAD_MS);
+  limit.unref();
   const loop = async () => {
     while (running) {
       const startedAt = Date.now();
@@ -81,6 +87,7 @@ export function startLoad(options: LoadOptions): { stop(): Promise<LoadResult> }
   return {
     stop: async () => {
       running = false;
+      clearTimeout(limit);
       await Promise.all(loops);
       if (agent) agent.destroy();
       return result;
