@@ -2,7 +2,10 @@
 # Brings a fresh machine to the point where berth can run: Debian's docker.io and nginx,
 # a running Docker engine, the npm packages, the TypeScript build and the `berth` command. Every step is skipped
 # when it is already done, so `npm start` and `npm test` can call this each time.
+# Usage: setup.sh [serve|test|bench]: the tests also need Debian's pebble (a test ACME server),
+# the bench also Caddy (one of the proxies it compares).
 set -euo pipefail
+PURPOSE="${1:-serve}"
 cd "$(dirname "$0")/.."
 
 say() { echo "[setup] $*"; }
@@ -29,6 +32,8 @@ install_debian_packages() {
   command -v mawk >/dev/null || command -v awk >/dev/null || missing+=(mawk)
   # berth makes the git port's self-signed certificate with openssl.
   command -v openssl >/dev/null || missing+=(openssl)
+  [ "$PURPOSE" != test ] || command -v pebble >/dev/null || missing+=(pebble)
+  [ "$PURPOSE" != bench ] || command -v caddy >/dev/null || missing+=(caddy)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian"
     as_root apt-get update -qq

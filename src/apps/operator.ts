@@ -1,4 +1,6 @@
 import type { Certificates } from '../certs/certificates.js';
+import type { GitPortCertificate } from '../certs/git-port-certificate.js';
+import type { ServedCertificate } from '../server/certificate.js';
 import type { ServeOptions } from '../server/options.js';
 import { BerthError, ConflictError, NotFoundError } from '../errors.js';
 import { HOST_NAMES_LOCK, type AppLocks } from '../deploy/lock.js';
@@ -21,6 +23,8 @@ export interface AppServiceDeps {
   locks: AppLocks;
   hook: HookTarget;
   certs: Certificates;
+  /** What the git port serves now (undefined over plain HTTP), and its ACME certificate for --server-name when it gets one. */
+  gitPort?: { served(): ServedCertificate | undefined; acme: GitPortCertificate | undefined };
 }
 
 /** A release of a kept image instead of the live one: what a rollback deploys. */

@@ -1,6 +1,4 @@
-import fs from 'node:fs/promises';
 import type { DiskInfo, GitPortTls, NginxState, StatusInfo } from '../model/api.js';
-import { localFingerprintFile, selfSignedFiles } from '../model/local-server.js';
 import { BERTH_VERSION } from '../paths.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
@@ -25,12 +23,18 @@ export class StatusService {
     };
   }
 
-  /** What the git port serves, as it told the CLI on this machine at start (run/fingerprint). */
+  /** What the git port serves now, and how its ACME certificate for --server-name fares. */
   private async gitPortTls(): Promise<GitPortTls | null> {
-    const { options } = this.operator.deps;
-    if (options.insecureHttp) return null;
-    const fingerprint = (await fs.readFile(localFingerprintFile(options.dataDir), 'utf8').catch(() => '')).trim();
-    return { certificateFile: options.tlsCert ?? selfSignedFiles(options.dataDir).certFile, fingerprint };
+    const served = this.operator.deps.gitPort?.served();
+    if (!served) return null;
+    const acme = this.operator.deps.gitPort?.acme;
+    return {
+      certificateFile: served.certFile,
+      fingerprint: served.fingerprint,
+      origin: served.origin,
+      notAfter: served.validTo.toISOString(),
+      acme: acme ? { serverName: acme.serverName, ...(await acme.summary()) } : null,
+    };
   }
 
   private async disk(engineRunning: boolean): Promise<DiskInfo> {

@@ -113,7 +113,15 @@ export class AcmeAuthority implements CertificateAuthority {
     const accountKey = await this.store.accountKey(async () => (await acme.crypto.createPrivateEcdsaKey()).toString());
     const client = new acme.Client({ directoryUrl: this.directory, accountKey, ...POLLING });
     const contact = this.options.email ? [`mailto:${this.options.email}`] : undefined;
-    await step(`cannot register with the ACME server at ${this.directory}`, REACH_HINT, () => client.createAccount({ termsOfServiceAgreed: true, contact }));
+    // The account of this key, when it has one (a berth started before): asking for it is a
+    // POST-as-GET, where registering again would be an update, which servers refuse as empty
+    // (pebble does) when there is no contact to change. Any failure here is retried as a registration.
+    const existing = await client.createAccount({ onlyReturnExisting: true }).catch(() => undefined);
+    if (!existing) {
+      await step(`cannot register with the ACME server at ${this.directory}`, REACH_HINT, () => client.createAccount({ termsOfServiceAgreed: true, ...(contact ? { contact } : {}) }));
+    } else if (contact && (existing.contact ?? []).join() !== contact.join()) {
+      await step(`the ACME server did not take the new --acme-email ${this.options.email}`, REACH_HINT, () => client.updateAccount({ contact }));
+    }
     return client;
   }
 }

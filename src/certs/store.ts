@@ -58,7 +58,8 @@ export class CertStore {
     return path.join(this.appDir(app), 'meta.json');
   }
 
-  private chainFile(app: string, fingerprint: string): string {
+  /** The file of a stored chain, server certificate first. */
+  chainFile(app: string, fingerprint: string): string {
     return path.join(this.appDir(app), `fullchain-${fingerprint.slice(0, 16)}.pem`);
   }
 

@@ -1,8 +1,9 @@
 /**
  * How the CLI decides that the server it talks to is the berth it means, before the token is
  * sent: a fingerprint pinned for it (by `berth login`, or the local berth's own in its data dir)
- * must match, like an ssh host key; else the certificate must be signed by a CA the client trusts
- * (Node's list, or only the one in BERTH_CA) and name the host.
+ * must match, like an ssh host key, or else the certificate must be signed by a CA the client
+ * trusts (Node's list, or only the one in BERTH_CA) and name the host. The local berth's pin is
+ * the only check: berth rewrites it whenever its certificate changes.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -13,7 +14,7 @@ import { certificateNames } from '../model/tls.js';
 import { CliError, EXIT } from './exit.js';
 
 export interface Trust {
-  /** The SHA-256 fingerprint the certificate must have; when given, the only check. */
+  /** The SHA-256 fingerprint the certificate must have, unless a CA the client trusts vouches for it and names the host. */
   fingerprint?: string;
   /** Who pinned it, for what an error says to do. */
   pinnedBy?: 'login' | 'local';
@@ -57,8 +58,11 @@ export function readCa(caFile: string | undefined): string | undefined {
 
 function refusal(url: string, socket: TLSSocket, trust: Trust): TrustError | undefined {
   const presented = socket.getPeerCertificate().fingerprint256;
-  if (trust.fingerprint !== undefined) return presented === trust.fingerprint ? undefined : changedCertificate(url, trust, presented);
-  if (socket.authorized) return undefined;
+  if (trust.fingerprint === presented) return undefined;
+  // A pin stands in for a CA, for a certificate none vouches for; once one does (berth got its
+  // certificate from ACME), the pinned self-signed one is simply replaced.
+  if (socket.authorized && trust.pinnedBy !== 'local') return undefined;
+  if (trust.fingerprint !== undefined) return changedCertificate(url, trust, presented);
   return untrustedCertificate(url, untrustedReason(url, String(socket.authorizationError)), presented, trust.caFile);
 }
 

@@ -77,6 +77,11 @@ export interface DiskInfo {
 export interface GitPortTls {
   certificateFile: string;
   fingerprint: string;
+  /** Where it came from: berth made it, the operator gave it (--tls-cert), or ACME for --server-name. */
+  origin: 'self-signed' | 'given' | 'acme';
+  notAfter: string | null;
+  /** The ACME certificate for --server-name, when berth gets one: null otherwise. */
+  acme: { serverName: string; state: CertificateState; notAfter: string | null; lastError: string | null; nextAttemptAt: string | null } | null;
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * Which certificate berth's own port (git pushes and the admin API) serves over HTTPS.
  *
- * The seam for certificates issued by ACME: `certificateToServe` picks one at start, in this
- * order: the operator's --tls-cert/--tls-key; then (to come with the certs work) an ACME
- * certificate for --server-name, once one is issued; else berth's self-signed one. A certificate
- * that changes while berth runs (issued, renewed) goes to `useCertificate`, which serves it to
- * every new connection and rewrites what the CLI on this machine verifies it by.
+ * `certificateToServe` picks one at start, in this order: the operator's --tls-cert/--tls-key;
+ * then the ACME certificate for --server-name, once one is issued (src/certs/git-port-certificate);
+ * else berth's self-signed one. A certificate that changes while berth runs (issued, renewed)
+ * goes to `useCertificate`, which serves it to every new connection and rewrites what the CLI on
+ * this machine verifies it by.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../store/atomic.js';
 import type { ServeOptions } from './options.js';
 import { loadOrCreateSelfSigned } from './self-signed.js';
 
-export type CertificateOrigin = 'self-signed' | 'given';
+export type CertificateOrigin = 'self-signed' | 'given' | 'acme';
 
 export interface ServedCertificate {
   /** The certificate, and the chain after it, as PEM. */
@@ -36,11 +36,23 @@ export interface ServedCertificate {
   warnings: string[];
 }
 
-export async function certificateToServe(options: Pick<ServeOptions, 'dataDir' | 'tlsCert' | 'tlsKey' | 'serverName'>): Promise<ServedCertificate> {
+/** An ACME certificate of the git port, as the certificate store keeps it. */
+export interface AcmeServed {
+  chainPem: string;
+  keyPem: string;
+  chainFile: string;
+}
+
+export async function certificateToServe(options: Pick<ServeOptions, 'dataDir' | 'tlsCert' | 'tlsKey' | 'serverName'>, acme?: AcmeServed): Promise<ServedCertificate> {
   if (options.tlsCert !== undefined && options.tlsKey !== undefined) return givenCertificate(options.tlsCert, options.tlsKey, options.serverName);
+  if (acme) return acmeCertificate(acme);
   const made = await loadOrCreateSelfSigned(options.dataDir, options.serverName);
   const warnings = made.replaced ? [`made a new self-signed certificate: the one in ${made.certFile} could not serve (${made.replaced}); its fingerprint changed, so clients that pinned the old one must run berth login again`] : [];
   return { ...describeCertificate(made.certPem), certPem: made.certPem, keyPem: made.keyPem, origin: 'self-signed', certFile: made.certFile, warnings };
+}
+
+export function acmeCertificate(acme: AcmeServed): ServedCertificate {
+  return { ...describeCertificate(acme.chainPem), certPem: acme.chainPem, keyPem: acme.keyPem, origin: 'acme', certFile: acme.chainFile, warnings: [] };
 }
 
 /** The fingerprint, names, issuer and expiry of the first certificate of `certPem`. */

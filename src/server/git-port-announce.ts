@@ -23,7 +23,11 @@ export function gitPortAnnouncement(options: AnnouncedOptions, gitPort: number, 
 function certificateLines(certificate: ServedCertificate, origin: string): string[] {
   const { certFile, names, issuer, validTo, fingerprint } = certificate;
   const until = validTo.toISOString().slice(0, 10);
-  const which = certificate.origin === 'self-signed' ? `berth's self-signed certificate ${certFile}` : `the certificate of --tls-cert ${certFile}, issued by ${issuer},`;
+  const which = {
+    'self-signed': `berth's self-signed certificate ${certFile}`,
+    given: `the certificate of --tls-cert ${certFile}, issued by ${issuer},`,
+    acme: `a certificate from ACME (${certFile}), issued by ${issuer},`,
+  }[certificate.origin];
   const lines = [`TLS: ${which} for ${names.join(', ') || 'no names'}, valid until ${until}`, `TLS: SHA-256 fingerprint ${fingerprint}`];
   if (certificate.origin === 'self-signed') {
     lines.push(

@@ -55,6 +55,8 @@ export interface ServeOptions {
   insecureHttp: boolean;
   /** The name clients reach the git port by: in the self-signed certificate, the push URL berth prints, and (later) an ACME certificate. */
   serverName: string | undefined;
+  /** The git port's certificate for --server-name from ACME (when it is a name a CA can validate and no --tls-cert is given). */
+  serverAcme: boolean;
   /** The ACME directory certificates come from. */
   acmeDirectory: string;
   /** The contact of the ACME account, for the CA's notices; none when unset. */
@@ -95,6 +97,7 @@ export const DEFAULTS: ServeOptions = {
   tlsKey: undefined,
   insecureHttp: false,
   serverName: undefined,
+  serverAcme: true,
   acmeDirectory: LETS_ENCRYPT_DIRECTORY,
   acmeEmail: undefined,
   acmeCaFile: undefined,
@@ -135,7 +138,8 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'maxPushBytes', flag: '--max-push-size', env: 'BERTH_MAX_PUSH_SIZE', kind: 'size', help: 'largest push and build context, like 1g, 512m or bytes' },
   { key: 'tlsCert', flag: '--tls-cert', env: 'BERTH_TLS_CERT', kind: 'string', help: 'certificate (PEM, chain after it) the git port serves over HTTPS, instead of a self-signed one' },
   { key: 'tlsKey', flag: '--tls-key', env: 'BERTH_TLS_KEY', kind: 'string', help: 'the private key (PEM) of --tls-cert' },
-  { key: 'serverName', flag: '--server-name', env: 'BERTH_SERVER_NAME', kind: 'string', help: 'the host name clients use for the git port (put in the self-signed certificate and the push URL)' },
+  { key: 'serverName', flag: '--server-name', env: 'BERTH_SERVER_NAME', kind: 'string', help: 'the host name clients use for the git port: its certificate comes from ACME for it (self-signed for an IP, a .localhost name or with --no-server-acme)' },
+  { key: 'serverAcme', flag: '--server-acme', env: 'BERTH_SERVER_ACME', kind: 'bool', help: 'the git port\'s certificate for --server-name from ACME (on by default; --no-server-acme keeps the self-signed one)' },
   { key: 'insecureHttp', flag: '--insecure-http', env: 'BERTH_INSECURE_HTTP', kind: 'bool', help: 'plain HTTP on the git port, only with a loopback --listen: the token crosses in clear' },
   { key: 'acmeDirectory', flag: '--acme-directory', env: 'BERTH_ACME_DIRECTORY', kind: 'string', help: 'ACME directory URL certificates come from' },
   { key: 'acmeEmail', flag: '--acme-email', env: 'BERTH_ACME_EMAIL', kind: 'string', help: 'contact address of the ACME account' },

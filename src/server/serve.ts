@@ -1,9 +1,12 @@
 import fs from 'node:fs/promises';
+import type https from 'node:https';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
 import { AppService } from '../apps/service.js';
 import { loadAcmeCa } from '../certs/acme.js';
+import { gitPortAcmeName, storedGitPortCertificate } from '../certs/git-port-certificate.js';
 import { startCertificates } from '../certs/start.js';
+import { CertStore } from '../certs/store.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
@@ -19,7 +22,7 @@ import { localUrl } from '../model/local-server.js';
 import { claimDataDir } from '../store/owner.js';
 import { PASSAGE_MODE, PRIVATE_UMASK, tightenDataDir } from '../store/permissions.js';
 import { Store } from '../store/store.js';
-import { certificateToServe, publishLocalServer, type ServedCertificate } from './certificate.js';
+import { acmeCertificate, certificateToServe, publishLocalServer, useCertificate, type AcmeServed, type ServedCertificate } from './certificate.js';
 import { createGitHandler } from './git-http.js';
 import { gitPortAnnouncement } from './git-port-announce.js';
 import { createGitPortServer } from './git-port.js';
@@ -49,8 +52,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;
   // Before anything else starts: a certificate that cannot serve stops berth here, naming the file.
-  // (An ACME certificate for --server-name plugs in there; a renewal goes to useCertificate(gitServer, ...).)
-  const certificate = options.insecureHttp ? undefined : await certificateToServe(options);
+  const certStore = new CertStore(options.dataDir);
+  const certificate = options.insecureHttp ? undefined : await certificateToServe(options, await storedAcmeCertificate(options, certStore));
+  let served = certificate;
   const acmeCa = await loadAcmeCa(options.acmeCaFile);
   const runtime = await DockerRuntime.connect(options.instance);
   const store = new Store(options.dataDir);
@@ -65,9 +69,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
-  const certs = await startCertificates({ options, acmeCa, store, proxy, locks, log });
+  const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort } });
   const gitServer = createGitPortServer({
     token,
     handlers: {
@@ -82,6 +86,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const gitPort = (gitServer.address() as { port: number }).port;
   await publishLocalServer(options.dataDir, localUrl(options.listenHost, gitPort, certificate ? 'https' : 'http'), certificate);
   await announce({ options, plugins, proxy, runtime, gitPort, token: serveToken, certificate });
+  certs.serveGitPortWith(async (pair) => {
+    const issued = acmeCertificate(pair);
+    await useCertificate(gitServer as https.Server, options.dataDir, issued);
+    served = issued;
+    log(`the git port serves its certificate from ACME from now on: SHA-256 fingerprint ${issued.fingerprint}, valid until ${issued.validTo.toISOString().slice(0, 10)}; clients verify it by the CA (a fingerprint pinned with berth login is no longer needed; git's http.sslCAInfo, if set to berth's self-signed certificate, must be unset)`);
+  });
   return {
     gitPort,
     token,
@@ -90,6 +100,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await ownership.release();
     },
   };
+}
+
+/** The git port's ACME certificate from an earlier start, when it still fits. */
+async function storedAcmeCertificate(options: ServeOptions, certStore: CertStore): Promise<AcmeServed | undefined> {
+  const name = gitPortAcmeName(options);
+  return name === undefined ? undefined : storedGitPortCertificate(certStore, name, options.acmeDirectory, new Date());
 }
 
 /** The routes berth's records give, for an edge that has no route table yet (a data dir of an older berth); the reconciler then checks every one. */

@@ -18,6 +18,7 @@ import { createApiHandler } from '../../src/api/router.js';
 import { AppService } from '../../src/apps/service.js';
 import { loadAcmeCa } from '../../src/certs/acme.js';
 import { startCertificates } from '../../src/certs/start.js';
+import { CertStore } from '../../src/certs/store.js';
 import { AppLocks } from '../../src/deploy/lock.js';
 import type { HookTarget } from '../../src/git/repos.js';
 import type { CertificateInfo, StatusInfo } from '../../src/model/api.js';
@@ -78,7 +79,7 @@ async function acmeBerth(t: TestContext, pebbleOptions: Omit<PebbleOptions, 'htt
   const locks = new AppLocks();
   const logged: string[] = [];
   const options = { ...h.options, acmeDirectory: pebble.directoryUrl, acmeEmail: 'ops@example.com' };
-  const certs = await startCertificates({ options, acmeCa: await loadAcmeCa(pebble.caFile), store: h.store, proxy, locks, log: (line) => logged.push(line) });
+  const certs = await startCertificates({ options, acmeCa: await loadAcmeCa(pebble.caFile), certStore: new CertStore(options.dataDir), store: h.store, proxy, locks, log: (line) => logged.push(line) });
   t.after(() => certs.stop());
   const service = new AppService({ options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: HOOK, certs: certs.certificates });
   const handle = createApiHandler(service, Date.now());

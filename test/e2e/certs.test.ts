@@ -9,7 +9,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { CertificateInfo } from '../../src/model/api.js';
+import tls from 'node:tls';
+import type { CertificateInfo, StatusInfo } from '../../src/model/api.js';
 import { AppRepo } from '../support/app.js';
 import { startBerth, stopNginxTier, type BerthInstance } from '../support/berth.js';
 import { getThroughNginx } from '../support/http.js';
@@ -24,6 +25,25 @@ import { recordReliability, whileServing } from '../support/reliability.js';
 const run = promisify(execFile);
 const APP = 'shop';
 const DOMAIN = 'shop.example.com';
+const SERVER_NAME = 'push.example.com';
+
+/** The fingerprint of what the git port serves for SERVER_NAME once pebble's root verifies it and it is not `other`; waits up to 40 s. */
+async function waitForGitPortCertificate(port: number, rootFile: string, other: string | undefined, output: () => string): Promise<string> {
+  const ca = await fs.readFile(rootFile, 'utf8');
+  const deadline = Date.now() + 40_000;
+  for (;;) {
+    const seen = await new Promise<{ authorized: boolean; fingerprint: string }>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, servername: SERVER_NAME, ca, rejectUnauthorized: false }, () => {
+        resolve({ authorized: socket.authorized, fingerprint: socket.getPeerCertificate().fingerprint256 });
+        socket.destroy();
+      });
+      socket.once('error', reject);
+    });
+    if (seen.authorized && seen.fingerprint !== other) return seen.fingerprint;
+    if (Date.now() > deadline) throw new Error(`the git port never served a certificate from pebble for ${SERVER_NAME}${other ? ` other than ${other}` : ''}; berth said:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 
 async function files(entries: Record<string, string>): Promise<{ dir: string; file(name: string): string }> {
@@ -253,5 +273,26 @@ describe('HTTPS through the edge, with certificates from pebble', () => {
     });
     await recordReliability({ area: 'Certificates', fault: 'the app\'s certificate renewed twice while it serves', berthDid: watched.result, served: watched.served, lost: watched.failures.length });
     assert.deepEqual(watched.failures, []);
+  });
+
+  test('--server-name: the git port gets its certificate from pebble through the edge, serves it from the next connection, and renews it; git verifies it by the CA, the local CLI follows', async () => {
+    const dataDir = berth.dataDir;
+    await berth.stopServer();
+    berth = await startBerth({ dataDir, instance: berth.instance, httpPort: pebble.httpPort, gitPort: berth.gitPort, httpsPort, args: ['--https-port', String(httpsPort), '--acme-directory', pebble.directoryUrl, '--server-name', SERVER_NAME], env: { BERTH_ACME_CA_FILE: pebble.caFile } });
+    const root = await pebble.rootFile();
+    const first = await waitForGitPortCertificate(berth.gitPort, root, undefined, () => berth.output());
+    assert.match(berth.output(), new RegExp(`the git port serves its certificate from ACME from now on: SHA-256 fingerprint ${first}`));
+    // The CLI on this machine (nothing set) verifies by the fingerprint berth rewrote in its data dir.
+    const local = await run(installedBerth(), ['status', '--json'], { env: { ...process.env, BERTH_DATA_DIR: dataDir, BERTH_URL: '', BERTH_TOKEN: berth.token, BERTH_CA: '', XDG_CONFIG_HOME: dataDir } });
+    const tls = (JSON.parse(local.stdout) as StatusInfo).berth.gitPortTls!;
+    assert.deepEqual([tls.origin, tls.fingerprint, tls.acme?.serverName, tls.acme?.state], ['acme', first, SERVER_NAME, 'valid']);
+    await repo.commit({ 'version.txt': 'v2\n' }, 'pushed to the ACME name');
+    const remote = `https://berth:${berth.token}@${SERVER_NAME}:${berth.gitPort}/${APP}.git`;
+    await repo.git('-c', `http.curloptResolve=${SERVER_NAME}:${berth.gitPort}:127.0.0.1`, '-c', `http.sslCAInfo=${root}`, 'push', '-q', remote, 'main');
+    assert.match(await curlHttps(pebble, httpsPort, DOMAIN), /^Hello from v2/);
+    // pebble's 30 s certificates renew 20 s into their life.
+    const renewed = await waitForGitPortCertificate(berth.gitPort, root, first, () => berth.output());
+    assert.notEqual(renewed, first);
+    assert.equal((await run(installedBerth(), ['apps:list'], { env: { ...process.env, BERTH_DATA_DIR: dataDir, BERTH_URL: '', BERTH_TOKEN: berth.token, BERTH_CA: '', XDG_CONFIG_HOME: dataDir } })).stdout.includes(APP), true);
   });
 });

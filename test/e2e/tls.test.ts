@@ -81,7 +81,7 @@ describe('the git port over HTTPS with berth\'s self-signed certificate', () => 
     repo = await pushedApp(berth.remote(APP), { 'version.txt': 'v1\n' });
     assert.match((await getThroughNginx(berth.httpPort, HOST)).body, /Hello from v1/);
     const status = await berthJson<StatusInfo>(berth, ['status']);
-    assert.deepEqual(status.berth.gitPortTls, { certificateFile: berth.caFile, fingerprint }, 'berth status says which certificate the git port serves');
+    assert.deepEqual({ ...status.berth.gitPortTls, notAfter: undefined }, { certificateFile: berth.caFile, fingerprint, origin: 'self-signed', notAfter: undefined, acme: null }, 'berth status says which certificate the git port serves');
     assert.match((await berthCli(berth, ['status'])).stdout, new RegExp(`git and API: +port ${berth.gitPort}, HTTPS, certificate ${berth.caFile}, SHA-256 ${fingerprint}`));
   });
 

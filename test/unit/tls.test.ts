@@ -228,6 +228,12 @@ describe('the CLI verifies the git port before it sends the token', () => {
     assert.deepEqual(seen, [], 'no request reached the server');
   });
 
+  test('a certificate a trusted CA vouches for and that names the host replaces a fingerprint pinned by berth login (berth got one from ACME), never the local berth\'s', async () => {
+    const other = Array(32).fill('00').join(':');
+    assert.deepEqual(await call({ fingerprint: other, pinnedBy: 'login', caFile: certFile }, url.replace('127.0.0.1', 'localhost')), { apps: [] });
+    await assert.rejects(call({ fingerprint: other, pinnedBy: 'local', caFile: certFile }, url.replace('127.0.0.1', 'localhost')), /the berth on this machine at .* presents a certificate/);
+  });
+
   test('a client that opens a connection and never completes the TLS handshake is cut after the headers limit', { timeout: 10_000 }, async () => {
     const limited = createGitPortServer({ token: TOKEN, handlers: { git: async () => undefined, api: async () => undefined }, fromContainer: async () => false, log: () => undefined, tls: { certPem: fs.readFileSync(certFile, 'utf8'), keyPem: fs.readFileSync(certFile.replace('cert.pem', 'key.pem'), 'utf8') }, limits: { headersMs: 300, bodyIdleMs: 300, requestMs: 600, connections: 3 } });
     await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));

@@ -1,4 +1,4 @@
-import { API, type CertificateSummary, type ContainerInfo, type DiskInfo, type NginxState, type StatusInfo } from '../../model/api.js';
+import { API, type CertificateSummary, type ContainerInfo, type DiskInfo, type GitPortTls, type NginxState, type StatusInfo } from '../../model/api.js';
 import { formatBytes } from '../../model/bytes.js';
 import type { CommandGroup } from '../command.js';
 import { formatKeyValues, formatMinute, formatTable, formatUptime, orDash, shortCommit } from '../format.js';
@@ -40,12 +40,30 @@ function certificateWarnings(apps: StatusInfo['apps']): string[] {
   });
 }
 
+const ORIGINS: Record<GitPortTls['origin'], string> = { 'self-signed': 'self-signed', given: 'from --tls-cert', acme: 'from ACME' };
+
+function gitPortLine(port: number, tls: GitPortTls | null): string {
+  if (!tls) return `port ${port}, plain HTTP (--insecure-http)`;
+  const until = tls.notAfter ? `, valid until ${formatMinute(tls.notAfter)}` : '';
+  return `port ${port}, HTTPS, certificate ${tls.certificateFile}, SHA-256 ${tls.fingerprint || '-'} (${ORIGINS[tls.origin]}${until})`;
+}
+
+/** How getting the git port's certificate for --server-name fares, when berth gets one. */
+function gitPortAcmeLines(tls: GitPortTls | null): Array<[string, string]> {
+  const acme = tls?.acme;
+  if (!acme) return [];
+  const next = acme.nextAttemptAt ? `; next attempt ${formatMinute(acme.nextAttemptAt)}` : '';
+  const error = acme.lastError ? `: ${acme.lastError}` : '';
+  return [['git port ACME', `${acme.serverName}: ${acme.state}${error}${next}`]];
+}
+
 function renderStatus(status: StatusInfo): string {
   const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
     ['berth', `${berth.version} (instance ${berth.instance}), up ${formatUptime(berth.uptimeSeconds)}`],
     ['apps served at', `http://APP.${berth.domain}:${berth.httpPort}/, https on port ${berth.httpsPort} for names with a certificate`],
-    ['git and API', berth.gitPortTls ? `port ${berth.gitPort}, HTTPS, certificate ${berth.gitPortTls.certificateFile}, SHA-256 ${berth.gitPortTls.fingerprint || '-'}` : `port ${berth.gitPort}, plain HTTP (--insecure-http)`],
+    ['git and API', gitPortLine(berth.gitPort, berth.gitPortTls)],
+    ...gitPortAcmeLines(berth.gitPortTls),
     ['data dir', `${berth.dataDir}, ${formatBytes(disk.dataDirBytes)}`],
     ['nginx edge', nginxState(nginx.edge)],
     ['docker', docker.running ? `running, version ${orDash(docker.version)}` : 'not running'],
