@@ -105,12 +105,15 @@ async function measureSteady(targets: Map<VariantKey, Target>, load: LoadSpec, f
  */
 async function commonCadenceMs(targets: Map<VariantKey, Target>): Promise<number> {
   let slowest = 0;
-  for (const target of targets.values()) {
+  const took: string[] = [];
+  for (const [key, target] of targets) {
     if (!target.deploy) continue;
     const started = Date.now();
     await target.deploy(0);
     slowest = Math.max(slowest, Date.now() - started);
+    took.push(`${key} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  console.log(`  one deploy without load: ${took.join(', ')}`);
   return Math.max(2000, Math.ceil((slowest * 2.5) / 1000) * 1000);
 }
 
