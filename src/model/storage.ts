@@ -52,6 +52,11 @@ export function managedStorageDir(dataDir: string, app: string, name: string): s
   return path.join(appStorageDir(dataDir, app), name);
 }
 
+/** Where a mount's files are on the host: a managed NAME's folder, or the host path itself. */
+export function storageHostPath(dataDir: string, app: string, source: string): string {
+  return isManagedSource(source) ? managedStorageDir(dataDir, app, source) : source;
+}
+
 export function checkStorageName(name: string): string {
   if (!STORAGE_NAME.test(name)) throw new InputError(`"${name}" is not a storage name (${STORAGE_NAME_RULE})`, 'a name mounts DATA_DIR/storage/APP/NAME; give a host directory as an absolute path like /srv/uploads');
   return name;
@@ -179,7 +184,7 @@ export function mountsFor(app: { name: string; storage: StorageMount[] }, proces
   return app.storage
     .filter((mount) => mount.process === null || mount.process === processType)
     .map((mount) => ({
-      hostPath: isManagedSource(mount.source) ? managedStorageDir(dataDir, app.name, mount.source) : mount.source,
+      hostPath: storageHostPath(dataDir, app.name, mount.source),
       containerPath: mount.containerPath,
       readOnly: mount.readOnly,
       managed: isManagedSource(mount.source),
