@@ -10,7 +10,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
-import { berthCli, berthJson } from '../support/cli.js';
+import { berthCli, berthJson, berthOk } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
@@ -68,11 +68,7 @@ describe('persistent storage', () => {
     assert.equal(pushed.code, 0, pushed.output);
   }
 
-  async function cli(args: string[]): Promise<string> {
-    const result = await berthCli(berth, args);
-    assert.equal(result.code, 0, `berth ${args.join(' ')}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
-  }
+  const cli = (args: string[]) => berthOk(berth, args);
 
   before(async () => {
     await ensureTestBaseImage();

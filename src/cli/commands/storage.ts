@@ -2,7 +2,7 @@ import { API, type MountInfo, type NewRelease } from '../../model/api.js';
 import { describeMount } from '../../model/storage.js';
 import { parseMount, parseProcessScope, parseUnmount } from '../argument-values.js';
 import { stringFlag } from '../arguments.js';
-import { type CommandGroup, type Flag } from '../command.js';
+import { type CommandGroup, type Flag, type Invocation } from '../command.js';
 import { formatTable } from '../format.js';
 import { show, streamed } from '../output.js';
 
@@ -14,6 +14,12 @@ function renderMounts(app: string, mounts: MountInfo[]): string {
     ['SOURCE', 'CONTAINER PATH', 'MODE', 'PROCESS', 'ON THE HOST'],
     mounts.map((mount) => [mount.source, mount.containerPath, mount.readOnly ? 'ro' : 'rw', mount.process ?? '(every)', `${mount.hostPath}${mount.managed ? ' (berth keeps it)' : ''}`]),
   );
+}
+
+/** APP, the mount argument and --process, as storage:mount and storage:unmount both take them. */
+function mountArguments(invocation: Invocation): { app: string; text: string; process: string | undefined } {
+  const [app, text] = invocation.args;
+  return { app, text, process: parseProcessScope(stringFlag(invocation.flags, '--process')) };
 }
 
 function outcome(done: string, release: NewRelease): string {
@@ -30,10 +36,9 @@ export const STORAGE: CommandGroup = {
       summary: 'mount a directory berth keeps (NAME, in DATA_DIR/storage/APP/NAME) or a host directory (/abs/path) into the containers, as a new release through the checks',
       example: 'berth storage:mount myapp uploads:/app/uploads',
       async run(invocation) {
-        const [app, spec] = invocation.args;
-        const mount = parseMount(spec, parseProcessScope(stringFlag(invocation.flags, '--process')));
-        const result = await streamed(invocation, API.mountStorage, { app }, mount);
-        show(invocation, result, ({ release }) => outcome(`Mounted ${describeMount(mount)} in ${app}`, release));
+        const { app, text, process } = mountArguments(invocation);
+        const mount = parseMount(text, process);
+        show(invocation, await streamed(invocation, API.mountStorage, { app }, mount), ({ release }) => outcome(`Mounted ${describeMount(mount)} in ${app}`, release));
       },
     },
     {
@@ -43,9 +48,8 @@ export const STORAGE: CommandGroup = {
       summary: 'stop mounting a directory (its files stay), as a new release through the checks',
       example: 'berth storage:unmount myapp uploads',
       async run(invocation) {
-        const [app, text] = invocation.args;
-        const selector = parseUnmount(text, parseProcessScope(stringFlag(invocation.flags, '--process')));
-        const result = await streamed(invocation, API.unmountStorage, { app }, selector);
+        const { app, text, process } = mountArguments(invocation);
+        const result = await streamed(invocation, API.unmountStorage, { app }, parseUnmount(text, process));
         show(invocation, result, ({ removed, release }) => outcome(`Unmounted ${removed.map(describeMount).join(', ')} from ${app} (the files stay)`, release));
       },
     },
