@@ -80,9 +80,15 @@ export class StorageService {
     return mount;
   }
 
-  /** What no container may see: berth's data dir (tokens, keys, every app's config), its code, and the engine's socket; as written and as resolved. */
+  /**
+   * What no container may see: berth's data dir (tokens, keys, every app's config), its code and
+   * plugins (which run as berth), the token and key files it was given, and the engine's socket;
+   * as written and as resolved.
+   */
   private async protectedPaths(): Promise<string[]> {
-    const paths = [this.operator.deps.options.dataDir, PACKAGE_ROOT, ...DOCKER_SOCKETS, ...dockerHostSocket()];
+    const { dataDir, pluginDirs, tokenFile, tlsCert, tlsKey } = this.operator.deps.options;
+    const given = [tokenFile, tlsCert, tlsKey].filter((file): file is string => file !== undefined);
+    const paths = [dataDir, PACKAGE_ROOT, ...pluginDirs, ...given, ...DOCKER_SOCKETS, ...dockerHostSocket()];
     const real = await Promise.all(paths.map((p) => fs.realpath(p).catch(() => p)));
     return [...new Set([...paths, ...real])];
   }

@@ -38,7 +38,16 @@ export async function handOverManagedDirs(container: Docker.Container, mounts: C
   if (owner.uid === 0) return;
   for (const mount of managed) {
     const stat = await fs.stat(mount.hostPath);
-    if (stat.uid !== owner.uid || stat.gid !== owner.gid) await fs.chown(mount.hostPath, owner.uid, owner.gid);
+    if (stat.uid !== owner.uid || stat.gid !== owner.gid) await handOver(mount.hostPath, owner, user);
+  }
+}
+
+async function handOver(dir: string, owner: Owner, user: string): Promise<void> {
+  try {
+    await fs.chown(dir, owner.uid, owner.gid);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    throw new BerthError(`berth may not give ${dir} to uid ${owner.uid} (the image's user "${user}"): only root can change a folder's owner`, `run berth as root, or give it yourself once: chown ${owner.uid}:${owner.gid} ${dir}`);
   }
 }
 

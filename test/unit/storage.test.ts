@@ -15,8 +15,9 @@ import type { DataPlane } from '../../src/proxy/data-plane.js';
 import { resolveUser } from '../../src/runtime/storage.js';
 import type { ContainerSpec } from '../../src/runtime/runtime.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import type { ServeOptions } from '../../src/server/options.js';
 import { certsHarness } from '../support/certs-harness.js';
-import { APP, deployLive, harness } from '../support/deploy-harness.js';
+import { APP, deployLive, harness, type Harness } from '../support/deploy-harness.js';
 import { assertUsageError } from '../support/usage-error.js';
 
 const mount = (source: string, containerPath: string, process: string | null = null, readOnly = false): StorageMount => ({ source, containerPath, readOnly, process });
@@ -103,13 +104,17 @@ test('the image user a managed folder goes to: numbers as they are, names throug
   await assert.rejects(resolveUser('node:wheel', read), /group "wheel"/);
 });
 
-async function storageWorld(t: Parameters<typeof harness>[0]) {
-  const h = await harness(t);
+/** The app operations over the harness, with these serve options changed. */
+function appService(h: Harness, changed: Partial<ServeOptions> = {}): AppService {
   const locks = new AppLocks();
   const { certificates: certs } = certsHarness(h, { proxy: h.proxy, locks });
-  const service = new AppService({ options: h.options, runtime: h.runtime, store: h.store, proxy: h.proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: { curl: '/bin/false', awk: ['/bin/false'], socketPath: '/nonexistent' }, certs });
+  return new AppService({ options: { ...h.options, ...changed }, runtime: h.runtime, store: h.store, proxy: h.proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: { curl: '/bin/false', awk: ['/bin/false'], socketPath: '/nonexistent' }, certs });
+}
+
+async function storageWorld(t: Parameters<typeof harness>[0]) {
+  const h = await harness(t);
   const started = () => h.runtime.argsOf('startContainer').map(([spec]) => spec as ContainerSpec);
-  return { h, service, started };
+  return { h, service: appService(h), started };
 }
 
 test('every container of a release mounts what mountsFor gives its process type', async (t) => {
@@ -135,6 +140,9 @@ test('storage:mount stores a mount; a host path that is missing or leads into th
   await assert.rejects(service.storage.mount(APP, mount(link, '/x'), new DeployOutput()), /leads to .*: host path ".*" is inside/);
   await assert.rejects(service.storage.mount(APP, mount('/nonexistent/berth-test', '/x'), new DeployOutput()), /does not exist on the berth server/);
   await assert.rejects(service.storage.mount(APP, mount(h.options.dataDir, '/x'), new DeployOutput()), /is inside/);
+  const keyDir = await fs.mkdtemp(path.join(h.options.dataDir, '..', 'berth-key-'));
+  t.after(() => fs.rm(keyDir, { recursive: true, force: true }));
+  await assert.rejects(appService(h, { tlsKey: path.join(keyDir, 'key.pem') }).storage.mount(APP, mount(keyDir, '/x'), new DeployOutput()), /holds .*key\.pem, which is berth's or the engine's own/);
   assert.deepEqual((await service.storage.list(APP)).mounts.map((m) => m.source), ['data']);
 });
 
