@@ -7,6 +7,7 @@ import { InputError } from '../errors.js';
 import { DEFAULT_LOG_LINES, parseReleaseNumber } from '../model/app.js';
 import type { AppProxyOptions } from '../model/app.js';
 import type { ConfigChange, LogsQuery, ResourceChange } from '../model/api.js';
+import type { MountSelector, StorageMount } from '../model/storage.js';
 
 /** A request before anything is known about its shape. */
 export interface RawRequest {
@@ -25,8 +26,27 @@ export function readAppName({ body }: RawRequest): { name: string } {
 }
 
 /** A missing confirmation reads as empty, which the service refuses with what to send instead. */
-export function readConfirmation({ body }: RawRequest): { confirm: string } {
-  return { confirm: typeof body.confirm === 'string' ? body.confirm : '' };
+export function readConfirmation({ body }: RawRequest): { confirm: string; purgeStorage: boolean } {
+  if (body.purgeStorage !== undefined && typeof body.purgeStorage !== 'boolean') throw new InputError('purgeStorage must be true or false', 'like {"confirm": "myapp", "purgeStorage": true}');
+  return { confirm: typeof body.confirm === 'string' ? body.confirm : '', purgeStorage: body.purgeStorage === true };
+}
+
+/** storage:mount: `{source, containerPath, readOnly?, process?}`; the storage rules judge the values. */
+export function readStorageMount({ body }: RawRequest): StorageMount {
+  const { source, containerPath, readOnly = false, process = null } = body;
+  if (typeof source !== 'string' || typeof containerPath !== 'string' || typeof readOnly !== 'boolean' || (process !== null && typeof process !== 'string')) {
+    throw new InputError('give the mount as {"source": "data", "containerPath": "/data", "readOnly": false, "process": "web"} (source: a NAME or an absolute host path; readOnly and process may be left out)');
+  }
+  return { source, containerPath, readOnly, process };
+}
+
+/** storage:unmount: `{source, containerPath?, process?}`. */
+export function readMountSelector({ body }: RawRequest): MountSelector {
+  const { source, containerPath, process } = body;
+  if (typeof source !== 'string' || (containerPath !== undefined && typeof containerPath !== 'string') || (process !== undefined && typeof process !== 'string')) {
+    throw new InputError('give the mount as {"source": "data"} or {"source": "/srv/uploads", "containerPath": "/uploads", "process": "web"} (containerPath and process may be left out)');
+  }
+  return { source, ...(containerPath === undefined ? {} : { containerPath }), ...(process === undefined ? {} : { process }) };
 }
 
 export function readConfigChange({ body }: RawRequest): ConfigChange {

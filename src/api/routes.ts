@@ -3,7 +3,7 @@ import type { DeployOutput } from '../log/output.js';
 import type { ChecksState } from '../model/app.js';
 import type { API, EndpointName, ParamsOf, RequestOf, ResponseOf } from '../model/api.js';
 import type { AppRecord } from '../store/store.js';
-import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, type RawRequest } from './requests.js';
+import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, readMountSelector, readStorageMount, type RawRequest } from './requests.js';
 import { appInfo, appSummary, releaseInfo } from './views.js';
 
 /** What a handler gets: the path's parameters, percent-decoded, and the request, read into its type. */
@@ -36,7 +36,7 @@ export type RouteTable = { [Name in EndpointName]: Route<(typeof API)[Name]> };
 
 /** The handlers read and hand over; every rule about apps, names and values is the service's to apply. */
 export function apiRoutes(service: AppService, startedAt: number): RouteTable {
-  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, logs, status } = service;
+  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, storage, logs, status } = service;
   const info = async (app: AppRecord) => ({ app: appInfo(app, apps.hostNames(app), await apps.containers(app)) });
   const setChecks = (state: ChecksState) => ({ read: noRequest, handle: async ({ params }: { params: { app: string } }) => ({ checks: await checks.set(params.app, state) }) });
   return {
@@ -44,7 +44,7 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
     listApps: { read: noRequest, handle: async () => ({ apps: (await apps.list()).map((app) => appSummary(app, apps.hostNames(app))) }) },
     createApp: { read: readAppName, status: 201, handle: async ({ request }) => info(await apps.create(request.name)) },
     appInfo: { read: noRequest, handle: async ({ params }) => info(await apps.get(params.app)) },
-    destroyApp: { read: readConfirmation, handle: async ({ params, request }) => ({ destroyed: params.app, ...(await apps.destroy(params.app, request.confirm)) }) },
+    destroyApp: { read: readConfirmation, handle: async ({ params, request }) => ({ destroyed: params.app, ...(await apps.destroy(params.app, request.confirm, request.purgeStorage)) }) },
     showConfig: { read: noRequest, handle: async ({ params }) => ({ config: await config.show(params.app) }) },
     changeConfig: { read: readConfigChange, handle: ({ params, request }, { output }) => config.change(params.app, request, output) },
     scale: { read: readFormation, handle: ({ params, request }, { output }) => processes.scale(params.app, request.formation, output) },
@@ -68,6 +68,9 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
     resources: { read: noRequest, handle: ({ params }) => resources.report(params.app) },
     limitResources: { read: readResourceChange, handle: ({ params, request }, { output }) => resources.limit(params.app, request, output) },
     clearResources: { read: readResourceScope, handle: ({ params, request }, { output }) => resources.clear(params.app, request.process, output) },
+    storage: { read: noRequest, handle: ({ params }) => storage.list(params.app) },
+    mountStorage: { read: readStorageMount, handle: ({ params, request }, { output }) => storage.mount(params.app, request, output) },
+    unmountStorage: { read: readMountSelector, handle: ({ params, request }, { output }) => storage.unmount(params.app, request, output) },
     logs: {
       read: readLogsQuery,
       transcript: false,

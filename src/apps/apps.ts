@@ -1,6 +1,8 @@
+import fs from 'node:fs/promises';
 import { ConflictError, InputError } from '../errors.js';
 import { appHostNames, appPort, checkAppName, defaultHostName } from '../model/app.js';
-import type { ContainerInfo } from '../model/api.js';
+import type { ContainerInfo, DestroyedStorage } from '../model/api.js';
+import { appStorageDir } from '../model/storage.js';
 import { createRepo } from '../git/repos.js';
 import type { AppRecord } from '../store/store.js';
 import type { AppOperator } from './operator.js';
@@ -9,6 +11,7 @@ import type { AppOperator } from './operator.js';
 export interface Destroyed {
   containers: number;
   images: number;
+  storage: DestroyedStorage | null;
 }
 
 /** The apps themselves: which there are, making one ready for its first push, removing one. */
@@ -68,11 +71,22 @@ export class AppsService {
     );
   }
 
-  /** Needs the app's name as confirmation, so a script cannot remove the wrong app by a slip. */
-  async destroy(name: string, confirm: string): Promise<Destroyed> {
+  /**
+   * Needs the app's name as confirmation, so a script cannot remove the wrong app by a slip. The
+   * app's managed storage stays (a new app of that name mounting the same NAME finds it) unless
+   * `purgeStorage`; host paths it mounted are the operator's and never touched.
+   */
+  async destroy(name: string, confirm: string, purgeStorage = false): Promise<Destroyed> {
     const app = await this.get(name);
     checkDestroyConfirmed(app.name, confirm);
-    return this.operator.withLock(app.name, 'destroy', undefined, () => this.remove(app.name));
+    return this.operator.withLock(app.name, 'destroy', undefined, async () => ({ ...(await this.remove(app.name)), storage: await this.settleStorage(app.name, purgeStorage) }));
+  }
+
+  private async settleStorage(name: string, purge: boolean): Promise<DestroyedStorage | null> {
+    const dir = appStorageDir(this.operator.deps.options.dataDir, name);
+    if (!(await fs.stat(dir).catch(() => undefined))) return null;
+    if (purge) await fs.rm(dir, { recursive: true, force: true });
+    return { dir, kept: !purge };
   }
 
   /** APP.DOMAIN first, then those added with domains:add. */
@@ -87,7 +101,7 @@ export class AppsService {
     return containers.map(({ name, process, release, state, ip }) => ({ name, process, release, state, ip, port }));
   }
 
-  private async remove(name: string): Promise<Destroyed> {
+  private async remove(name: string): Promise<Omit<Destroyed, 'storage'>> {
     const { runtime, proxy, store, certs } = this.operator.deps;
     await certs.forget(name);
     await proxy.removeApp(name);

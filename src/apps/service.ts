@@ -10,12 +10,13 @@ import { ProxyService } from './proxy.js';
 import { ReleasesService } from './releases.js';
 import { ResourcesService } from './resources.js';
 import { StatusService } from './status.js';
+import { StorageService } from './storage.js';
 
 export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, logs and status. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs and status. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -28,6 +29,7 @@ export class AppService {
   readonly certs: CertsService;
   readonly proxy: ProxyService;
   readonly resources: ResourcesService;
+  readonly storage: StorageService;
   readonly logs: LogsService;
   readonly status: StatusService;
 
@@ -42,6 +44,7 @@ export class AppService {
     this.certs = new CertsService(operator);
     this.proxy = new ProxyService(operator);
     this.resources = new ResourcesService(operator);
+    this.storage = new StorageService(operator);
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);
   }

@@ -12,6 +12,7 @@ import {
   parseReleaseNumber as parseModelReleaseNumber,
 } from '../model/app.js';
 import { checkResourceScope, parseCpus, parseMemory, parsePids, type ResourceLimits } from '../model/resources.js';
+import { parseMountSelector, parseMountSpec, type MountSelector, type StorageMount } from '../model/storage.js';
 
 /** Judges one argument by the app model's rule, and says which argument broke it. */
 export function judged<T>(arg: string, rule: () => T): T {
@@ -82,4 +83,14 @@ export function parseResourceLimits(given: { memory?: string; cpus?: string; pid
 
 export function parseProcessScope(type: string | undefined): string | undefined {
   return type === undefined ? undefined : judged(`--process ${type}`, () => checkResourceScope(type));
+}
+
+/** storage:mount's `NAME:/path[:ro]` or `/host/path:/path[:ro]`, for every process type or one. */
+export function parseMount(spec: string, process: string | undefined): StorageMount {
+  return judged(spec, () => parseMountSpec(spec, process ?? null));
+}
+
+/** storage:unmount's `NAME` or `/host/path`, with `:/path` when the source is mounted twice. */
+export function parseUnmount(text: string, process: string | undefined): MountSelector {
+  return judged(text, () => parseMountSelector(text, process));
 }

@@ -12,8 +12,9 @@ import { PROXY } from './commands/proxy.js';
 import { RELEASES } from './commands/releases.js';
 import { RESOURCES } from './commands/resource.js';
 import { STATUS } from './commands/status.js';
+import { STORAGE } from './commands/storage.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, STORAGE, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

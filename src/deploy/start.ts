@@ -2,6 +2,7 @@ import { BerthError } from '../errors.js';
 import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
 import { appPort, WEB_PROCESS } from '../model/app.js';
 import { containerLimits } from '../model/resources.js';
+import { mountsFor } from '../model/storage.js';
 import { containerHandle, type DeployRun, type PipelineDeps } from './run.js';
 import { Stage } from './stages.js';
 
@@ -34,6 +35,7 @@ export class StartStep {
             port: appPort(run.app.config),
             env: run.app.config,
             limits: containerLimits(run.app.resources, type),
+            mounts: mountsFor(run.app, type, this.deps.options.dataDir),
           });
           run.containers.push(containerHandle(runtime, record));
           run.output.info(type === WEB_PROCESS ? `Container ${record.name} at ${record.ip}:${record.port}` : `Container ${record.name} (no proxy)`);

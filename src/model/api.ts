@@ -5,6 +5,7 @@
  */
 import type { AppProxyOptions, ChecksState } from './app.js';
 import type { AppResources, ContainerLimits, ResourceLimits } from './resources.js';
+import type { MountSelector, StorageMount } from './storage.js';
 
 export interface ContainerInfo {
   name: string;
@@ -164,6 +165,24 @@ export interface ResourceChange {
   limits: ResourceLimits;
 }
 
+/** A mount as storage:list shows it: where its files are on the host, and whether berth keeps that folder. */
+export interface MountInfo extends StorageMount {
+  hostPath: string;
+  managed: boolean;
+}
+
+/** What storage:mount and storage:unmount answer: the mounts now, and the release that runs with them. */
+export interface StorageChanged {
+  mounts: MountInfo[];
+  release: NewRelease;
+}
+
+/** What apps:destroy did with the app's managed storage folder (null: it had none). */
+export interface DestroyedStorage {
+  dir: string;
+  kept: boolean;
+}
+
 export interface LogsQuery {
   lines: number;
   follow: boolean;
@@ -210,7 +229,7 @@ export const API = {
   listApps: endpoint<undefined, { apps: AppSummary[] }>()('GET', '/apps'),
   createApp: endpoint<{ name: string }, { app: AppInfo }>()('POST', '/apps'),
   appInfo: endpoint<undefined, { app: AppInfo }>()('GET', '/apps/:app'),
-  destroyApp: endpoint<{ confirm: string }, { destroyed: string; containers: number; images: number }>()('DELETE', '/apps/:app'),
+  destroyApp: endpoint<{ confirm: string; purgeStorage?: boolean }, { destroyed: string; containers: number; images: number; storage: DestroyedStorage | null }>()('DELETE', '/apps/:app'),
   showConfig: endpoint<undefined, { config: Record<string, string> }>()('GET', '/apps/:app/config'),
   changeConfig: endpoint<ConfigChange, { config: Record<string, string>; release: NewRelease }>()('POST', '/apps/:app/config', true),
   scale: endpoint<{ formation: Record<string, number> }, { formation: Record<string, number>; release: NewRelease }>()('POST', '/apps/:app/scale', true),
@@ -229,6 +248,9 @@ export const API = {
   resources: endpoint<undefined, ResourceReport>()('GET', '/apps/:app/resources'),
   limitResources: endpoint<ResourceChange, { resources: ResourceReport; release: NewRelease }>()('POST', '/apps/:app/resources', true),
   clearResources: endpoint<{ process?: string }, { resources: ResourceReport; release: NewRelease }>()('DELETE', '/apps/:app/resources', true),
+  storage: endpoint<undefined, { mounts: MountInfo[] }>()('GET', '/apps/:app/storage'),
+  mountStorage: endpoint<StorageMount, StorageChanged>()('POST', '/apps/:app/storage', true),
+  unmountStorage: endpoint<MountSelector, StorageChanged & { removed: MountInfo[] }>()('DELETE', '/apps/:app/storage', true),
   logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
   certificate: endpoint<undefined, CertificateInfo>()('GET', '/apps/:app/certs'),
   addCertificate: endpoint<{ cert: string; key: string }, CertificateInfo>()('POST', '/apps/:app/certs'),

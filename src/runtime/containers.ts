@@ -5,7 +5,9 @@ import type { ContainerRecord } from '../store/store.js';
 import { isStatus } from './engine.js';
 import { listeningSockets, type ListeningSocket } from './listening.js';
 import { appAddress } from './networks.js';
+import type { ContainerMount } from '../model/storage.js';
 import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary } from './runtime.js';
+import { dockerMounts, handOverManagedDirs, makeManagedDirs } from './storage.js';
 
 /** Where a container goes: which berth made it, and the app's own network it runs on. */
 export interface Placement {
@@ -16,9 +18,10 @@ export interface Placement {
 /**
  * Every container is fenced by default: a pids limit (a fork bomb stops there, not at the host's
  * process table), no gaining privileges through setuid binaries, and no raw sockets (no forged
- * packets or ARP games on the bridge); memory and CPU as the operator set them.
+ * packets or ARP games on the bridge); memory and CPU as the operator set them. One-off
+ * containers take it too (overriding the restart policy), and go through createAppContainer.
  */
-function fencedHostConfig(spec: ContainerSpec, network: string): Docker.HostConfig {
+export function containerHostConfig(spec: Pick<ContainerSpec, 'limits'>, network: string): Docker.HostConfig {
   const { memory, cpus, pids } = spec.limits;
   return {
     // Node as PID 1 ignores SIGTERM; an init process forwards it, so retiring takes milliseconds.
@@ -39,19 +42,40 @@ export async function startContainer(docker: Docker, placement: Placement, spec:
   const labels = appLabels(placement.instance, spec.app, spec.release, spec.processType);
   await removeLeftover(docker, name, labels);
   const env = { ...spec.env, PORT: String(spec.port) };
-  const container = await docker.createContainer({
-    name,
-    Image: spec.image,
-    ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
-    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: labels,
-    HostConfig: fencedHostConfig(spec, placement.network),
-  });
+  const container = await createAppContainer(
+    docker,
+    {
+      name,
+      Image: spec.image,
+      ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: labels,
+      HostConfig: containerHostConfig(spec, placement.network),
+    },
+    spec.mounts,
+  );
   await container.start();
   const info = await container.inspect();
   const ip = info.NetworkSettings.Networks[placement.network]?.IPAddress;
   if (!ip) throw new Error(`container ${name} has no address on network ${placement.network}`);
   return { id: info.Id, name, process: spec.processType, ip, port: spec.port };
+}
+
+/**
+ * The one way berth creates a container: with the app's storage mounted (src/model/storage.ts's
+ * mountsFor gives them), its managed directories made beforehand and handed to the image's user
+ * once the container exists. A container whose storage cannot be readied is removed again.
+ */
+export async function createAppContainer(docker: Docker, options: Docker.ContainerCreateOptions, mounts: ContainerMount[]): Promise<Docker.Container> {
+  await makeManagedDirs(mounts);
+  const container = await docker.createContainer({ ...options, HostConfig: { ...options.HostConfig, Mounts: dockerMounts(mounts) } });
+  try {
+    await handOverManagedDirs(container, mounts);
+  } catch (error) {
+    await removeContainer(docker, container.id);
+    throw error;
+  }
+  return container;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ContainerLimits } from '../model/resources.js';
+import type { ContainerMount } from '../model/storage.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { EngineDiskUsage } from './disk.js';
 import type { ListeningSocket } from './listening.js';
@@ -97,6 +98,8 @@ export interface ContainerSpec {
   env: Record<string, string>;
   /** Memory, CPU and pids for this container; every container has a pids limit. */
   limits: ContainerLimits;
+  /** Storage for this process type (mountsFor in src/model/storage.ts). */
+  mounts: ContainerMount[];
 }
 
 /**

@@ -19,6 +19,7 @@ import type { SwitchRequest } from '../proxy/reverse-proxy.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { localUrl } from '../model/local-server.js';
+import { STORAGE_DIR } from '../model/storage.js';
 import { claimDataDir } from '../store/owner.js';
 import { PASSAGE_MODE, PRIVATE_UMASK, tightenDataDir } from '../store/permissions.js';
 import { Store } from '../store/store.js';
@@ -47,7 +48,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await fs.mkdir(options.dataDir, { recursive: true, mode: PASSAGE_MODE });
   await fs.chmod(options.dataDir, PASSAGE_MODE);
   const ownership = await claimDataDir(options.dataDir);
-  const tightened = await tightenDataDir(options.dataDir, workerPassages(path.join(options.dataDir, 'nginx')));
+  const tightened = await tightenDataDir(options.dataDir, workerPassages(path.join(options.dataDir, 'nginx')), path.join(options.dataDir, STORAGE_DIR));
   if (tightened) log(`made ${tightened} file(s) and folder(s) in ${options.dataDir} readable by berth's user only (they were open to others)`);
   const serveToken = await loadOrCreateToken(options.dataDir, options.token, options.tokenFile);
   const { token } = serveToken;

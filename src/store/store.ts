@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_PROXY_OPTIONS, type AppProxyOptions, type ChecksState } from '../model/app.js';
 import { emptyResources, type AppResources } from '../model/resources.js';
+import type { StorageMount } from '../model/storage.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
 export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
@@ -55,11 +56,13 @@ export interface AppRecord {
   resources: AppResources;
   /** proxy:set: redirect-https and hsts. */
   proxy: AppProxyOptions;
+  /** storage:mount: managed directories and host paths mounted into the containers. */
+  storage: StorageMount[];
   nextRelease: number;
   live: LiveRelease | undefined;
 }
 
-const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS };
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS, storage: [] as StorageMount[] };
 
 /**
  * berth's state under the data dir. Layout:

@@ -6,7 +6,7 @@ import { runWrk } from '../../bench/wrk.js';
 import { childPids } from '../../src/host/processes.js';
 import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
-import { berthCli } from '../support/cli.js';
+import { berthOk } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
 import { startLoad, type LoadResult } from '../support/load.js';
@@ -29,11 +29,7 @@ describe('the edge is never reloaded: other apps, domains and first deploys chan
   let berth: BerthInstance;
   const repos: AppRepo[] = [];
 
-  async function cli(args: string[]): Promise<string> {
-    const result = await berthCli(berth, args);
-    assert.equal(result.code, 0, `berth ${args.join(' ')}: ${result.stdout}${result.stderr}`);
-    return result.stdout;
-  }
+  const cli = (args: string[]) => berthOk(berth, args);
 
   before(async () => {
     await ensureTestBaseImage();

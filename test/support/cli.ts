@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,6 +66,13 @@ export function berthCli(berth: BerthInstance, args: string[], env: Record<strin
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** Runs berth like berthCli and fails the test unless it exits 0; resolves with what it printed. */
+export async function berthOk(berth: BerthInstance, args: string[]): Promise<string> {
+  const result = await berthCli(berth, args);
+  assert.equal(result.code, 0, `berth ${args.join(' ')}: ${result.stdout}${result.stderr}`);
+  return result.stdout;
 }
 
 export async function berthJson<T>(berth: BerthInstance, args: string[]): Promise<T> {

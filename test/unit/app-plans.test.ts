@@ -20,6 +20,7 @@ function app(live: number | undefined): AppRecord {
     stopped: false,
     resources: { app: {}, processes: {} },
     proxy: { redirectHttps: true, hsts: false },
+    storage: [],
     nextRelease: 6,
     live: live === undefined ? undefined : { release: live, commit: `c${live}`, image: `berth/shop:${live}`, containers: [] },
   };

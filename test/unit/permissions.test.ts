@@ -38,3 +38,16 @@ test('a data dir open to others is made the owner\'s alone; passages keep only t
   assert.equal((await fs.stat(file('apps/link'))).mode & 0o777, (await fs.stat('/etc/hostname')).mode & 0o777, 'a link is not followed');
   assert.equal(await tightenDataDir(dataDir, [file('nginx'), file('nginx/edge')]), 0, 'a tight data dir is left as it is');
 });
+
+test('what apps keep in their storage is theirs: the storage folder is tightened, nothing below it', async (t) => {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-perms-'));
+  t.after(() => fs.rm(dataDir, { recursive: true, force: true }));
+  const file = (name: string) => path.join(dataDir, name);
+  await fs.mkdir(file('storage/shop/uploads'), { recursive: true, mode: 0o755 });
+  await fs.writeFile(file('storage/shop/uploads/photo.jpg'), 'x', { mode: 0o644 });
+  await fs.chmod(file('storage'), 0o755);
+  await tightenDataDir(dataDir, [], file('storage'));
+  assert.equal(await modeOf(file('storage')), 0o700);
+  assert.equal(await modeOf(file('storage/shop/uploads')), 0o755);
+  assert.equal(await modeOf(file('storage/shop/uploads/photo.jpg')), 0o644);
+});

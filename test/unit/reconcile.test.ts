@@ -36,7 +36,7 @@ async function interrupted(h: Harness, status: ReleaseStatus): Promise<Container
   await h.store.saveDeployLog(APP, 2, '-----> Building shop (release 2)\n');
   if (status === 'building') return undefined;
   h.runtime.images.add(imageName(INSTANCE, APP, 2));
-  const container = await h.runtime.startContainer({ app: APP, release: 2, image: imageName(INSTANCE, APP, 2), processType: 'web', index: 1, command: undefined, port: 5000, env: {}, limits: { pids: DEFAULT_PIDS_LIMIT } });
+  const container = await h.runtime.startContainer({ app: APP, release: 2, image: imageName(INSTANCE, APP, 2), processType: 'web', index: 1, command: undefined, port: 5000, env: {}, limits: { pids: DEFAULT_PIDS_LIMIT }, mounts: [] });
   h.runtime.forgetCalls();
   return container;
 }
@@ -124,7 +124,7 @@ test('recovery: a release recorded live while still switching is marked live; th
 test('recovery: containers and networks of apps berth no longer knows are removed, and an app with no live release gets no route', async (t) => {
   const { h, live, reconciler, logged } = await world(t);
   h.runtime.images.add(imageName(INSTANCE, 'gone', 1));
-  const orphan = await h.runtime.startContainer({ app: 'gone', release: 1, image: imageName(INSTANCE, 'gone', 1), processType: 'web', index: 1, command: undefined, port: 5000, env: {}, limits: { pids: DEFAULT_PIDS_LIMIT } });
+  const orphan = await h.runtime.startContainer({ app: 'gone', release: 1, image: imageName(INSTANCE, 'gone', 1), processType: 'web', index: 1, command: undefined, port: 5000, env: {}, limits: { pids: DEFAULT_PIDS_LIMIT }, mounts: [] });
   await h.store.createApp('blog');
   await reconciler.recoverAll();
   assert.ok(h.runtime.argsOf('removeContainer').some(([id]) => id === orphan.id));

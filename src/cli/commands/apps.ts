@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import { API, type AppInfo, type AppSummary, type ContainerInfo } from '../../model/api.js';
+import { API, type AppInfo, type AppSummary, type ContainerInfo, type DestroyedStorage } from '../../model/api.js';
 import { checkAppName } from '../argument-values.js';
 import { CliError, EXIT } from '../client.js';
 import { appCommand, type CommandGroup } from '../command.js';
@@ -51,11 +51,18 @@ function gitRemote(url: string, app: string): string {
   return `${protocol}//berth:$BERTH_TOKEN@${host}${pathname.replace(/\/$/, '')}/${app}.git`;
 }
 
-async function confirmDestroy(app: string): Promise<void> {
+function storageOutcome(app: string, storage: DestroyedStorage | null): string {
+  if (!storage) return '';
+  if (!storage.kept) return `; removed its storage ${storage.dir}`;
+  return `; kept its storage in ${storage.dir} (an app named ${app} that mounts the same NAME finds it again; rm -r it, or destroy with --purge-storage, to remove it)`;
+}
+
+async function confirmDestroy(app: string, purgeStorage: boolean): Promise<void> {
   if (!process.stdin.isTTY) {
     throw new UsageError(`apps:destroy ${app} cannot ask for confirmation (stdin is not a terminal): pass --force`);
   }
-  const answer = await askOnTerminal(`This destroys ${app}: its containers, images, releases and config.\nType the app name to confirm: `, 'nothing was destroyed');
+  const what = purgeStorage ? 'containers, images, releases, config and the storage berth keeps for it' : 'containers, images, releases and config (its storage stays)';
+  const answer = await askOnTerminal(`This destroys ${app}: its ${what}.\nType the app name to confirm: `, 'nothing was destroyed');
   if (answer !== app) throw new CliError(`"${answer}" is not "${app}": nothing was destroyed`, EXIT.failed);
 }
 
@@ -92,14 +99,18 @@ export const APPS: CommandGroup = {
     {
       name: 'apps:destroy',
       args: ['APP'],
-      flags: [{ name: 'force', help: 'do not ask to type the app name (needed when stdin is not a terminal)' }],
-      summary: 'remove an app with its containers, images, releases and config',
+      flags: [
+        { name: 'force', help: 'do not ask to type the app name (needed when stdin is not a terminal)' },
+        { name: 'purge-storage', help: 'remove the storage berth keeps for the app too (DATA_DIR/storage/APP); host paths it mounted are never touched' },
+      ],
+      summary: 'remove an app with its containers, images, releases and config (its managed storage stays unless --purge-storage)',
       example: 'berth apps:destroy myapp --force',
       async run(invocation) {
         const [app] = invocation.args;
-        if (!invocation.flags.has('--force')) await confirmDestroy(app);
-        const result = await invocation.client().call(API.destroyApp, { app }, { confirm: app });
-        show(invocation, result, ({ containers, images }) => `Destroyed ${app}: removed ${containers} container(s) and ${images} image(s)`);
+        const purgeStorage = invocation.flags.has('--purge-storage');
+        if (!invocation.flags.has('--force')) await confirmDestroy(app, purgeStorage);
+        const result = await invocation.client().call(API.destroyApp, { app }, { confirm: app, purgeStorage });
+        show(invocation, result, ({ containers, images, storage }) => `Destroyed ${app}: removed ${containers} container(s) and ${images} image(s)${storageOutcome(app, storage)}`);
       },
     },
   ],
