@@ -9,6 +9,7 @@ import { startCertificates } from '../certs/start.js';
 import { CertStore } from '../certs/store.js';
 import { AppLocks } from '../deploy/lock.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
+import { LivenessMonitor } from '../deploy/liveness.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { liveRoute, Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
@@ -69,9 +70,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
+  const liveness = new LivenessMonitor({ options, runtime, store, locks, log });
+  liveness.start();
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort } });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort }, liveness });
   const gitServer = createGitPortServer({
     token,
     handlers: {
@@ -96,7 +99,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), certs.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), liveness.stop(), certs.stop()]);
       await ownership.release();
     },
   };
