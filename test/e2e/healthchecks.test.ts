@@ -10,6 +10,7 @@ import { startBerth, type BerthInstance } from '../support/berth.js';
 import { berthCli } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
+import { refusedAtCheckStage } from '../support/check-stage.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
 import type { StatusInfo } from '../../src/model/api.js';
 
@@ -45,22 +46,7 @@ describe('app.json healthchecks', () => {
 
   /** Pushes the repo's next commit with `files` while the live app is under load; expects it refused at the check stage, nothing live changing. */
   async function refusedAtChecks(app: string, repo: AppRepo, files: Record<string, string>, fault: string, reason: RegExp): Promise<string> {
-    const live = (await repo.git('rev-parse', 'HEAD')).trim();
-    const watched = await whileServing({ httpPort: berth.httpPort, host: `${app}.localhost` }, async () => {
-      await repo.commit(files, fault);
-      const push = await repo.push(berth.remote(app));
-      await repo.resetTo(live);
-      return push;
-    });
-    const push = watched.result;
-    assert.notEqual(push.code, 0, push.output);
-    assert.match(push.output, /failed at the check stage/);
-    assert.match(push.output, reason);
-    assert.match(push.output, new RegExp(`Nothing changed: release \\d+ is still serving ${app}`));
-    const said = /failed at the check stage: (.*)/.exec(push.output)![1].trim();
-    await recordReliability({ area: 'Hostile and broken input', fault, berthDid: `push refused at the check stage: "${said}"; the live release kept serving`, served: watched.served, lost: watched.failures.length });
-    assert.deepEqual(watched.failures, []);
-    return push.output;
+    return (await refusedAtCheckStage(berth, app, repo, fault, () => repo.commit(files, fault), reason)).output;
   }
 
   test('a startup check with content passes the push; CHECKS beside app.json is ignored and the pusher reads so', async () => {

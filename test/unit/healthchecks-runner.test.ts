@@ -4,11 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkDeploy } from '../../src/checks/runner.js';
-import { DeployOutput } from '../../src/log/output.js';
-import type { TriggerContext } from '../../src/plugins/types.js';
 import type { ExecResult } from '../../src/runtime/runtime.js';
-import { FakeCommit } from '../support/fake-commit.js';
+import { checkedContainer, runCheckDeploy } from '../support/check-deploy.js';
 
 let server: http.Server;
 const seen: http.IncomingHttpHeaders[] = [];
@@ -31,41 +28,20 @@ interface Run {
 }
 
 async function runChecks({ files, process = 'web', exec = () => ({ exitCode: 0, output: '' }) }: Run): Promise<{ read: string; error?: Error & { hint?: string }; commands: string[][] }> {
-  const output = new DeployOutput();
   const commands: string[][] = [];
-  const port = (server.address() as AddressInfo).port;
-  const context: TriggerContext = {
-    trigger: 'check-deploy',
-    app: 'shop',
-    release: 1,
-    commit: 'c0ffee0c0ffee0',
-    image: 'unit/shop:1',
-    container: {
-      id: 'x',
+  const container = checkedContainer(
+    { ip: '127.0.0.1', port: (server.address() as AddressInfo).port },
+    {
       name: `unit_shop_${process}_1`,
       process,
-      ip: '127.0.0.1',
-      port,
-      health: async () => ({ running: true, startedAt: new Date(Date.now() - 60_000).toISOString(), restartCount: 0, exitCode: 0, oomKilled: false, error: '' }),
       listening: async () => [{ address: '0.0.0.0', port: 9000 }],
       exec: async (command) => {
         commands.push(command);
         return exec(command);
       },
     },
-    previous: undefined,
-    failure: undefined,
-    source: new FakeCommit('c0ffee0c0ffee0', files),
-    checks: { listenTimeoutSeconds: 5, defaultSettleSeconds: 0 },
-    logger: output,
-    signal: new AbortController().signal,
-  };
-  try {
-    await checkDeploy(context);
-    return { read: output.transcript(), commands };
-  } catch (error) {
-    return { read: output.transcript(), error: error as Error, commands };
-  }
+  );
+  return { ...(await runCheckDeploy(container, files)), commands };
 }
 
 const appJson = (healthchecks: unknown) => JSON.stringify({ healthchecks });
