@@ -79,10 +79,12 @@ export class LivenessMonitor {
   /** Finds the live containers with liveness checks, and starts each check that is due. */
   private async round(): Promise<void> {
     const seen = new Set<string>();
+    const livePlans = new Set<string>();
     for (const name of await this.deps.store.listApps()) {
       const app = await this.deps.store.getApp(name);
       if (!app?.live || app.stopped || app.checks === 'disabled') continue;
       for (const record of app.live.containers) {
+        livePlans.add(planKey(app, record.process));
         const watched = await this.watch(app, record);
         if (!watched) continue;
         seen.add(record.id);
@@ -91,6 +93,7 @@ export class LivenessMonitor {
       }
     }
     for (const id of this.watched.keys()) if (!seen.has(id)) this.watched.delete(id);
+    for (const key of this.plans.keys()) if (!livePlans.has(key)) this.plans.delete(key);
   }
 
   private async watch(app: AppRecord, record: ContainerRecord): Promise<Watched | undefined> {
@@ -106,7 +109,7 @@ export class LivenessMonitor {
   /** The live commit's plan for a process type, read once per commit; one that cannot be read is logged and watched no further. */
   private plan(app: AppRecord, processType: string): Promise<CheckPlan | undefined> {
     const live = app.live!;
-    const key = `${app.name}@${live.commit}:${processType}:${appPort(app.config)}`;
+    const key = planKey(app, processType);
     let plan = this.plans.get(key);
     if (!plan) {
       const source = this.deps.commit?.(app.name, live.commit) ?? new CommitTree(this.deps.store.repoDir(app.name), live.commit);
@@ -185,4 +188,9 @@ export class LivenessMonitor {
     log(`${watched.app}: restarted ${watched.record.name} (restart ${watched.info.restarts} by berth)`);
     return true;
   }
+}
+
+/** A plan depends on the live commit (its app.json and CHECKS), the process type and the app's port. */
+function planKey(app: AppRecord, processType: string): string {
+  return `${app.name}@${app.live!.commit}:${processType}:${appPort(app.config)}`;
 }
