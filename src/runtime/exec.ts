@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
+import { sleep } from '../time.js';
 import { DockerFrames } from './logs.js';
 import { EXEC_OUTPUT_MAX_BYTES, type ExecResult } from './runtime.js';
 
@@ -33,6 +34,15 @@ export async function execInContainer(docker: Docker, id: string, command: strin
   });
   stream.destroy();
   if (!ended) return { exitCode: undefined, output: output.toString('utf8') };
-  const info = await exec.inspect();
-  return { exitCode: info.Running ? undefined : (info.ExitCode ?? undefined), output: output.toString('utf8') };
+  return { exitCode: await exitCodeOf(exec), output: output.toString('utf8') };
+}
+
+/** The engine may close the output a moment before it records the exit: asks again for up to a second. */
+async function exitCodeOf(exec: Docker.Exec): Promise<number | undefined> {
+  for (let asked = 0; ; asked++) {
+    const info = await exec.inspect();
+    if (!info.Running) return info.ExitCode ?? undefined;
+    if (asked === 20) return undefined;
+    await sleep(50);
+  }
 }

@@ -3,9 +3,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ExecResult } from '../../src/runtime/runtime.js';
 import { checkedContainer, runCheckDeploy } from '../support/check-deploy.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 let server: http.Server;
 const seen: http.IncomingHttpHeaders[] = [];
@@ -97,4 +99,16 @@ test('an app.json that is not JSON, or has a check type berth does not know, fai
   const unknown = await runChecks({ files: { 'app.json': appJson({ web: [{ type: 'warmup', path: '/' }] }) } });
   assert.match(unknown.error?.message ?? '', /^app\.json healthchecks\.web\[0\]\.type: "warmup" is not a check type berth knows/);
   assert.match(unknown.error?.hint ?? '', /fix app\.json/);
+});
+
+test('scheme https speaks TLS to the container, whose certificate names no address, with the Host header app.json gives', async (t) => {
+  const { certPem, keyPem } = selfSignedCertificate(['shop.example.com']);
+  const secure = https.createServer({ cert: certPem, key: keyPem }, (req, res) => res.end(`secure ${req.headers.host}`));
+  await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+  t.after(() => secure.close());
+  const securePort = (secure.address() as AddressInfo).port;
+  const healthchecks = { web: [{ path: '/', scheme: 'https', port: securePort, content: 'secure shop.example.com', httpHeaders: [{ name: 'Host', value: 'shop.example.com' }], attempts: 1 }] };
+  const { read, error } = await runChecks({ files: { 'app.json': appJson(healthchecks) } });
+  assert.equal(error, undefined, read);
+  assert.match(read, new RegExp(`\\[1/1\\] GET / \\(Host: shop\\.example\\.com, https, port ${securePort}\\): ok, 200, found "secure shop\\.example\\.com"`));
 });
