@@ -137,8 +137,9 @@ export class LivenessMonitor {
   /** Each due check once; the container is restarted as soon as one has failed `attempts` times in a row. */
   private async checkContainer(watched: Watched): Promise<void> {
     const container = containerHandle(this.deps.runtime, watched.record);
-    const health = await container.health();
-    if (!health.running) return;
+    // Stopped or gone (a deploy retiring it, the reconciler starting it again): nothing to check now.
+    const health = await container.health().catch(() => undefined);
+    if (!health?.running) return;
     for (const [index, check] of watched.checks.entries()) {
       if (watched.dueAt[index] > Date.now()) continue;
       const delayMs = untilUp(health.startedAt, check.initialDelaySeconds);
