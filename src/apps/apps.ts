@@ -97,8 +97,9 @@ export class AppsService {
   /** The app's containers as the engine sees them now, running or not. */
   async containers(app: AppRecord): Promise<ContainerInfo[]> {
     const port = appPort(app.config);
-    const containers = await this.operator.deps.runtime.appContainers(app.name);
-    return containers.map(({ name, process, release, state, ip }) => ({ name, process, release, state, ip, port }));
+    const { runtime, liveness } = this.operator.deps;
+    const containers = await runtime.appContainers(app.name);
+    return containers.map(({ id, name, process, release, state, ip }) => ({ name, process, release, state, ip, port, liveness: liveness?.liveness(id) ?? null }));
   }
 
   private async remove(name: string): Promise<Omit<Destroyed, 'storage'>> {

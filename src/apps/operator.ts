@@ -6,7 +6,7 @@ import { BerthError, ConflictError, NotFoundError } from '../errors.js';
 import { HOST_NAMES_LOCK, type AppLocks } from '../deploy/lock.js';
 import type { DeployPipeline } from '../deploy/pipeline.js';
 import { checkAppName } from '../model/app.js';
-import type { NewRelease } from '../model/api.js';
+import type { LivenessInfo, NewRelease } from '../model/api.js';
 import type { HookTarget } from '../git/repos.js';
 import { CommitTree } from '../git/tree.js';
 import type { DeployOutput } from '../log/output.js';
@@ -25,6 +25,8 @@ export interface AppServiceDeps {
   certs: Certificates;
   /** What the git port serves now (undefined over plain HTTP), and its ACME certificate for --server-name when it gets one. */
   gitPort?: { served(): ServedCertificate | undefined; acme: GitPortCertificate | undefined };
+  /** How the liveness checks of a live container fare (berth serve's LivenessMonitor). */
+  liveness?: { liveness(containerId: string): LivenessInfo | undefined };
 }
 
 /** A release of a kept image instead of the live one: what a rollback deploys. */

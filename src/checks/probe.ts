@@ -1,7 +1,17 @@
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { describe } from '../errors.js';
-import type { CheckSpec } from './parser.js';
+
+/** What one HTTP check asks: a CHECKS line, or an app.json check with its headers and, for scheme https, TLS to the container. */
+export interface ProbeTarget {
+  scheme: 'http' | 'https';
+  host: string | undefined;
+  path: string;
+  expected: string | undefined;
+  headers?: { name: string; value: string }[];
+  /** Speak TLS to the container (app.json's scheme https); its certificate cannot name an address, so it is not verified. */
+  tls?: boolean;
+}
 
 export const MAX_REDIRECTS = 5;
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -62,8 +72,8 @@ function isPassingStatus(status: number): boolean {
 }
 
 /** One attempt of one check, sent to the container itself (its IP and port), never through nginx. */
-export async function probe(check: CheckSpec, address: { ip: string; port: number }, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
-  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, pipelining: 0 });
+export async function probe(check: ProbeTarget, address: { ip: string; port: number }, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+  const agent = new Agent({ connect: { timeout: timeoutMs, ...(check.tls ? { rejectUnauthorized: false } : {}) }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, pipelining: 0 });
   // A timer of our own: inside AbortSignal.any an AbortSignal.timeout can be collected before it fires (nodejs/node#57736).
   const attempt = new AbortController();
   const timer = setTimeout(() => attempt.abort(), timeoutMs);
@@ -72,8 +82,9 @@ export async function probe(check: CheckSpec, address: { ip: string; port: numbe
   try {
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'berth-checks', 'x-forwarded-proto': target.scheme };
+      for (const header of check.headers ?? []) headers[header.name.toLowerCase()] = header.value;
       if (target.host) headers.host = target.host;
-      const response = await request(`http://${address.ip}:${address.port}${target.path}`, { method: 'GET', headers, dispatcher: agent, signal: attemptSignal });
+      const response = await request(`${check.tls ? 'https' : 'http'}://${address.ip}:${address.port}${target.path}`, { method: 'GET', headers, dispatcher: agent, signal: attemptSignal });
       const location = response.headers.location;
       if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
         await response.body.dump();

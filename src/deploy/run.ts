@@ -70,7 +70,12 @@ export class DeployRun {
 
 /** What plugins see of a container: its address, and ways to ask how it is doing. */
 export function containerHandle(runtime: Runtime, record: ContainerRecord): ContainerHandle {
-  return { ...record, health: () => runtime.containerHealth(record.id), listening: () => runtime.listeningSockets(record.id) };
+  return {
+    ...record,
+    health: () => runtime.containerHealth(record.id),
+    listening: () => runtime.listeningSockets(record.id),
+    exec: (command, options) => runtime.execInContainer(record.id, command, options),
+  };
 }
 
 export function triggerContext(

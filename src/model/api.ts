@@ -16,6 +16,22 @@ export interface ContainerInfo {
   /** Empty when the container has no address on berth's network. */
   ip: string;
   port: number;
+  /** How its app.json liveness checks fare; null when it has none (or berth does not watch it: not live, checks disabled). */
+  liveness: LivenessInfo | null;
+}
+
+/**
+ * A live container's liveness checks: waiting (for initialDelay after it started), passing,
+ * failing (the last `failures` attempts in a row failed, fewer than its attempts), restarting
+ * (berth is restarting it after `attempts` failures in a row).
+ */
+export interface LivenessInfo {
+  state: 'waiting' | 'passing' | 'failing' | 'restarting';
+  failures: number;
+  /** Restarts by berth since berth started. */
+  restarts: number;
+  lastResult: string | null;
+  lastCheckedAt: string | null;
 }
 
 export interface AppSummary {

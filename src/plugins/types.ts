@@ -1,6 +1,6 @@
 import type { Logger } from '../log/output.js';
 import type { ListeningSocket } from '../runtime/listening.js';
-import type { ContainerHealth } from '../runtime/runtime.js';
+import type { ContainerHealth, ExecResult } from '../runtime/runtime.js';
 
 /** The deploy's stages, in the order the pipeline fires them; plugins hook into any of them. */
 export const TRIGGERS = ['pre-build', 'post-build', 'pre-deploy', 'check-deploy', 'post-deploy', 'pre-retire', 'deploy-failed'] as const;
@@ -20,6 +20,8 @@ export interface ContainerHandle {
   health(): Promise<ContainerHealth>;
   /** What listens inside the container; undefined when berth cannot see it. */
   listening(): Promise<ListeningSocket[] | undefined>;
+  /** Runs a command inside the container (app.json command checks). */
+  exec(command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<ExecResult>;
 }
 
 export interface SourceReader {

@@ -116,6 +116,7 @@ export async function containerHealth(docker: Docker, id: string): Promise<Conta
   const info = await docker.getContainer(id).inspect();
   return {
     running: info.State.Running && !info.State.Restarting,
+    startedAt: info.State.StartedAt,
     restartCount: info.RestartCount,
     exitCode: info.State.ExitCode,
     oomKilled: info.State.OOMKilled,

@@ -3,6 +3,7 @@ import type { ContainerRecord } from '../store/store.js';
 import { LABEL } from '../model/naming.js';
 import { containerHealth, containerListeningSockets, containerState, listContainers, removeContainer, startContainer, stopContainer } from './containers.js';
 import { pruneBuildCache, readEngineDiskUsage, type EngineDiskUsage } from './disk.js';
+import { execInContainer } from './exec.js';
 import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
 import { followEngineEvents } from './events.js';
 import { appImageTags, buildImage, imageExists, removeAppImages, removeImage } from './images.js';
@@ -10,7 +11,7 @@ import type { ListeningSocket } from './listening.js';
 import { readLogLines } from './logs.js';
 import { ensureAppNetwork, networkedApps, networkSubnets, removeAppNetwork, removeSharedNetworkIfUnused } from './networks.js';
 import { ContainerSubnets } from './subnets.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from './runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, Runtime } from './runtime.js';
 
 /** The Runtime on the local Docker engine, through dockerode; every engine call of berth goes through here. */
 export class DockerRuntime implements Runtime {
@@ -103,6 +104,10 @@ export class DockerRuntime implements Runtime {
 
   listeningSockets(id: string): Promise<ListeningSocket[] | undefined> {
     return containerListeningSockets(this.docker, id);
+  }
+
+  execInContainer(id: string, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<ExecResult> {
+    return execInContainer(this.docker, id, command, options);
   }
 
   stopContainer(id: string, timeoutSeconds: number): Promise<void> {

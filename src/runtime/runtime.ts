@@ -49,6 +49,8 @@ export interface Runtime {
   containerHealth(id: string): Promise<ContainerHealth>;
   /** What listens inside the container; undefined when berth cannot see it. */
   listeningSockets(id: string): Promise<ListeningSocket[] | undefined>;
+  /** Runs a command inside the running container (docker exec, no shell unless the command is one); its exit code and the end of its output. */
+  execInContainer(id: string, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<ExecResult>;
   /** SIGTERM, then SIGKILL after timeoutSeconds; a stopped or missing container is fine. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** Removes it, running or not; a missing one is fine. */
@@ -110,6 +112,8 @@ export type ContainerState = { kind: 'gone' } | { kind: 'stopped' } | { kind: 'r
 
 export interface ContainerHealth {
   running: boolean;
+  /** When the container last started (ISO time), as the engine says. */
+  startedAt: string;
   restartCount: number;
   exitCode: number;
   oomKilled: boolean;
@@ -128,3 +132,12 @@ export interface ContainerSummary {
   /** On its app's network; empty when it has no address there. */
   ip: string;
 }
+
+/** How a command run inside a container ended: exitCode undefined when it did not end within its time. */
+export interface ExecResult {
+  exitCode: number | undefined;
+  /** The last EXEC_OUTPUT_MAX_BYTES of stdout and stderr, as printed. */
+  output: string;
+}
+
+export const EXEC_OUTPUT_MAX_BYTES = 4096;

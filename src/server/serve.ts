@@ -8,7 +8,8 @@ import { gitPortAcmeName, storedGitPortCertificate } from '../certs/git-port-cer
 import { startCertificates } from '../certs/start.js';
 import { CertStore } from '../certs/store.js';
 import { AppLocks } from '../deploy/lock.js';
-import { Housekeeping } from '../deploy/housekeeping.js';
+import { Housekeeping, type HousekeepingDeps } from '../deploy/housekeeping.js';
+import { LivenessMonitor } from '../deploy/liveness.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { liveRoute, Reconciler } from '../deploy/reconcile.js';
 import { BUILTIN_PLUGINS_DIR } from '../paths.js';
@@ -68,11 +69,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
   await reconciler.recoverAll();
   reconciler.watch();
-  const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
-  housekeeping.start();
+  const background = startBackground({ options, runtime, store, locks, log });
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort } });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness });
   const gitServer = createGitPortServer({
     token,
     handlers: {
@@ -97,10 +97,19 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), certs.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), background.stop(), certs.stop()]);
       await ownership.release();
     },
   };
+}
+
+/** What berth repeats while it runs besides watching nginx and the containers: pruning the disk, and liveness checks. */
+function startBackground(deps: HousekeepingDeps): { liveness: LivenessMonitor; stop(): Promise<void> } {
+  const housekeeping = new Housekeeping(deps);
+  const liveness = new LivenessMonitor(deps);
+  housekeeping.start();
+  liveness.start();
+  return { liveness, stop: async () => void (await Promise.all([housekeeping.stop(), liveness.stop()])) };
 }
 
 /** The git port's ACME certificate from an earlier start, when it still fits. */

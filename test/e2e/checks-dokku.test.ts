@@ -7,7 +7,7 @@ import { AppRepo, type FileChange } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
-import { recordReliability, whileServing } from '../support/reliability.js';
+import { refusedAtCheckStage } from '../support/check-stage.js';
 
 const APP = 'from-dokku';
 const HOST = `${APP}.localhost`;
@@ -47,23 +47,10 @@ describe('CHECKS as Dokku writes them', () => {
 
   /** Pushes a commit whose CHECKS is `make`s, and expects it refused at the check stage with `reason`, nothing live changing. */
   async function refusedCheckStage(fault: string, make: () => Promise<void>, reason: RegExp): Promise<void> {
-    const live = (await repo.git('rev-parse', 'HEAD')).trim();
-    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
-      await make();
-      const push = await repo.push(berth.remote(APP));
-      await repo.resetTo(live);
-      return push;
-    });
-    const push = watched.result;
-    assert.notEqual(push.code, 0, push.output);
-    assert.match(push.output, /failed at the check stage/);
-    assert.match(push.output, reason);
+    const push = await refusedAtCheckStage(berth, APP, repo, fault, make, reason);
     assert.match(push.output, /Nothing changed: release 1 is still serving from-dokku/);
     assert.doesNotMatch(push.output, /No CHECKS file/);
     assert.match((await getThroughNginx(berth.httpPort, HOST)).body, /Hello from v1/);
-    const said = /failed at the check stage: (.*)/.exec(push.output)![1].trim();
-    await recordReliability({ area: 'Hostile and broken input', fault, berthDid: `push refused at the check stage: "${said}"; release 1 kept serving`, served: watched.served, lost: watched.failures.length });
-    assert.deepEqual(watched.failures, []);
   }
 
   test('a CHECKS that is a directory fails the deploy, saying so', async () => {

@@ -1,7 +1,7 @@
 import { containerName, imageRepository } from '../../src/model/naming.js';
 import type { ListeningSocket } from '../../src/runtime/listening.js';
 import type { EngineDiskUsage } from '../../src/runtime/disk.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from '../../src/runtime/runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, Runtime } from '../../src/runtime/runtime.js';
 import type { ContainerRecord } from '../../src/store/store.js';
 import { Fake } from './fake.js';
 
@@ -9,6 +9,7 @@ export interface FakeContainer extends ContainerSummary {
   image: string;
   port: number;
   logs: string[];
+  startedAt: string;
 }
 
 /** An engine in memory: image tags, containers with their state, address and output. */
@@ -21,6 +22,8 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   private created = 0;
   /** What the engine says of its build cache; pruneBuildCache frees it all. */
   buildCache = { count: 0, bytes: 0 };
+  /** What a command run inside a container (execInContainer) gives; exit 0 and no output unless a test says otherwise. */
+  exec: (container: FakeContainer, command: string[]) => ExecResult = () => ({ exitCode: 0, output: '' });
   /** Each image of the fake takes this much disk. */
   static readonly IMAGE_BYTES = 1000;
 
@@ -117,7 +120,7 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
     const leftover = this.named(name);
     if (leftover) this.containers.delete(leftover.id);
     this.created += 1;
-    const container = { id: `c${this.created}`, name, app: spec.app, release: spec.release, process: spec.processType, state: 'running', ip: `172.20.0.${this.created + 1}`, image: spec.image, port: spec.port, logs: [] };
+    const container = { id: `c${this.created}`, name, app: spec.app, release: spec.release, process: spec.processType, state: 'running', ip: `172.20.0.${this.created + 1}`, image: spec.image, port: spec.port, logs: [], startedAt: new Date().toISOString() };
     this.containers.set(container.id, container);
     return { id: container.id, name, process: container.process, ip: container.ip, port: spec.port };
   }
@@ -148,19 +151,29 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
 
   async restartContainer(id: string): Promise<void> {
     this.enter('restartContainer', id);
-    this.existing(id).state = 'running';
+    const container = this.existing(id);
+    container.state = 'running';
+    container.startedAt = new Date().toISOString();
   }
 
   async containerHealth(id: string): Promise<ContainerHealth> {
     this.enter('containerHealth', id);
-    const running = this.containers.get(id)?.state === 'running';
-    return { running, restartCount: 0, exitCode: running ? 0 : 1, oomKilled: false, error: '' };
+    const container = this.containers.get(id);
+    const running = container?.state === 'running';
+    return { running, startedAt: container?.startedAt ?? '', restartCount: 0, exitCode: running ? 0 : 1, oomKilled: false, error: '' };
   }
 
   async listeningSockets(id: string): Promise<ListeningSocket[] | undefined> {
     this.enter('listeningSockets', id);
     const container = this.containers.get(id);
     return container && [{ address: '0.0.0.0', port: container.port }];
+  }
+
+  async execInContainer(id: string, command: string[]): Promise<ExecResult> {
+    this.enter('execInContainer', id, command);
+    const container = this.existing(id);
+    if (container.state !== 'running') throw new Error(`Container ${id} is not running`);
+    return this.exec(container, command);
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {

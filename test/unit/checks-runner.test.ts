@@ -4,10 +4,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CHECK_DEFAULTS, checkDeploy } from '../../src/checks/runner.js';
-import { DeployOutput } from '../../src/log/output.js';
-import type { TriggerContext } from '../../src/plugins/types.js';
-import { FakeCommit, type FakeEntry } from '../support/fake-commit.js';
+import { CHECK_DEFAULTS } from '../../src/checks/runner.js';
+import { checkedContainer, runCheckDeploy } from '../support/check-deploy.js';
+import type { FakeEntry } from '../support/fake-commit.js';
 
 let server: http.Server;
 
@@ -25,36 +24,8 @@ before(async () => {
 after(() => server.close());
 
 /** Runs check-deploy against the server with this CHECKS (or entry in its place); resolves with what the pusher read. */
-async function runChecks(checks: string | FakeEntry): Promise<{ read: string; error?: Error & { hint?: string } }> {
-  const output = new DeployOutput();
-  const context: TriggerContext = {
-    trigger: 'check-deploy',
-    app: 'shop',
-    release: 1,
-    commit: 'c0ffee0c0ffee0',
-    image: 'unit/shop:1',
-    container: {
-      id: 'x',
-      name: 'unit_shop_web_1',
-      process: 'web',
-      ip: '127.0.0.1',
-      port: (server.address() as AddressInfo).port,
-      health: async () => ({ running: true, restartCount: 0, exitCode: 0, oomKilled: false, error: '' }),
-      listening: async () => [],
-    },
-    previous: undefined,
-    failure: undefined,
-    source: new FakeCommit('c0ffee0c0ffee0', { CHECKS: checks }),
-    checks: { listenTimeoutSeconds: 5, defaultSettleSeconds: 0 },
-    logger: output,
-    signal: new AbortController().signal,
-  };
-  try {
-    await checkDeploy(context);
-    return { read: output.transcript() };
-  } catch (error) {
-    return { read: output.transcript(), error: error as Error };
-  }
+function runChecks(checks: string | FakeEntry): Promise<{ read: string; error?: Error & { hint?: string } }> {
+  return runCheckDeploy(checkedContainer({ ip: '127.0.0.1', port: (server.address() as AddressInfo).port }), { CHECKS: checks });
 }
 
 test('a 3xx answer without Location passes, as under Dokku\'s curl --fail --location; one with Location is followed', async () => {

@@ -14,7 +14,7 @@ function context(output: DeployOutput): TriggerContext {
     release: 7,
     commit: 'abc1234',
     image: 'berth/shop:7',
-    container: { id: 'c0ffee', name: 'berth-shop-web-7', process: 'web', ip: '172.20.0.9', port: 5000, health: async () => ({ running: true, restartCount: 0, exitCode: 0, oomKilled: false, error: '' }), listening: async () => [] },
+    container: { id: 'c0ffee', name: 'berth-shop-web-7', process: 'web', ip: '172.20.0.9', port: 5000, health: async () => ({ running: true, startedAt: new Date().toISOString(), restartCount: 0, exitCode: 0, oomKilled: false, error: '' }), listening: async () => [], exec: async () => ({ exitCode: 0, output: '' }) },
     previous: undefined,
     failure: undefined,
     source: { readFile: async () => undefined },

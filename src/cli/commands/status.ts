@@ -57,6 +57,12 @@ function gitPortAcmeLines(tls: GitPortTls | null): Array<[string, string]> {
   return [['git port ACME', `${acme.serverName}: ${acme.state}${error}${next}`]];
 }
 
+/** Every container that has app.json liveness checks: how they fare and how often berth restarted it. */
+function livenessTable(apps: StatusInfo['apps']): string | undefined {
+  const rows = apps.flatMap((app) => app.containers.flatMap(({ name, liveness }) => (liveness ? [[name, liveness.state, String(liveness.failures), String(liveness.restarts), orDash(liveness.lastResult)]] : [])));
+  return rows.length ? `Liveness checks:\n${formatTable(['CONTAINER', 'STATE', 'FAILURES IN A ROW', 'RESTARTS BY BERTH', 'LAST RESULT'], rows)}` : undefined;
+}
+
 function renderStatus(status: StatusInfo): string {
   const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
@@ -75,7 +81,8 @@ function renderStatus(status: StatusInfo): string {
     status.apps.map((app) => [app.name, orDash(app.release), shortCommit(app.commit), app.checks, certificateCell(app.certificate), containerSummary(app.containers)]),
   );
   const warnings = certificateWarnings(status.apps);
-  return `${overview}\n\n${apps}${warnings.length ? `\n\nCertificates that need attention:\n${warnings.join('\n')}` : ''}`;
+  const liveness = livenessTable(status.apps);
+  return `${overview}\n\n${apps}${liveness ? `\n\n${liveness}` : ''}${warnings.length ? `\n\nCertificates that need attention:\n${warnings.join('\n')}` : ''}`;
 }
 
 export const STATUS: CommandGroup = {
