@@ -9,13 +9,14 @@ import { ProcessesService } from './processes.js';
 import { ProxyService } from './proxy.js';
 import { ReleasesService } from './releases.js';
 import { ResourcesService } from './resources.js';
+import { RunService } from './run.js';
 import { StatusService } from './status.js';
 
 export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, logs and status. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, logs, status and one-off runs. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -30,6 +31,7 @@ export class AppService {
   readonly resources: ResourcesService;
   readonly logs: LogsService;
   readonly status: StatusService;
+  readonly run: RunService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -44,5 +46,6 @@ export class AppService {
     this.resources = new ResourcesService(operator);
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);
+    this.run = new RunService(operator);
   }
 }

@@ -11,9 +11,10 @@ import { PROCESSES } from './commands/ps.js';
 import { PROXY } from './commands/proxy.js';
 import { RELEASES } from './commands/releases.js';
 import { RESOURCES } from './commands/resource.js';
+import { RUN } from './commands/run.js';
 import { STATUS } from './commands/status.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RUN, RESOURCES, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

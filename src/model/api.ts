@@ -167,6 +167,24 @@ export interface ResourceChange {
 export interface LogsQuery {
   lines: number;
   follow: boolean;
+  /** The output of one berth run container, by name, instead of the live containers'. */
+  run?: string;
+  /** The output of a cron job's last runs, by its id. */
+  cron?: string;
+}
+
+/** berth run: the command's words after `--`; detach answers once it runs; interactive is a websocket of its own. */
+export interface RunRequest {
+  command: string[];
+  detach: boolean;
+}
+
+/** exitCode is null for a detached run (it is still running); stopped says why berth killed it. */
+export interface RunResult {
+  name: string;
+  exitCode: number | null;
+  durationMs: number | null;
+  stopped: string | null;
 }
 
 /** What every error answer carries; the CLI prints both. */
@@ -230,6 +248,8 @@ export const API = {
   limitResources: endpoint<ResourceChange, { resources: ResourceReport; release: NewRelease }>()('POST', '/apps/:app/resources', true),
   clearResources: endpoint<{ process?: string }, { resources: ResourceReport; release: NewRelease }>()('DELETE', '/apps/:app/resources', true),
   logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
+  /** Streams the command's output (not with detach); berth run -i speaks a websocket on the same path instead. */
+  run: endpoint<RunRequest, RunResult>()('POST', '/apps/:app/run', true),
   certificate: endpoint<undefined, CertificateInfo>()('GET', '/apps/:app/certs'),
   addCertificate: endpoint<{ cert: string; key: string }, CertificateInfo>()('POST', '/apps/:app/certs'),
   removeCertificate: endpoint<undefined, CertificateInfo>()('DELETE', '/apps/:app/certs'),

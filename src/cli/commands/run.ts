@@ -1,0 +1,27 @@
+import { API } from '../../model/api.js';
+import type { CommandGroup } from '../command.js';
+import { print, show } from '../output.js';
+
+export const RUN: CommandGroup = {
+  title: 'One-off commands',
+  commands: [
+    {
+      name: 'run',
+      args: ['APP', 'COMMAND...'],
+      flags: [
+        { name: 'detach', short: 'd', help: 'print the container\'s name at once and leave it running (berth logs APP --run NAME shows its output)' },
+      ],
+      summary: 'run a command once in a new container from the live release, with the app\'s config; exits with its exit code',
+      example: 'berth run myapp -- python manage.py migrate',
+      async run(invocation) {
+        const [app, ...command] = invocation.args;
+        const detach = invocation.flags.has('--detach');
+        const result = await invocation.client().stream(API.run, { app }, { command, detach }, invocation.json ? () => undefined : print);
+        if (detach) return show(invocation, result, ({ name }) => name);
+        if (invocation.json) print(JSON.stringify(result, null, 2));
+        if (result.stopped) process.stderr.write(`berth: ${result.stopped}\n`);
+        process.exitCode = result.exitCode ?? 1;
+      },
+    },
+  ],
+};
