@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import type https from 'node:https';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
+import { createRunSocketHandler } from '../api/run-socket.js';
 import { AppService } from '../apps/service.js';
 import { loadAcmeCa } from '../certs/acme.js';
 import { gitPortAcmeName, storedGitPortCertificate } from '../certs/git-port-certificate.js';
@@ -77,6 +78,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     handlers: {
       git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, maxPushBytes: options.maxPushBytes, createApp: (app) => service.apps.createOnPush(app), logger: log }),
       api: createApiHandler(service, Date.now()),
+      upgrade: createRunSocketHandler(service),
     },
     fromContainer: (address) => runtime.isContainerAddress(address),
     log,

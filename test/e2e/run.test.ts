@@ -1,10 +1,12 @@
 // berth run as a user runs it: the installed command against a real server, Docker and nginx.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
 import { AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
-import { berthCli } from '../support/cli.js';
+import { berthCli, cliEnvironment, type CliResult } from '../support/cli.js';
+import { installedBerth } from '../support/installed.js';
 import { ensureTestBaseImage } from '../support/docker.js';
 import { getThroughNginx } from '../support/http.js';
 import { recordReliability, whileServing } from '../support/reliability.js';
@@ -13,6 +15,19 @@ const docker = new Docker();
 const APP = 'tasks';
 const HOST = `${APP}.localhost`;
 const RUN_TIMEOUT = 3;
+
+/** The installed berth with `input` on its stdin, as a user types into berth run -i. */
+function berthWithInput(berth: BerthInstance, args: string[], input: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(installedBerth(), args, { env: { ...process.env, ...cliEnvironment(berth) }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
 
 describe('berth run: one-off commands from the live release', () => {
   let berth: BerthInstance;
@@ -58,6 +73,15 @@ describe('berth run: one-off commands from the live release', () => {
     const ok = await berthCli(berth, ['run', APP, '--', 'echo "one word is a shell line: $((6 * 7))"']);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /shell line: 42/);
+  });
+
+  test('-i attaches stdin: a shell reads the commands typed, and its exit code comes back', async () => {
+    const ran = await berthWithInput(berth, ['run', APP, '-i', '--', 'sh'], 'echo "typed: $GREETING"\nexit 5\n');
+    assert.equal(ran.code, 5, ran.stderr);
+    assert.match(ran.stdout, /typed: hello from config/);
+    assert.deepEqual(await oneOffsSoon(), []);
+    const wrongToken = await berthWithInput({ ...berth, token: 'not-the-token-0000000' }, ['run', APP, '-i', '--', 'sh'], 'exit 0\n');
+    assert.notEqual(wrongToken.code, 0, 'the websocket needs the token too');
   });
 
   test('--detach prints the name at once; berth logs --run NAME shows what it printed', async () => {

@@ -1,4 +1,6 @@
+import { UsageError } from '../../errors.js';
 import { API } from '../../model/api.js';
+import { runInteractive } from '../interactive.js';
 import type { CommandGroup } from '../command.js';
 import { print, show } from '../output.js';
 
@@ -10,13 +12,15 @@ export const RUN: CommandGroup = {
       args: ['APP', 'COMMAND...'],
       flags: [
         { name: 'detach', short: 'd', help: 'print the container\'s name at once and leave it running (berth logs APP --run NAME shows its output)' },
+        { name: 'interactive', short: 'i', help: 'attach your stdin to the command (berth run APP -i -- sh)' },
       ],
       summary: 'run a command once in a new container from the live release, with the app\'s config; exits with its exit code',
       example: 'berth run myapp -- python manage.py migrate',
       async run(invocation) {
         const [app, ...command] = invocation.args;
         const detach = invocation.flags.has('--detach');
-        const result = await invocation.client().stream(API.run, { app }, { command, detach }, invocation.json ? () => undefined : print);
+        if (detach && invocation.flags.has('--interactive')) throw new UsageError('--detach and --interactive do not go together: a detached command has no terminal to read from');
+        const result = invocation.flags.has('--interactive') ? await runInteractive(invocation.client(), app, command) : await invocation.client().stream(API.run, { app }, { command, detach }, invocation.json ? () => undefined : print);
         if (detach) return show(invocation, result, ({ name }) => name);
         if (invocation.json) print(JSON.stringify(result, null, 2));
         if (result.stopped) process.stderr.write(`berth: ${result.stopped}\n`);
