@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import type http from 'node:http';
 import type https from 'node:https';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
@@ -73,17 +74,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
   const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort } });
-  const gitServer = createGitPortServer({
-    token,
-    handlers: {
-      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, maxPushBytes: options.maxPushBytes, createApp: (app) => service.apps.createOnPush(app), logger: log }),
-      api: createApiHandler(service, Date.now()),
-      upgrade: createRunSocketHandler(service),
-    },
-    fromContainer: (address) => runtime.isContainerAddress(address),
-    log,
-    tls: certificate,
-  });
+  const gitServer = gitPortServer({ options, token, store, service, runtime, certificate });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
   await publishLocalServer(options.dataDir, localUrl(options.listenHost, gitPort, certificate ? 'https' : 'http'), certificate);
@@ -102,6 +93,22 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       await ownership.release();
     },
   };
+}
+
+/** git pushes, the admin API and berth run -i's websocket, on one port. */
+function gitPortServer(parts: { options: ServeOptions; token: string; store: Store; service: AppService; runtime: Runtime; certificate: ServedCertificate | undefined }): http.Server {
+  const { options, store, service, runtime } = parts;
+  return createGitPortServer({
+    token: parts.token,
+    handlers: {
+      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, maxPushBytes: options.maxPushBytes, createApp: (app) => service.apps.createOnPush(app), logger: log }),
+      api: createApiHandler(service, Date.now()),
+      upgrade: createRunSocketHandler(service),
+    },
+    fromContainer: (address) => runtime.isContainerAddress(address),
+    log,
+    tls: parts.certificate,
+  });
 }
 
 /** The git port's ACME certificate from an earlier start, when it still fits. */
