@@ -24,6 +24,7 @@ export const CONTAINER_WATCH_INTERVAL_MS = 1000;
 
 const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
   building: Stage.Build,
+  releasing: Stage.Release,
   starting: Stage.Start,
   checking: Stage.Check,
   switching: Stage.Switch,

@@ -35,7 +35,7 @@ export interface AppInfo extends AppSummary {
   containers: ContainerInfo[];
 }
 
-export const STAGES = ['build', 'start', 'check', 'switch', 'retire'] as const;
+export const STAGES = ['build', 'release', 'start', 'check', 'switch', 'retire'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface ReleaseInfo {

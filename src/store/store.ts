@@ -4,7 +4,7 @@ import { DEFAULT_PROXY_OPTIONS, type AppProxyOptions, type ChecksState } from '.
 import { emptyResources, type AppResources } from '../model/resources.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
-export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
+export type ReleaseStatus = 'building' | 'releasing' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
 
 export interface ContainerRecord {
   id: string;

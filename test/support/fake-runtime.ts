@@ -204,7 +204,10 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
     for (const line of script.lines) await spec.onLine(line);
     if (!script.hangs) return { name: spec.name, exitCode: script.exitCode, durationMs: 1, stopped: undefined };
     const limit = AbortSignal.any([timeLimit(spec.timeoutSeconds, spec.name, spec.limitName), ...(spec.signal ? [spec.signal] : [])]);
+    // The limits' timers do not hold the process open; a real container's connection to the engine does.
+    const engine = setInterval(() => undefined, 1000);
     await new Promise((resolve) => limit.addEventListener('abort', resolve, { once: true }));
+    clearInterval(engine);
     return { name: spec.name, exitCode: 137, durationMs: spec.timeoutSeconds * 1000, stopped: stopReason(limit) };
   }
 
