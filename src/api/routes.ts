@@ -36,7 +36,7 @@ export type RouteTable = { [Name in EndpointName]: Route<(typeof API)[Name]> };
 
 /** The handlers read and hand over; every rule about apps, names and values is the service's to apply. */
 export function apiRoutes(service: AppService, startedAt: number): RouteTable {
-  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, logs, status, run } = service;
+  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, logs, status, run, cron } = service;
   const info = async (app: AppRecord) => ({ app: appInfo(app, apps.hostNames(app), await apps.containers(app)) });
   const setChecks = (state: ChecksState) => ({ read: noRequest, handle: async ({ params }: { params: { app: string } }) => ({ checks: await checks.set(params.app, state) }) });
   return {
@@ -81,6 +81,8 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
       },
     },
     run: { read: readRunRequest, transcript: false, handle: ({ params, request }, { output, cancelled }) => run.run(params.app, request, output, cancelled) },
+    cronList: { read: noRequest, handle: async ({ params }) => ({ jobs: await cron.list(params.app) }) },
+    cronRun: { read: noRequest, transcript: false, handle: ({ params }, { output, cancelled }) => cron.run(params.app, params.id, output, cancelled) },
     deployLog: { read: noRequest, handle: ({ params }) => releases.deployLog(params.app, readDeployLogRelease(params.release)) },
   };
 }

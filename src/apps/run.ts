@@ -4,6 +4,7 @@ import { oneOffDeps, runOneOffTask } from '../deploy/one-off.js';
 import type { DeployOutput } from '../log/output.js';
 import type { RunRequest, RunResult } from '../model/api.js';
 import { shellLine } from '../model/one-off.js';
+import type { OneOffResult } from '../runtime/runtime.js';
 import type { AppRecord, LiveRelease } from '../store/store.js';
 import type { AppOperator } from './operator.js';
 
@@ -31,8 +32,7 @@ export class RunService {
         return output.ready();
       },
     });
-    const stopped = result.stopped && `${result.stopped.message}: it was killed and removed${result.stopped.hint ? ` (${result.stopped.hint})` : ''}`;
-    return { name: result.name, exitCode: result.exitCode, durationMs: result.durationMs, stopped: stopped ?? null };
+    return runResult(result);
   }
 
   /** Resolves once the container runs (or failing to start it rejects); it then runs on without the client. */
@@ -51,6 +51,12 @@ export class RunService {
     const { options } = this.operator.deps;
     return { app, release: live.release, image: live.image, role: 'run' as const, command, logGroup: 'run', timeoutSeconds: options.runTimeoutSeconds, limitName: '--run-timeout' };
   }
+}
+
+/** What the client reads of a one-off that ran: why it was killed, with the flag that bounds it. */
+export function runResult(result: OneOffResult): RunResult {
+  const stopped = result.stopped && `${result.stopped.message}: it was killed and removed${result.stopped.hint ? ` (${result.stopped.hint})` : ''}`;
+  return { name: result.name, exitCode: result.exitCode, durationMs: result.durationMs, stopped: stopped ?? null };
 }
 
 /** What a one-off runs from: the live release, which a new app does not have yet. */

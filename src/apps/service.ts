@@ -2,6 +2,7 @@ import { AppsService } from './apps.js';
 import { CertsService } from './certs.js';
 import { ChecksService } from './checks.js';
 import { ConfigService } from './config.js';
+import { CronService } from './cron.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
@@ -16,7 +17,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, logs, status and one-off runs. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, logs, status, one-off runs and cron jobs. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -32,6 +33,7 @@ export class AppService {
   readonly logs: LogsService;
   readonly status: StatusService;
   readonly run: RunService;
+  readonly cron: CronService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -47,5 +49,6 @@ export class AppService {
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);
     this.run = new RunService(operator);
+    this.cron = new CronService(operator);
   }
 }

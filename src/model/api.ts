@@ -179,6 +179,22 @@ export interface RunRequest {
   detach: boolean;
 }
 
+/** A cron job of the live release, with when it runs next and how its last run went (UTC times). */
+export interface CronJobInfo {
+  id: string;
+  schedule: string;
+  command: string;
+  nextRunAt: string;
+  running: boolean;
+  last: { name: string; startedAt: string; trigger: 'schedule' | 'manual'; exitCode: number | null; durationMs: number | null; stopped: string | null } | null;
+  /** Runs due while the last one still ran. */
+  skipped: number;
+  lastSkippedAt: string | null;
+  /** Runs due while berth was not running. */
+  missed: number;
+  lastMissedAt: string | null;
+}
+
 /** exitCode is null for a detached run (it is still running); stopped says why berth killed it. */
 export interface RunResult {
   name: string;
@@ -250,6 +266,9 @@ export const API = {
   logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
   /** Streams the command's output (not with detach); berth run -i speaks a websocket on the same path instead. */
   run: endpoint<RunRequest, RunResult>()('POST', '/apps/:app/run', true),
+  cronList: endpoint<undefined, { jobs: CronJobInfo[] }>()('GET', '/apps/:app/cron'),
+  /** Streams the job's output. */
+  cronRun: endpoint<undefined, RunResult>()('POST', '/apps/:app/cron/:id/run', true),
   certificate: endpoint<undefined, CertificateInfo>()('GET', '/apps/:app/certs'),
   addCertificate: endpoint<{ cert: string; key: string }, CertificateInfo>()('POST', '/apps/:app/certs'),
   removeCertificate: endpoint<undefined, CertificateInfo>()('DELETE', '/apps/:app/certs'),

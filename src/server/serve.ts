@@ -10,6 +10,7 @@ import { gitPortAcmeName, storedGitPortCertificate } from '../certs/git-port-cer
 import { startCertificates } from '../certs/start.js';
 import { CertStore } from '../certs/store.js';
 import { AppLocks } from '../deploy/lock.js';
+import { CronScheduler } from '../deploy/cron.js';
 import { Housekeeping } from '../deploy/housekeeping.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
 import { liveRoute, Reconciler } from '../deploy/reconcile.js';
@@ -71,9 +72,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   reconciler.watch();
   const housekeeping = new Housekeeping({ options, runtime, store, locks, log });
   housekeeping.start();
+  const cron = new CronScheduler({ options, runtime, store, log });
+  cron.start();
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort } });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, cron, gitPort: { served: () => served, acme: certs.gitPort } });
   const gitServer = gitPortServer({ options, token, store, service, runtime, certificate });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
@@ -89,7 +92,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     gitPort,
     token,
     close: async () => {
-      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), certs.stop()]);
+      await Promise.all([new Promise((r) => gitServer.close(r)), new Promise((r) => hooks.server.close(r)), reconciler.stop(), housekeeping.stop(), cron.stop(), certs.stop()]);
       await ownership.release();
     },
   };

@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
-import { API } from '../../model/api.js';
+import { API, type RunResult } from '../../model/api.js';
 import { runInteractive } from '../interactive.js';
-import type { CommandGroup } from '../command.js';
+import type { CommandGroup, Invocation } from '../command.js';
 import { print, show } from '../output.js';
 
 export const RUN: CommandGroup = {
@@ -22,10 +22,15 @@ export const RUN: CommandGroup = {
         if (detach && invocation.flags.has('--interactive')) throw new UsageError('--detach and --interactive do not go together: a detached command has no terminal to read from');
         const result = invocation.flags.has('--interactive') ? await runInteractive(invocation.client(), app, command) : await invocation.client().stream(API.run, { app }, { command, detach }, invocation.json ? () => undefined : print);
         if (detach) return show(invocation, result, ({ name }) => name);
-        if (invocation.json) print(JSON.stringify(result, null, 2));
-        if (result.stopped) process.stderr.write(`berth: ${result.stopped}\n`);
-        process.exitCode = result.exitCode ?? 1;
+        finishRun(invocation, result);
       },
     },
   ],
 };
+
+/** The command's exit code becomes berth's; why berth killed it goes to stderr. */
+export function finishRun(invocation: Invocation, result: RunResult): void {
+  if (invocation.json) print(JSON.stringify(result, null, 2));
+  if (result.stopped) process.stderr.write(`berth: ${result.stopped}\n`);
+  process.exitCode = result.exitCode ?? 1;
+}
