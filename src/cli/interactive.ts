@@ -1,3 +1,4 @@
+import type { WebSocket } from 'undici';
 import type { FinalEvent, RunResult } from '../model/api.js';
 import { API } from '../model/api.js';
 import { CliError, EXIT, type Client } from './client.js';
@@ -7,8 +8,14 @@ import { print } from './output.js';
  * berth run -i: the command's output comes down and this terminal's stdin goes up, over a
  * websocket (see src/api/run-socket.ts for what each side sends). Ends with the run's result.
  */
-export function runInteractive(client: Client, app: string, command: string[]): Promise<RunResult> {
-  const socket = client.openWebSocket(API.run, { app });
+export async function runInteractive(client: Client, app: string, command: string[]): Promise<RunResult> {
+  // A websocket refused at its handshake says only that it was: an ordinary request first gets
+  // berth's own error for a wrong token, an unknown app or an unreachable server.
+  await client.call(API.appInfo, { app });
+  return exchange(client.openWebSocket(API.run, { app }), command);
+}
+
+function exchange(socket: WebSocket, command: string[]): Promise<RunResult> {
   socket.binaryType = 'arraybuffer';
   return new Promise((resolve, reject) => {
     let final: FinalEvent | undefined;

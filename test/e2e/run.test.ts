@@ -81,7 +81,8 @@ describe('berth run: one-off commands from the live release', () => {
     assert.match(ran.stdout, /typed: hello from config/);
     assert.deepEqual(await oneOffsSoon(), []);
     const wrongToken = await berthWithInput({ ...berth, token: 'not-the-token-0000000' }, ['run', APP, '-i', '--', 'sh'], 'exit 0\n');
-    assert.notEqual(wrongToken.code, 0, 'the websocket needs the token too');
+    assert.equal(wrongToken.code, 3, 'the websocket needs the token too');
+    assert.match(wrongToken.stderr, /token/);
   });
 
   test('--detach prints the name at once; berth logs --run NAME shows what it printed', async () => {
