@@ -43,6 +43,7 @@ export class CronScheduler {
   private readonly jobs = new Map<string, { commit: string; jobs: CronEntry[] }>();
   private readonly running = new Map<string, Promise<OneOffResult>>();
   private saving = Promise.resolve();
+  private readonly failing = new Set<string>();
 
   constructor(private readonly deps: CronDeps) {
     this.rounds = new Rounds(deps.log);
@@ -62,8 +63,16 @@ export class CronScheduler {
   async tick(): Promise<void> {
     for (const name of await this.deps.store.listApps()) {
       const app = await this.deps.store.getApp(name);
-      if (app?.live && !app.stopped) await this.tickApp(app).catch((error: unknown) => this.deps.log(`cron of ${name}: ${describe(error)}`));
+      if (!app?.live) this.forget(name);
+      else if (!app.stopped) await this.tickApp(app).then(() => this.failing.delete(name), (error: unknown) => this.reportOnce(name, error));
     }
+  }
+
+  /** A lasting failure (the live commit's app.json unreadable) is logged once, not every second. */
+  private reportOnce(app: string, error: unknown): void {
+    if (this.failing.has(app)) return;
+    this.failing.add(app);
+    this.deps.log(`cron of ${app}: ${describe(error)}; its jobs do not run until this is fixed`);
   }
 
   /** The live release's jobs with their state; none before the first deploy. */
@@ -177,6 +186,12 @@ export class CronScheduler {
     const jobs = this.deps.readJobs ? await this.deps.readJobs(app) : (await readAppJson(new CommitTree(this.deps.store.repoDir(app.name), live.commit))).cron;
     this.jobs.set(app.name, { commit: live.commit, jobs });
     return jobs;
+  }
+
+  /** An app with no live release (destroyed, or created again under its name) starts its jobs afresh. */
+  private forget(app: string): void {
+    this.states.delete(app);
+    this.jobs.delete(app);
   }
 
   private save(app: string): Promise<void> {

@@ -33,6 +33,8 @@ export async function runOneOff(docker: Docker, placement: Placement, spec: OneO
   };
   try {
     const stream = (await container.attach({ stream: true, stdout: true, stderr: true, stdin: interactive, hijack: interactive })) as unknown as Duplex;
+    // Input typed after the command ended meets a closed stream: that is no failure of berth's.
+    stream.on('error', () => undefined);
     const output = forEachOutputLine(stream, spec.onLine);
     await container.start();
     spec.onStart?.();
