@@ -6,7 +6,7 @@
 import { InputError } from '../errors.js';
 import { DEFAULT_LOG_LINES, parseReleaseNumber } from '../model/app.js';
 import type { AppProxyOptions } from '../model/app.js';
-import type { ConfigChange, LogsQuery, ResourceChange } from '../model/api.js';
+import type { ConfigChange, LogsQuery, ResourceChange, RunRequest } from '../model/api.js';
 import type { MountSelector, StorageMount } from '../model/storage.js';
 
 /** A request before anything is known about its shape. */
@@ -110,9 +110,17 @@ export function readResourceScope({ body }: RawRequest): { process?: string } {
   return body.process === undefined ? {} : { process: body.process };
 }
 
-/** `?lines=N&follow=1`; the service judges N. */
+/** `?lines=N&follow=1&run=NAME&cron=ID`; the service judges N and the names. */
 export function readLogsQuery({ query }: RawRequest): LogsQuery {
-  return { lines: Number(query.get('lines') ?? DEFAULT_LOG_LINES), follow: query.get('follow') === '1' };
+  const one = (key: 'run' | 'cron') => (query.get(key) === null ? {} : { [key]: query.get(key)! });
+  return { lines: Number(query.get('lines') ?? DEFAULT_LOG_LINES), follow: query.get('follow') === '1', ...one('run'), ...one('cron') };
+}
+
+/** `{command: ["ls", "-la"], detach?: true}`. */
+export function readRunRequest({ body }: RawRequest): RunRequest {
+  if (!Array.isArray(body.command) || body.command.some((word) => typeof word !== 'string')) throw new InputError('give the command as {"command": ["ls", "-la"]}', 'berth run APP -- COMMAND ARGS...');
+  if (body.detach !== undefined && typeof body.detach !== 'boolean') throw new InputError('detach must be true or false');
+  return { command: body.command as string[], detach: body.detach === true };
 }
 
 /** A deploy log's `:release`: a release number, or `latest`. */

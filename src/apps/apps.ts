@@ -106,7 +106,7 @@ export class AppsService {
     const { runtime, proxy, store, certs } = this.operator.deps;
     await certs.forget(name);
     await proxy.removeApp(name);
-    const containers = await runtime.appContainers(name);
+    const containers = [...(await runtime.appContainers(name)), ...(await runtime.oneOffContainers(name))];
     for (const container of containers) await runtime.removeContainer(container.id);
     await runtime.removeAppNetwork(name);
     const images = await runtime.removeAppImages(name);

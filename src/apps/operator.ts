@@ -4,6 +4,7 @@ import type { ServedCertificate } from '../server/certificate.js';
 import type { ServeOptions } from '../server/options.js';
 import { BerthError, ConflictError, NotFoundError } from '../errors.js';
 import { HOST_NAMES_LOCK, type AppLocks } from '../deploy/lock.js';
+import type { CronScheduler } from '../deploy/cron.js';
 import type { DeployPipeline } from '../deploy/pipeline.js';
 import { checkAppName } from '../model/app.js';
 import type { LivenessInfo, NewRelease } from '../model/api.js';
@@ -23,6 +24,8 @@ export interface AppServiceDeps {
   locks: AppLocks;
   hook: HookTarget;
   certs: Certificates;
+  /** Runs the apps' cron jobs; cron:list and cron:run go through it. */
+  cron: CronScheduler;
   /** What the git port serves now (undefined over plain HTTP), and its ACME certificate for --server-name when it gets one. */
   gitPort?: { served(): ServedCertificate | undefined; acme: GitPortCertificate | undefined };
   /** How the liveness checks of a live container fare (berth serve's LivenessMonitor). */

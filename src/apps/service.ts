@@ -2,6 +2,7 @@ import { AppsService } from './apps.js';
 import { CertsService } from './certs.js';
 import { ChecksService } from './checks.js';
 import { ConfigService } from './config.js';
+import { CronService } from './cron.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
@@ -9,6 +10,7 @@ import { ProcessesService } from './processes.js';
 import { ProxyService } from './proxy.js';
 import { ReleasesService } from './releases.js';
 import { ResourcesService } from './resources.js';
+import { RunService } from './run.js';
 import { StatusService } from './status.js';
 import { StorageService } from './storage.js';
 
@@ -16,7 +18,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs and status. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs and cron jobs. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -32,6 +34,8 @@ export class AppService {
   readonly storage: StorageService;
   readonly logs: LogsService;
   readonly status: StatusService;
+  readonly run: RunService;
+  readonly cron: CronService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -47,5 +51,7 @@ export class AppService {
     this.storage = new StorageService(operator);
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);
+    this.run = new RunService(operator);
+    this.cron = new CronService(operator);
   }
 }

@@ -1,4 +1,9 @@
+import { BerthError } from '../errors.js';
+import type { CommitReader } from '../git/tree.js';
 import { isValidProcessType, PROCESS_TYPE_RULE } from '../model/app.js';
+
+const PROCFILE = 'Procfile';
+const PROCFILE_MAX_BYTES = 64 * 1024;
 
 /** Procfile: `TYPE: command` lines. `web` is the process behind the proxy; others run without it. */
 export type Procfile = Record<string, string>;
@@ -17,4 +22,16 @@ export function parseProcfile(text: string): Procfile {
     processes[match[1]] = match[2];
   });
   return processes;
+}
+
+/** The commit's Procfile, {} when it has none; one that does not parse fails the deploy, naming the line. */
+export async function readProcfile(tree: Pick<CommitReader, 'readFile'>): Promise<Procfile> {
+  const file = await tree.readFile(PROCFILE, PROCFILE_MAX_BYTES);
+  if (!file) return {};
+  try {
+    return parseProcfile(file.content.toString('utf8'));
+  } catch (error) {
+    if (error instanceof ProcfileError) throw new BerthError(error.message, 'fix the Procfile and push again');
+    throw error;
+  }
 }

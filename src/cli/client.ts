@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { request } from 'undici';
+import { request, WebSocket } from 'undici';
 import type { Agent, Dispatcher } from 'undici';
 import { readTokenFile } from '../credentials.js';
 import { describe, UsageError } from '../errors.js';
@@ -164,6 +164,17 @@ export class Client {
     throw connectionLost('the stream ended without a result');
   }
 
+  private authorization(): string {
+    return `Basic ${Buffer.from(`berth:${this.connection.token}`).toString('base64')}`;
+  }
+
+  /** A websocket to the endpoint, through the same checked connections and with the same token as every request. */
+  openWebSocket(endpoint: AnyEndpoint, params: Record<string, string>): WebSocket {
+    const path = endpointPath(endpoint as Endpoint<string, unknown, unknown>, params);
+    const url = `${this.connection.url.replace(/^http/, 'ws')}/api${path}`;
+    return new WebSocket(url, { dispatcher: this.dispatcher(), headers: { authorization: this.authorization() } });
+  }
+
   /** A GET carries its request in the query string, any other method as a JSON body. */
   private async send(endpoint: AnyEndpoint, path: string, payload: unknown, timeouts: { headersTimeout?: number; bodyTimeout?: number }): Promise<Dispatcher.ResponseData> {
     // The server takes a change only as JSON (a browser's cross-site form cannot send that), so every one carries a body, {} at least.
@@ -171,7 +182,7 @@ export class Client {
     const query = endpoint.method === 'GET' ? queryString(payload) : '';
     const headers: Record<string, string> = {
       accept: 'application/json, application/x-ndjson',
-      authorization: `Basic ${Buffer.from(`berth:${this.connection.token}`).toString('base64')}`,
+      authorization: this.authorization(),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Dispatcher.ResponseData;

@@ -4,6 +4,7 @@ import { APPS } from './commands/apps.js';
 import { CERTS } from './commands/certs.js';
 import { CHECKS } from './commands/checks.js';
 import { CONFIG } from './commands/config.js';
+import { CRON } from './commands/cron.js';
 import { DOMAINS } from './commands/domains.js';
 import { LOGIN } from './commands/login.js';
 import { LOGS } from './commands/logs.js';
@@ -11,10 +12,11 @@ import { PROCESSES } from './commands/ps.js';
 import { PROXY } from './commands/proxy.js';
 import { RELEASES } from './commands/releases.js';
 import { RESOURCES } from './commands/resource.js';
+import { RUN } from './commands/run.js';
 import { STATUS } from './commands/status.js';
 import { STORAGE } from './commands/storage.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, STORAGE, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RUN, CRON, RESOURCES, STORAGE, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

@@ -7,6 +7,7 @@ import type { AppRecord } from '../store/store.js';
 import { BuildStep, ReuseImageStep } from './build.js';
 import { CheckStep } from './check.js';
 import { DiscardStep } from './discard.js';
+import { PostDeployTaskStep, ReleaseTaskStep } from './release-task.js';
 import { RetireStep } from './retire.js';
 import { containerHandle, DeployRun, triggerContext, type PipelineDeps } from './run.js';
 import type { DeployOutcome } from './stages.js';
@@ -27,7 +28,8 @@ export interface DeployRequest {
 }
 
 /**
- * The one place that orders a deploy: build, start, check, switch, retire, with the plugin
+ * The one place that orders a deploy: build, release task, start, check, switch, postdeploy
+ * task, retire, with the plugin
  * triggers between them. Until the switch nothing live is touched, so any failure before it
  * only has to remove the new containers.
  */
@@ -35,10 +37,12 @@ export class DeployPipeline {
   private readonly steps: {
     build: BuildStep;
     reuseImage: ReuseImageStep;
+    releaseTask: ReleaseTaskStep;
     start: StartStep;
     check: CheckStep;
     switchTraffic: SwitchStep;
     retire: RetireStep;
+    postDeployTask: PostDeployTaskStep;
     discard: DiscardStep;
   };
 
@@ -46,10 +50,12 @@ export class DeployPipeline {
     this.steps = {
       build: new BuildStep(deps),
       reuseImage: new ReuseImageStep(deps),
+      releaseTask: new ReleaseTaskStep(deps),
       start: new StartStep(deps),
       check: new CheckStep(deps),
       switchTraffic: new SwitchStep(deps),
       retire: new RetireStep(deps),
+      postDeployTask: new PostDeployTaskStep(deps),
       discard: new DiscardStep(deps),
     };
   }
@@ -73,22 +79,26 @@ export class DeployPipeline {
     const { steps } = this;
     let switched: Switched;
     try {
-      if (source.kind === 'push') await steps.build.run(run);
-      else await steps.reuseImage.run(run, source.image);
+      // A push runs its release task; a restart, config change, scale or rollback reuses an image whose task already ran.
+      if (source.kind === 'push') {
+        await steps.build.run(run);
+        await steps.releaseTask.run(run);
+      } else await steps.reuseImage.run(run, source.image);
       await steps.start.run(run);
       await steps.check.run(run);
       switched = await steps.switchTraffic.run(run);
     } catch (error) {
       return steps.discard.run(run, error);
     }
-    await this.afterSwitch(run, switched, started);
+    await this.afterSwitch(run, switched, started, source.kind === 'push');
     return { ok: true, release: run.release.id, stageMs: run.release.stageMs };
   }
 
-  /** post-deploy, retirement and the last record: each problem is reported and the new release stays live. */
-  private async afterSwitch(run: DeployRun, switched: Switched, started: number): Promise<void> {
+  /** post-deploy, the postdeploy task, retirement and the last record: each problem is reported and the new release stays live. */
+  private async afterSwitch(run: DeployRun, switched: Switched, started: number, pushed: boolean): Promise<void> {
     const { app, release, output } = run;
     await run.fire('post-deploy').catch((error: unknown) => output.warn(`post-deploy: ${describe(error)}`));
+    if (pushed) await this.steps.postDeployTask.run(run);
     if (switched.recorded) await this.steps.retire.run(run, switched.retiring);
     release.finishedAt = new Date().toISOString();
     await this.deps.store.saveRelease(app.name, release).catch((error: unknown) => output.warn(`Could not record when release ${release.id} finished: ${describe(error)}`));

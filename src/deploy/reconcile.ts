@@ -24,6 +24,7 @@ export const CONTAINER_WATCH_INTERVAL_MS = 1000;
 
 const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
   building: Stage.Build,
+  releasing: Stage.Release,
   starting: Stage.Start,
   checking: Stage.Check,
   switching: Stage.Switch,
@@ -77,6 +78,7 @@ export class Reconciler {
     const app = await this.adoptRoutedRelease(recorded);
     await this.closeReleaseRecords(app);
     const live = app.live;
+    await this.removeOneOffs(name);
     const stray = (await this.deps.runtime.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id));
     if (!live) await proxy.removeApp(name);
     else if (!app.stopped) await this.routeToLive(app, await this.locateLiveContainers(app, live));
@@ -86,6 +88,13 @@ export class Reconciler {
     await proxy.drain({ upstreams }, options.drainTimeoutSeconds * 1000);
     for (const container of stray) await this.deps.runtime.removeContainer(container.id);
     log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
+  }
+
+  /** A one-off container berth was running when it stopped has nobody waiting for it and no time limit left: it goes. */
+  private async removeOneOffs(name: string): Promise<void> {
+    const orphans = await this.deps.runtime.oneOffContainers(name);
+    for (const container of orphans) await this.deps.runtime.removeContainer(container.id);
+    if (orphans.length) this.deps.log(`${name}: removed ${orphans.length} one-off container(s) left from before berth started: ${orphans.map((c) => c.name).join(', ')}`);
   }
 
   /**

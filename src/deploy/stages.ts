@@ -1,6 +1,8 @@
 /** The stages of a deploy in the order the pipeline runs them. */
 export enum Stage {
   Build = 'build',
+  /** The release task (app.json's predeploy or the Procfile's release: line), from the new image. */
+  Release = 'release',
   Start = 'start',
   Check = 'check',
   Switch = 'switch',

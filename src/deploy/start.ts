@@ -1,13 +1,10 @@
 import { BerthError } from '../errors.js';
-import { parseProcfile, ProcfileError, type Procfile } from '../build/procfile.js';
+import { readProcfile } from '../build/procfile.js';
 import { appPort, WEB_PROCESS } from '../model/app.js';
 import { containerLimits } from '../model/resources.js';
 import { mountsFor } from '../model/storage.js';
 import { containerHandle, type DeployRun, type PipelineDeps } from './run.js';
 import { Stage } from './stages.js';
-
-const PROCFILE = 'Procfile';
-const PROCFILE_MAX_BYTES = 64 * 1024;
 
 /** One container per unit of the app's formation, beside what runs; `web` runs the image's command unless the Procfile names one. */
 export class StartStep {
@@ -17,7 +14,7 @@ export class StartStep {
     const { runtime } = this.deps;
     await run.setStatus('starting');
     await run.timed(Stage.Start, async () => {
-      const procfile = await this.readProcfile(run);
+      const procfile = await readProcfile(run.tree);
       const formation = Object.entries(run.app.formation).filter(([, count]) => count > 0);
       for (const [type] of formation) {
         if (type !== WEB_PROCESS && !procfile[type]) throw new BerthError(`the app is scaled to run "${type}" but its Procfile has no ${type} line`, `add "${type}: COMMAND" to the Procfile, or berth ps:scale ${run.app.name} ${type}=0`);
@@ -45,14 +42,4 @@ export class StartStep {
     });
   }
 
-  private async readProcfile(run: DeployRun): Promise<Procfile> {
-    const file = await run.tree.readFile(PROCFILE, PROCFILE_MAX_BYTES);
-    if (!file) return {};
-    try {
-      return parseProcfile(file.content.toString('utf8'));
-    } catch (error) {
-      if (error instanceof ProcfileError) throw new BerthError(error.message, 'fix the Procfile and push again');
-      throw error;
-    }
-  }
 }

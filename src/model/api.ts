@@ -52,7 +52,7 @@ export interface AppInfo extends AppSummary {
   containers: ContainerInfo[];
 }
 
-export const STAGES = ['build', 'start', 'check', 'switch', 'retire'] as const;
+export const STAGES = ['build', 'release', 'start', 'check', 'switch', 'retire'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface ReleaseInfo {
@@ -202,6 +202,40 @@ export interface DestroyedStorage {
 export interface LogsQuery {
   lines: number;
   follow: boolean;
+  /** The output of one berth run container, by name, instead of the live containers'. */
+  run?: string;
+  /** The output of a cron job's last runs, by its id. */
+  cron?: string;
+}
+
+/** berth run: the command's words after `--`; detach answers once it runs; interactive is a websocket of its own. */
+export interface RunRequest {
+  command: string[];
+  detach: boolean;
+}
+
+/** A cron job of the live release, with when it runs next and how its last run went (UTC times). */
+export interface CronJobInfo {
+  id: string;
+  schedule: string;
+  command: string;
+  nextRunAt: string;
+  running: boolean;
+  last: { name: string; startedAt: string; trigger: 'schedule' | 'manual'; exitCode: number | null; durationMs: number | null; stopped: string | null } | null;
+  /** Runs due while the last one still ran. */
+  skipped: number;
+  lastSkippedAt: string | null;
+  /** Runs due while berth was not running. */
+  missed: number;
+  lastMissedAt: string | null;
+}
+
+/** exitCode is null for a detached run (it is still running); stopped says why berth killed it. */
+export interface RunResult {
+  name: string;
+  exitCode: number | null;
+  durationMs: number | null;
+  stopped: string | null;
 }
 
 /** What every error answer carries; the CLI prints both. */
@@ -268,6 +302,11 @@ export const API = {
   mountStorage: endpoint<StorageMount, StorageChanged>()('POST', '/apps/:app/storage', true),
   unmountStorage: endpoint<MountSelector, StorageChanged & { removed: MountInfo[] }>()('DELETE', '/apps/:app/storage', true),
   logs: endpoint<LogsQuery, Record<string, never>>()('GET', '/apps/:app/logs', true),
+  /** Streams the command's output (not with detach); berth run -i speaks a websocket on the same path instead. */
+  run: endpoint<RunRequest, RunResult>()('POST', '/apps/:app/run', true),
+  cronList: endpoint<undefined, { jobs: CronJobInfo[] }>()('GET', '/apps/:app/cron'),
+  /** Streams the job's output. */
+  cronRun: endpoint<undefined, RunResult>()('POST', '/apps/:app/cron/:id/run', true),
   certificate: endpoint<undefined, CertificateInfo>()('GET', '/apps/:app/certs'),
   addCertificate: endpoint<{ cert: string; key: string }, CertificateInfo>()('POST', '/apps/:app/certs'),
   removeCertificate: endpoint<undefined, CertificateInfo>()('DELETE', '/apps/:app/certs'),

@@ -29,6 +29,8 @@ export function isValidDomain(domain: string): boolean {
 
 /** The process behind the proxy; every other Procfile type runs without it. */
 export const WEB_PROCESS = 'web';
+/** The Procfile's release: line is a release task, run once per deploy, never a long-running process. */
+export const RELEASE_PROCESS = 'release';
 
 const PROCESS_TYPE = /^[a-z][a-z0-9-]{0,29}$/;
 export const PROCESS_TYPE_RULE = 'lower-case letters, digits and hyphens, starting with a letter, at most 30 characters';
@@ -45,6 +47,9 @@ export function checkFormation(app: string, formation: Record<string, number>): 
     if (!Number.isInteger(count) || count < 0 || count > MAX_PROCESSES_PER_TYPE) {
       throw new InputError(`${type}=${count}: the count must be a whole number from 0 to ${MAX_PROCESSES_PER_TYPE}`);
     }
+  }
+  if ((formation[RELEASE_PROCESS] ?? 0) > 0) {
+    throw new InputError(`"${RELEASE_PROCESS}" is reserved: the Procfile's release: line runs once per deploy, before the new release takes traffic, never as a long-running process`, `name the process type otherwise to run it beside web (e.g. releaser: ...), or berth run ${app} -- COMMAND to run it once`);
   }
   if (formation[WEB_PROCESS] === 0) throw new InputError('web=0 would leave the app without a web container', `use berth ps:stop ${app} to stop it`);
   return formation;

@@ -23,6 +23,8 @@ export const LABEL = {
   app: 'berth.app',
   release: 'berth.release',
   process: 'berth.process',
+  /** Only on one-off containers: run, release or cron. The app's long-running containers have none. */
+  role: 'berth.role',
 } as const;
 
 export function appLabels(instance: string, app: string, release: number, processType?: string): Record<string, string> {
@@ -45,6 +47,14 @@ export function imageRepository(instance: string, app: string): string {
 export function containerName(instance: string, app: string, processType: string, release: number, index: number): string {
   const parts = [instance, app, processType, String(release), ...(index > 1 ? [String(index)] : [])];
   return parts.join(NAME_SEPARATOR);
+}
+
+/**
+ * INSTANCE_APP_ROLE_STAMP for a one-off container. The stamp starts with a letter, and a release
+ * number never does, so no app container (INSTANCE_APP_TYPE_RELEASE) can have this name.
+ */
+export function oneOffName(instance: string, app: string, role: string, stamp: string): string {
+  return [instance, app, role, stamp].join(NAME_SEPARATOR);
 }
 
 /** Whether a container's labels say it is this very container of this berth: only then may berth replace it. */

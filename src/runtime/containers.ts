@@ -15,18 +15,22 @@ export interface Placement {
   network: string;
 }
 
+/** What the host side of a container is made of; one-off containers give the same as app containers. */
+export type HostSpec = Pick<ContainerSpec, 'app' | 'processType' | 'limits'>;
+
 /**
- * Every container is fenced by default: a pids limit (a fork bomb stops there, not at the host's
- * process table), no gaining privileges through setuid binaries, and no raw sockets (no forged
- * packets or ARP games on the bridge); memory and CPU as the operator set them. One-off
- * containers take it too (overriding the restart policy), and go through createAppContainer.
+ * Every container berth creates, app or one-off, gets its HostConfig here, so whatever fences or
+ * mounts an app's containers applies to its one-offs too. Every container is fenced by default: a
+ * pids limit (a fork bomb stops there, not at the host's process table), no gaining privileges
+ * through setuid binaries, and no raw sockets (no forged packets or ARP games on the bridge);
+ * memory and CPU as the operator set them. A one-off runs once: the engine never restarts it.
  */
-export function containerHostConfig(spec: Pick<ContainerSpec, 'limits'>, network: string): Docker.HostConfig {
+export function containerHostConfig(spec: HostSpec, network: string, lifetime: 'service' | 'one-off'): Docker.HostConfig {
   const { memory, cpus, pids } = spec.limits;
   return {
     // Node as PID 1 ignores SIGTERM; an init process forwards it, so retiring takes milliseconds.
     Init: true,
-    RestartPolicy: { Name: 'unless-stopped' },
+    RestartPolicy: { Name: lifetime === 'service' ? 'unless-stopped' : 'no' },
     NetworkMode: network,
     LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     PidsLimit: pids,
@@ -50,7 +54,7 @@ export async function startContainer(docker: Docker, placement: Placement, spec:
       ...(spec.command ? { Cmd: ['/bin/sh', '-c', spec.command] } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: labels,
-      HostConfig: containerHostConfig(spec, placement.network),
+      HostConfig: containerHostConfig(spec, placement.network, 'service'),
     },
     spec.mounts,
   );
@@ -83,7 +87,7 @@ export async function createAppContainer(docker: Docker, options: Docker.Contain
  * same release (berth stopped mid-deploy), and goes. Any other is not berth's to remove: another
  * app's, another berth's or the operator's own.
  */
-async function removeLeftover(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
+export async function removeLeftover(docker: Docker, name: string, labels: Record<string, string>): Promise<void> {
   let existing: Docker.ContainerInspectInfo;
   try {
     existing = await docker.getContainer(name).inspect();
@@ -146,9 +150,10 @@ export async function removeContainer(docker: Docker, idOrName: string): Promise
 }
 
 /** Containers carrying every one of the labels, as summaries sorted by name. */
-export async function listContainers(docker: Docker, instance: string, labels: Record<string, string>): Promise<ContainerSummary[]> {
+export async function listContainers(docker: Docker, instance: string, labels: Record<string, string>, kind: 'service' | 'one-off' | 'all' = 'all'): Promise<ContainerSummary[]> {
   const list = await docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) } });
-  return list.map((info) => summarize(info, instance)).sort((a, b) => a.name.localeCompare(b.name));
+  const wanted = list.filter((info) => kind === 'all' || (info.Labels[LABEL.role] === undefined) === (kind === 'service'));
+  return wanted.map((info) => summarize(info, instance)).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function summarize(info: Docker.ContainerInfo, instance: string): ContainerSummary {

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { ContainerRecord } from '../store/store.js';
 import { LABEL } from '../model/naming.js';
-import { containerHealth, containerListeningSockets, containerState, listContainers, removeContainer, startContainer, stopContainer } from './containers.js';
+import { type Placement, containerHealth, containerListeningSockets, containerState, listContainers, removeContainer, startContainer, stopContainer } from './containers.js';
 import { pruneBuildCache, readEngineDiskUsage, type EngineDiskUsage } from './disk.js';
 import { execInContainer } from './exec.js';
 import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
@@ -11,7 +11,8 @@ import type { ListeningSocket } from './listening.js';
 import { readLogLines } from './logs.js';
 import { ensureAppNetwork, networkedApps, networkSubnets, removeAppNetwork, removeSharedNetworkIfUnused } from './networks.js';
 import { ContainerSubnets } from './subnets.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, Runtime } from './runtime.js';
+import { runOneOff } from './one-off.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, OneOffResult, OneOffSpec, Runtime } from './runtime.js';
 
 /** The Runtime on the local Docker engine, through dockerode; every engine call of berth goes through here. */
 export class DockerRuntime implements Runtime {
@@ -73,9 +74,13 @@ export class DockerRuntime implements Runtime {
 
   /** On the app's own network, made with the app's first container. */
   async startContainer(spec: ContainerSpec): Promise<ContainerRecord> {
-    const network = await ensureAppNetwork(this.docker, this.instance, spec.app);
+    return startContainer(this.docker, await this.placement(spec.app), spec);
+  }
+
+  private async placement(app: string): Promise<Placement> {
+    const network = await ensureAppNetwork(this.docker, this.instance, app);
     if (network.created) this.subnets.invalidate();
-    return startContainer(this.docker, { instance: this.instance, network: network.name }, spec);
+    return { instance: this.instance, network: network.name };
   }
 
   removeAppNetwork(app: string): Promise<void> {
@@ -119,7 +124,16 @@ export class DockerRuntime implements Runtime {
   }
 
   appContainers(app: string): Promise<ContainerSummary[]> {
-    return listContainers(this.docker, this.instance, { [LABEL.instance]: this.instance, [LABEL.app]: app });
+    return listContainers(this.docker, this.instance, { [LABEL.instance]: this.instance, [LABEL.app]: app }, 'service');
+  }
+
+  oneOffContainers(app: string): Promise<ContainerSummary[]> {
+    return listContainers(this.docker, this.instance, { [LABEL.instance]: this.instance, [LABEL.app]: app }, 'one-off');
+  }
+
+  /** On the app's own network, made now if the app has none yet. */
+  async runOneOff(spec: OneOffSpec): Promise<OneOffResult> {
+    return runOneOff(this.docker, await this.placement(spec.app), spec);
   }
 
   instanceContainers(): Promise<ContainerSummary[]> {

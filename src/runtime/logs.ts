@@ -63,11 +63,16 @@ export async function readLogLines(docker: Docker, id: string, options: { tail: 
   const query = { stdout: true, stderr: true, tail: options.tail };
   // dockerode answers a follow with a stream, and a one-off read with the whole output at once.
   const raw = options.follow ? ((await container.logs({ ...query, follow: true })) as unknown as Readable) : Readable.from([(await container.logs({ ...query, follow: false })) as Buffer]);
+  await forEachOutputLine(raw, onLine, options.signal);
+}
+
+/** A container's framed output (logs or an attach) line by line, with back-pressure; resolves when it ends. */
+export async function forEachOutputLine(raw: NodeJS.ReadableStream, onLine: (line: string) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
   const readLines = async (lines: AsyncIterable<string>) => {
     for await (const line of lines) await onLine(line);
   };
   try {
-    await pipeline(raw, new DockerFrames(), new LineSplitter(MAX_LOG_LINE_BYTES), readLines, { signal: options.signal });
+    await pipeline(raw, new DockerFrames(), new LineSplitter(MAX_LOG_LINE_BYTES), readLines, { signal });
   } catch {
     // The container went away, the engine closed the stream, or the reader did: the output ends here.
   }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { BerthError } from '../errors.js';
 import type { ContainerLimits } from '../model/resources.js';
 import type { ContainerMount } from '../model/storage.js';
 import type { ContainerRecord } from '../store/store.js';
@@ -55,8 +56,18 @@ export interface Runtime {
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** Removes it, running or not; a missing one is fine. */
   removeContainer(idOrName: string): Promise<void>;
-  /** The app's containers, running or not, by name. */
+  /** The app's long-running containers (its process types), running or not, by name; no one-off containers. */
   appContainers(app: string): Promise<ContainerSummary[]>;
+  /** The app's one-off containers that are still there (running, or berth stopped before removing them). */
+  oneOffContainers(app: string): Promise<ContainerSummary[]>;
+
+  /**
+   * Runs a command to its end in a container of its own, on the app's network, fenced like the
+   * app's containers and labelled with its role; its output goes to onLine as it comes. The
+   * container is removed afterwards whatever happens; past the time limit, or when the signal
+   * fires, it is killed first.
+   */
+  runOneOff(spec: OneOffSpec): Promise<OneOffResult>;
   /** Every container of this berth instance, of any app. */
   instanceContainers(): Promise<ContainerSummary[]>;
 
@@ -102,6 +113,45 @@ export interface ContainerSpec {
   limits: ContainerLimits;
   /** Storage for this process type (mountsFor in src/model/storage.ts). */
   mounts: ContainerMount[];
+}
+
+/** Why a one-off container runs: berth run, a release task of a deploy, or a cron job. */
+export type OneOffRole = 'run' | 'release' | 'cron';
+
+export interface OneOffSpec {
+  app: string;
+  /** The release whose image it runs. */
+  release: number;
+  image: string;
+  role: OneOffRole;
+  /** From oneOffName; what berth logs --run and the pusher see. */
+  name: string;
+  /** Run with /bin/sh -c, as a Procfile line is. */
+  command: string;
+  env: Record<string, string>;
+  limits: ContainerLimits;
+  /** The app's storage for its role (mountsFor with run, release or cron as the process type). */
+  mounts: ContainerMount[];
+  /** Killed and removed past this; `limitName` says which limit it was (`--run-timeout`). */
+  timeoutSeconds: number;
+  limitName: string;
+  /** Fires when whoever asked is gone, or a larger limit (the deploy's) ran out: the container is killed. */
+  signal?: AbortSignal;
+  /** Given: the container's stdin, closed when the stream ends (berth run -i). */
+  stdin?: Readable;
+  /** Each line it prints, stdout and stderr together; while the promise is pending, its output waits. */
+  onLine(line: string): void | Promise<void>;
+  /** Called once the container runs. */
+  onStart?(): void;
+}
+
+export interface OneOffResult {
+  name: string;
+  /** The command's exit code; 137 when it was killed. */
+  exitCode: number;
+  durationMs: number;
+  /** Why berth killed it (its time limit, the signal); undefined when it ended by itself. */
+  stopped: BerthError | undefined;
 }
 
 /**

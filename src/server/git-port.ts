@@ -1,9 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { describe } from '../errors.js';
 import { requestHasToken } from './token.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
  * Bounds on the git port, which anyone on the network can reach before a token is checked. None
@@ -25,7 +27,8 @@ export const GIT_PORT_LIMITS: GitPortLimits = { headersMs: 20_000, bodyIdleMs: 6
 
 export interface GitPortDeps {
   token: string;
-  handlers: { git: Handler; api: Handler };
+  /** upgrade: a websocket (berth run -i), once it passed the same checks as any request. */
+  handlers: { git: Handler; api: Handler; upgrade?: UpgradeHandler };
   /** Whether a client address is a container's or a build step's (on one of the engine's networks). */
   fromContainer: (address: string) => Promise<boolean>;
   log: (line: string) => void;
@@ -50,6 +53,7 @@ export function createGitPortServer(deps: GitPortDeps): http.Server {
   server.headersTimeout = limits.headersMs;
   server.requestTimeout = limits.requestMs;
   server.maxConnections = limits.connections;
+  server.on('upgrade', answerUpgrade(deps));
   server.on('drop', (dropped?: { remoteAddress?: string }) => deps.log(`refused a connection from ${dropped?.remoteAddress ?? 'a client'}: ${limits.connections} connections are open, the most the git port takes`));
   return server;
 }
@@ -69,6 +73,25 @@ function answerRequest(deps: GitPortDeps, limits: GitPortLimits): http.RequestLi
       deps.log(`git request ${req.url} failed: ${describe(error)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`berth: ${describe(error)}\n`);
+    });
+  };
+}
+
+/** A websocket is refused as a request would be (from a container, another origin, no token), on its socket. */
+function answerUpgrade(deps: GitPortDeps): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: string, error: string) => socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error })}\n`);
+    const answer = async () => {
+      if (await deps.fromContainer(req.socket.remoteAddress ?? '')) return refuse('403 Forbidden', 'requests from containers and build steps are refused');
+      if (isForeignOrigin(req)) return refuse('403 Forbidden', 'requests from web pages of another origin are refused');
+      if (!requestHasToken(req, deps.token)) return refuse('401 Unauthorized', 'a valid token is needed');
+      if (!deps.handlers.upgrade) return refuse('404 Not Found', 'no websocket endpoint here');
+      deps.handlers.upgrade(req, socket, head);
+    };
+    answer().catch((error: unknown) => {
+      deps.log(`websocket ${req.url} failed: ${describe(error)}`);
+      socket.destroy();
     });
   };
 }

@@ -31,6 +31,8 @@ export interface ServeOptions {
   pluginDirs: string[];
   nginxBin: string;
   deployTimeoutSeconds: number;
+  /** Longest a berth run one-off container may run before it is killed and removed. */
+  runTimeoutSeconds: number;
   buildTimeoutSeconds: number;
   /** Upper bound on how long the old release drains after the switch. */
   drainTimeoutSeconds: number;
@@ -84,6 +86,7 @@ export const DEFAULTS: ServeOptions = {
   pluginDirs: [],
   nginxBin: 'nginx',
   deployTimeoutSeconds: 900,
+  runTimeoutSeconds: 3600,
   buildTimeoutSeconds: 600,
   drainTimeoutSeconds: 30,
   stopTimeoutSeconds: 10,
@@ -127,6 +130,7 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'pluginDirs', flag: '--plugins-dir', env: 'BERTH_PLUGINS_DIRS', kind: 'list', help: 'extra plugin folder (repeatable; env: colon-separated)' },
   { key: 'nginxBin', flag: '--nginx', env: 'BERTH_NGINX', kind: 'string', help: 'nginx binary' },
   { key: 'deployTimeoutSeconds', flag: '--deploy-timeout', env: 'BERTH_DEPLOY_TIMEOUT', kind: 'int', help: 'seconds a whole deploy may take' },
+  { key: 'runTimeoutSeconds', flag: '--run-timeout', env: 'BERTH_RUN_TIMEOUT', kind: 'int', help: 'seconds a berth run or cron one-off container may run before it is killed and removed' },
   { key: 'buildTimeoutSeconds', flag: '--build-timeout', env: 'BERTH_BUILD_TIMEOUT', kind: 'int', help: 'seconds an image build may take' },
   { key: 'drainTimeoutSeconds', flag: '--drain-timeout', env: 'BERTH_DRAIN_TIMEOUT', kind: 'int', help: 'most seconds the old release drains after a switch' },
   { key: 'stopTimeoutSeconds', flag: '--stop-timeout', env: 'BERTH_STOP_TIMEOUT', kind: 'int', help: 'seconds between SIGTERM and SIGKILL when retiring' },
@@ -232,7 +236,7 @@ function validate(options: ServeOptions): ServeOptions {
     if (options[key] < 1 || options[key] > 65535) throw new UsageError(`${key} must be a port between 1 and 65535`);
   }
   if (options.httpPort === options.httpsPort) throw new UsageError(`--http-port and --https-port are both ${options.httpPort}`, 'give HTTPS a port of its own (default 443)');
-  for (const key of ['deployTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds'] as const) {
+  for (const key of ['deployTimeoutSeconds', 'runTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds'] as const) {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }
   if (options.maxPushBytes < 1024) throw new UsageError('--max-push-size must be at least 1k (a push of one small commit is about that)');

@@ -1,13 +1,16 @@
 import fs from 'node:fs/promises';
+import type http from 'node:http';
 import type https from 'node:https';
 import path from 'node:path';
 import { createApiHandler } from '../api/router.js';
+import { createRunSocketHandler } from '../api/run-socket.js';
 import { AppService } from '../apps/service.js';
 import { loadAcmeCa } from '../certs/acme.js';
 import { gitPortAcmeName, storedGitPortCertificate } from '../certs/git-port-certificate.js';
 import { startCertificates } from '../certs/start.js';
 import { CertStore } from '../certs/store.js';
 import { AppLocks } from '../deploy/lock.js';
+import { CronScheduler } from '../deploy/cron.js';
 import { Housekeeping, type HousekeepingDeps } from '../deploy/housekeeping.js';
 import { LivenessMonitor } from '../deploy/liveness.js';
 import { DeployPipeline } from '../deploy/pipeline.js';
@@ -72,17 +75,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const background = startBackground({ options, runtime, store, locks, log });
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness });
-  const gitServer = createGitPortServer({
-    token,
-    handlers: {
-      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, maxPushBytes: options.maxPushBytes, createApp: (app) => service.apps.createOnPush(app), logger: log }),
-      api: createApiHandler(service, Date.now()),
-    },
-    fromContainer: (address) => runtime.isContainerAddress(address),
-    log,
-    tls: certificate,
-  });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, cron: background.cron, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness });
+  const gitServer = gitPortServer({ options, token, store, service, runtime, certificate });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
   await publishLocalServer(options.dataDir, localUrl(options.listenHost, gitPort, certificate ? 'https' : 'http'), certificate);
@@ -103,13 +97,31 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   };
 }
 
-/** What berth repeats while it runs besides watching nginx and the containers: pruning the disk, and liveness checks. */
-function startBackground(deps: HousekeepingDeps): { liveness: LivenessMonitor; stop(): Promise<void> } {
+/** What berth repeats while it runs besides watching nginx and the containers: pruning the disk, liveness checks and cron jobs. */
+function startBackground(deps: HousekeepingDeps): { liveness: LivenessMonitor; cron: CronScheduler; stop(): Promise<void> } {
   const housekeeping = new Housekeeping(deps);
   const liveness = new LivenessMonitor(deps);
+  const cron = new CronScheduler(deps);
   housekeeping.start();
   liveness.start();
-  return { liveness, stop: async () => void (await Promise.all([housekeeping.stop(), liveness.stop()])) };
+  cron.start();
+  return { liveness, cron, stop: async () => void (await Promise.all([housekeeping.stop(), liveness.stop(), cron.stop()])) };
+}
+
+/** git pushes, the admin API and berth run -i's websocket, on one port. */
+function gitPortServer(parts: { options: ServeOptions; token: string; store: Store; service: AppService; runtime: Runtime; certificate: ServedCertificate | undefined }): http.Server {
+  const { options, store, service, runtime } = parts;
+  return createGitPortServer({
+    token: parts.token,
+    handlers: {
+      git: createGitHandler({ store, createAppsOnPush: options.createAppsOnPush, maxPushBytes: options.maxPushBytes, createApp: (app) => service.apps.createOnPush(app), logger: log }),
+      api: createApiHandler(service, Date.now()),
+      upgrade: createRunSocketHandler(service),
+    },
+    fromContainer: (address) => runtime.isContainerAddress(address),
+    log,
+    tls: parts.certificate,
+  });
 }
 
 /** The git port's ACME certificate from an earlier start, when it still fits. */

@@ -5,7 +5,7 @@ import { emptyResources, type AppResources } from '../model/resources.js';
 import type { StorageMount } from '../model/storage.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
-export type ReleaseStatus = 'building' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
+export type ReleaseStatus = 'building' | 'releasing' | 'starting' | 'checking' | 'switching' | 'live' | 'retired' | 'failed';
 
 export interface ContainerRecord {
   id: string;

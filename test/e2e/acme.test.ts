@@ -4,6 +4,7 @@
 // berth told the proxy through setChallenge (the fake proxy keeps it), and a TLS server with what
 // berth handed to setCertificate shows that curl verifies the result against pebble's root.
 // test/e2e/certs.test.ts does the same through berth serve and the real edge.
+import { CronScheduler } from '../../src/deploy/cron.js';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -81,7 +82,7 @@ async function acmeBerth(t: TestContext, pebbleOptions: Omit<PebbleOptions, 'htt
   const options = { ...h.options, acmeDirectory: pebble.directoryUrl, acmeEmail: 'ops@example.com' };
   const certs = await startCertificates({ options, acmeCa: await loadAcmeCa(pebble.caFile), certStore: new CertStore(options.dataDir), store: h.store, proxy, locks, log: (line) => logged.push(line) });
   t.after(() => certs.stop());
-  const service = new AppService({ options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: HOOK, certs: certs.certificates });
+  const service = new AppService({ options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: HOOK, certs: certs.certificates, cron: new CronScheduler({ options, runtime: h.runtime, store: h.store, log: () => undefined }) });
   const handle = createApiHandler(service, Date.now());
   const api = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));

@@ -1,7 +1,8 @@
 import { containerName, imageRepository } from '../../src/model/naming.js';
 import type { ListeningSocket } from '../../src/runtime/listening.js';
 import type { EngineDiskUsage } from '../../src/runtime/disk.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, Runtime } from '../../src/runtime/runtime.js';
+import { stopReason, timeLimit } from '../../src/errors.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, OneOffResult, OneOffSpec, Runtime } from '../../src/runtime/runtime.js';
 import type { ContainerRecord } from '../../src/store/store.js';
 import { Fake } from './fake.js';
 
@@ -19,6 +20,10 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   /** The apps that have a network: made with an app's first container, as the engine's are. */
   readonly networks = new Set<string>();
   private readonly listeners = new Set<() => void>();
+  /** What a one-off container does, by its command: the lines it prints and its exit code; a missing one prints nothing and exits 0. */
+  readonly oneOffScripts = new Map<string, { lines: string[]; exitCode: number; hangs?: boolean }>();
+  /** Every one-off container run, in order, as asked for. */
+  readonly oneOffs: OneOffSpec[] = [];
   private created = 0;
   /** What the engine says of its build cache; pruneBuildCache frees it all. */
   buildCache = { count: 0, bytes: 0 };
@@ -195,6 +200,28 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   async instanceContainers(): Promise<ContainerSummary[]> {
     this.enter('instanceContainers');
     return this.summaries();
+  }
+
+  async oneOffContainers(app: string): Promise<ContainerSummary[]> {
+    this.enter('oneOffContainers', app);
+    return [];
+  }
+
+  /** Prints the script's lines and exits with its code; one that hangs waits for its limit or the signal, like a killed container. */
+  async runOneOff(spec: OneOffSpec): Promise<OneOffResult> {
+    this.enter('runOneOff', spec);
+    if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
+    this.oneOffs.push(spec);
+    const script = this.oneOffScripts.get(spec.command) ?? { lines: [], exitCode: 0 };
+    spec.onStart?.();
+    for (const line of script.lines) await spec.onLine(line);
+    if (!script.hangs) return { name: spec.name, exitCode: script.exitCode, durationMs: 1, stopped: undefined };
+    const limit = AbortSignal.any([timeLimit(spec.timeoutSeconds, spec.name, spec.limitName), ...(spec.signal ? [spec.signal] : [])]);
+    // The limits' timers do not hold the process open; a real container's connection to the engine does.
+    const engine = setInterval(() => undefined, 1000);
+    await new Promise((resolve) => limit.addEventListener('abort', resolve, { once: true }));
+    clearInterval(engine);
+    return { name: spec.name, exitCode: 137, durationMs: spec.timeoutSeconds * 1000, stopped: stopReason(limit) };
   }
 
   async logTail(id: string, lines: number): Promise<string[]> {

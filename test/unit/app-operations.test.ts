@@ -1,6 +1,7 @@
 // App operations that read an app's record and then change the app do both under the app's lock,
 // so a deploy in flight or a concurrent operation cannot make what they read stale; host names
 // are unique across apps. The store and the lock are real; the engine and nginx are fakes.
+import { CronScheduler } from '../../src/deploy/cron.js';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -41,7 +42,7 @@ async function operations(t: TestContext): Promise<{ h: Harness; proxy: FakeData
   const locks = new AppLocks();
   const { certificates: certs } = certsHarness(h, { proxy, locks });
   const service = (pipeline: ReturnType<Harness['pipeline']>) =>
-    new AppService({ options: h.options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline, locks, hook: HOOK, certs });
+    new AppService({ options: h.options, runtime: h.runtime, store: h.store, proxy: proxy as unknown as DataPlane, pipeline, locks, hook: HOOK, certs, cron: new CronScheduler({ options: h.options, runtime: h.runtime, store: h.store, log: () => undefined }) });
   return { h, proxy, locks, service };
 }
 

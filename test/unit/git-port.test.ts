@@ -129,3 +129,39 @@ test('connections over the cap are closed at once, and berth logs it', { timeout
   assert.ok(extra.openMs < 1000);
   assert.match(logged.join('\n'), /refused a connection from 127\.0\.0\.1: 3 connections are open, the most the git port takes/);
 });
+
+/** An upgrade request (a websocket's handshake) to a git port of its own: the status berth answers with. */
+function upgrade(upgradePort: number, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: upgradePort, path: '/api/apps/shop/run', headers: { connection: 'upgrade', upgrade: 'websocket', ...headers }, agent: false });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a websocket (berth run -i) passes the same checks as a request: no token or a foreign origin is refused before the handler', async (t) => {
+  const upgraded: string[] = [];
+  const refuse = async (_req: http.IncomingMessage, res: http.ServerResponse) => void res.end();
+  const own = createGitPortServer({
+    token: TOKEN,
+    handlers: { git: refuse, api: refuse, upgrade: (req, socket) => upgraded.push(req.url ?? '') && socket.end('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n') },
+    fromContainer: async () => false,
+    log: () => undefined,
+  });
+  await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+  t.after(() => own.close());
+  const ownPort = (own.address() as AddressInfo).port;
+  assert.equal(await upgrade(ownPort, {}), 401);
+  assert.equal(await upgrade(ownPort, { authorization: AUTHORIZATION, origin: 'https://evil.example' }), 403);
+  assert.deepEqual(upgraded, []);
+  assert.equal(await upgrade(ownPort, { authorization: AUTHORIZATION }), 101);
+  assert.deepEqual(upgraded, ['/api/apps/shop/run']);
+});

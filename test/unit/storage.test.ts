@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppService } from '../../src/apps/service.js';
 import { parseMount, parseUnmount } from '../../src/cli/argument-values.js';
+import { CronScheduler } from '../../src/deploy/cron.js';
 import { AppLocks } from '../../src/deploy/lock.js';
 import { ConflictError, InputError, NotFoundError } from '../../src/errors.js';
 import { DeployOutput } from '../../src/log/output.js';
@@ -108,7 +109,7 @@ test('the image user a managed folder goes to: numbers as they are, names throug
 function appService(h: Harness, changed: Partial<ServeOptions> = {}): AppService {
   const locks = new AppLocks();
   const { certificates: certs } = certsHarness(h, { proxy: h.proxy, locks });
-  return new AppService({ options: { ...h.options, ...changed }, runtime: h.runtime, store: h.store, proxy: h.proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: { curl: '/bin/false', awk: ['/bin/false'], socketPath: '/nonexistent' }, certs });
+  return new AppService({ options: { ...h.options, ...changed }, runtime: h.runtime, store: h.store, proxy: h.proxy as unknown as DataPlane, pipeline: h.pipeline(), locks, hook: { curl: '/bin/false', awk: ['/bin/false'], socketPath: '/nonexistent' }, certs, cron: new CronScheduler({ options: h.options, runtime: h.runtime, store: h.store, log: () => undefined }) });
 }
 
 async function storageWorld(t: Parameters<typeof harness>[0]) {

@@ -14,6 +14,8 @@ export const LOGS: CommandGroup = {
       flags: [
         { name: 'follow', short: 'f', help: 'keep printing new lines until Ctrl-C' },
         { name: 'lines', short: 'n', value: 'N', help: `start with the last N lines of each container (default ${DEFAULT_LOG_LINES})` },
+        { name: 'run', value: 'NAME', help: 'what the one-off container NAME (berth run --detach) printed, instead of the live containers' },
+        { name: 'cron', value: 'ID', help: 'what the last runs of cron job ID printed (berth cron:list shows the ids)' },
       ],
       summary: 'print the output of the containers of an app',
       example: 'berth logs myapp -f -n 20',
@@ -22,6 +24,8 @@ export const LOGS: CommandGroup = {
         const query: LogsQuery = {
           lines: parseLineCount(stringFlag(invocation.flags, '--lines') ?? String(DEFAULT_LOG_LINES)),
           follow: invocation.flags.has('--follow'),
+          run: stringFlag(invocation.flags, '--run'),
+          cron: stringFlag(invocation.flags, '--cron'),
         };
         // Following ends only with Ctrl-C, which is how the user says they are done: not a failure.
         if (query.follow) process.once('SIGINT', () => process.exit(0));

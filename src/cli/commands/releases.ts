@@ -7,7 +7,7 @@ import { show, streamed } from '../output.js';
 function renderReleases(app: string, releases: ReleaseInfo[]): string {
   if (releases.length === 0) return `${app} has no releases yet: git push to deploy it`;
   return formatTable(
-    ['RELEASE', 'STATUS', 'COMMIT', 'IMAGE', 'CREATED', 'BUILD', 'START', 'CHECKS', 'SWITCH', 'RETIRE', 'DESCRIPTION'],
+    ['RELEASE', 'STATUS', 'COMMIT', 'IMAGE', 'CREATED', 'BUILD', 'TASK', 'START', 'CHECKS', 'SWITCH', 'RETIRE', 'DESCRIPTION'],
     releases.map((r) => [
       String(r.id),
       r.status,
