@@ -110,6 +110,11 @@ describe('persistent storage', () => {
     assert.match((await ask('/')).body, new RegExp(`Hello from v${version}`));
     assert.equal((await ask('/read?file=/data/note')).body, 'kept across releases');
     assert.equal(await fs.readFile(path.join(managedDir(), 'note'), 'utf8'), 'kept across releases');
+    // One-off containers (berth run, release tasks, cron) mount the app's storage too.
+    const ran = await berthCli(berth, ['run', APP, '--', 'cat /data/note && echo " read by a one-off as $(id -u)" && echo from-run > /data/run-note']);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, new RegExp(`kept across releases read by a one-off as ${NOBODY}`));
+    assert.equal((await ask('/read?file=/data/run-note')).body, 'from-run\n');
   });
 
   test('a host directory mounted read-only for the web process only', async () => {
