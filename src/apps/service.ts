@@ -2,6 +2,7 @@ import { AppsService } from './apps.js';
 import { CertsService } from './certs.js';
 import { ChecksService } from './checks.js';
 import { ConfigService } from './config.js';
+import { DeployService } from './deploy.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
@@ -15,7 +16,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, logs and status. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, logs, status and deploy settings. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -30,6 +31,7 @@ export class AppService {
   readonly resources: ResourcesService;
   readonly logs: LogsService;
   readonly status: StatusService;
+  readonly deploy: DeployService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -44,5 +46,6 @@ export class AppService {
     this.resources = new ResourcesService(operator);
     this.logs = new LogsService(operator);
     this.status = new StatusService(operator, this.apps);
+    this.deploy = new DeployService(operator);
   }
 }

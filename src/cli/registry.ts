@@ -4,6 +4,7 @@ import { APPS } from './commands/apps.js';
 import { CERTS } from './commands/certs.js';
 import { CHECKS } from './commands/checks.js';
 import { CONFIG } from './commands/config.js';
+import { DEPLOY } from './commands/deploy.js';
 import { DOMAINS } from './commands/domains.js';
 import { LOGIN } from './commands/login.js';
 import { LOGS } from './commands/logs.js';
@@ -13,7 +14,7 @@ import { RELEASES } from './commands/releases.js';
 import { RESOURCES } from './commands/resource.js';
 import { STATUS } from './commands/status.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RESOURCES, RELEASES, DEPLOY, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

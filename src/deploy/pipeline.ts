@@ -1,20 +1,24 @@
 import { BerthError, describe, timeLimit } from '../errors.js';
-import { CommitTree, type CommitReader } from '../git/tree.js';
+import type { CommitReader } from '../git/tree.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
-import { fireTrigger } from '../plugins/triggers.js';
-import { WEB_PROCESS } from '../model/app.js';
 import type { AppRecord } from '../store/store.js';
-import { BuildStep, ReuseImageStep } from './build.js';
+import { BuildStep, ImportImageStep, ReuseImageStep } from './build.js';
 import { CheckStep } from './check.js';
 import { DiscardStep } from './discard.js';
+import { releaseFiles } from './release-files.js';
+import { RestorePreviousStep } from './restore.js';
 import { RetireStep } from './retire.js';
-import { containerHandle, DeployRun, triggerContext, type PipelineDeps } from './run.js';
+import { checkServedRelease, DeployRun, type PipelineDeps } from './run.js';
 import type { DeployOutcome } from './stages.js';
 import { StartStep } from './start.js';
+import { StopPreviousStep } from './stop.js';
 import { SwitchStep, type Switched } from './switch.js';
 
-/** A push builds its commit; everything else (config, scale, restart, rollback) reuses a built image. */
-export type ReleaseSource = { kind: 'push'; tree: CommitReader } | { kind: 'image'; image: string; tree: CommitReader };
+/**
+ * A push builds its commit; everything else (config, scale, restart, rollback) reuses a built
+ * image; deploy:image imports an image from the engine (its files: release-files.ts).
+ */
+export type ReleaseSource = { kind: 'push'; tree: CommitReader } | { kind: 'image'; image: string; tree: CommitReader } | { kind: 'imported'; reference: string; tree: CommitReader };
 
 export interface DeployRequest {
   app: string;
@@ -29,28 +33,36 @@ export interface DeployRequest {
 /**
  * The one place that orders a deploy: build, start, check, switch, retire, with the plugin
  * triggers between them. Until the switch nothing live is touched, so any failure before it
- * only has to remove the new containers.
+ * only has to remove the new containers. stop-first (deploy:set) puts a stop stage after the
+ * build: the edge holds the app's requests and the old release stops; a failure before the
+ * switch then also starts the old release again.
  */
 export class DeployPipeline {
   private readonly steps: {
     build: BuildStep;
     reuseImage: ReuseImageStep;
+    importImage: ImportImageStep;
+    stopPrevious: StopPreviousStep;
     start: StartStep;
     check: CheckStep;
     switchTraffic: SwitchStep;
     retire: RetireStep;
     discard: DiscardStep;
+    restorePrevious: RestorePreviousStep;
   };
 
   constructor(private readonly deps: PipelineDeps) {
     this.steps = {
       build: new BuildStep(deps),
       reuseImage: new ReuseImageStep(deps),
+      importImage: new ImportImageStep(deps),
+      stopPrevious: new StopPreviousStep(deps),
       start: new StartStep(deps),
       check: new CheckStep(deps),
       switchTraffic: new SwitchStep(deps),
       retire: new RetireStep(deps),
       discard: new DiscardStep(deps),
+      restorePrevious: new RestorePreviousStep(deps),
     };
   }
 
@@ -74,12 +86,17 @@ export class DeployPipeline {
     let switched: Switched;
     try {
       if (source.kind === 'push') await steps.build.run(run);
+      else if (source.kind === 'imported') await steps.importImage.run(run, source.reference);
       else await steps.reuseImage.run(run, source.image);
+      // stop-first: the image is ready before anything live is touched; from here the app is held at the edge.
+      if (run.app.deploy.order === 'stop-first') await steps.stopPrevious.run(run);
       await steps.start.run(run);
       await steps.check.run(run);
       switched = await steps.switchTraffic.run(run);
     } catch (error) {
-      return steps.discard.run(run, error);
+      const outcome = await steps.discard.run(run, error);
+      await steps.restorePrevious.run(run);
+      return outcome;
     }
     await this.afterSwitch(run, switched, started);
     return { ok: true, release: run.release.id, stageMs: run.release.stageMs };
@@ -98,15 +115,10 @@ export class DeployPipeline {
 
   /** checks:run: the check-deploy trigger against the live web containers, without deploying anything. */
   async checkLive(app: AppRecord, output: DeployOutput): Promise<void> {
-    const { store, options, runtime } = this.deps;
+    const { store, options } = this.deps;
     const live = app.live;
     if (!live) throw new BerthError(`${app.name} has no live release to check`, `push ${app.name} first`);
-    const tree = new CommitTree(store.repoDir(app.name), live.commit);
     const signal = timeLimit(options.deployTimeoutSeconds, 'checks:run', '--deploy-timeout');
-    for (const record of live.containers.filter((c) => c.process === WEB_PROCESS)) {
-      output.section(`Checking ${record.name} (release ${live.release})`);
-      const container = containerHandle(runtime, record);
-      await fireTrigger(this.deps.plugins, triggerContext(options, 'check-deploy', { app: app.name, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
-    }
+    await checkServedRelease(this.deps, app.name, live, releaseFiles(store, app.name, live), output, signal);
   }
 }

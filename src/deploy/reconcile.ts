@@ -151,16 +151,8 @@ export class Reconciler {
     return located;
   }
 
-  /** Makes the edge send the app to these containers, and records where they are. */
   private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<void> {
-    const { proxy, store, options } = this.deps;
-    const live = app.live!;
-    await proxy.switchApp(liveRoute(app, containers, options.domain));
-    if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
-      await store.updateApp(app.name, (record) => {
-        if (record.live?.release === live.release) record.live.containers = containers;
-      });
-    }
+    await routeLiveRelease(this.deps, app, containers);
   }
 
   /** Containers and networks of apps berth no longer knows: an apps:destroy that was cut short. */
@@ -197,6 +189,17 @@ export class Reconciler {
         unlock();
       }
     }
+  }
+}
+
+/** Makes the edge send the app to these containers of its live release, and records where they are. */
+export async function routeLiveRelease(deps: Pick<ReconcilerDeps, 'proxy' | 'store' | 'options'>, app: AppRecord, containers: ContainerRecord[]): Promise<void> {
+  const live = app.live!;
+  await deps.proxy.switchApp(liveRoute(app, containers, deps.options.domain));
+  if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
+    await deps.store.updateApp(app.name, (record) => {
+      if (record.live?.release === live.release) record.live.containers = containers;
+    });
   }
 }
 

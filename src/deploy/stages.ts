@@ -1,6 +1,8 @@
 /** The stages of a deploy in the order the pipeline runs them. */
 export enum Stage {
   Build = 'build',
+  /** stop-first only: the old release stops before the new one starts. */
+  Stop = 'stop',
   Start = 'start',
   Check = 'check',
   Switch = 'switch',

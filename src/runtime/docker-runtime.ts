@@ -5,7 +5,7 @@ import { containerHealth, containerListeningSockets, containerState, listContain
 import { pruneBuildCache, readEngineDiskUsage, type EngineDiskUsage } from './disk.js';
 import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
 import { followEngineEvents } from './events.js';
-import { appImageTags, buildImage, imageExists, removeAppImages, removeImage } from './images.js';
+import { appImageTags, buildImage, imageDigest, imageExists, pullImage, removeAppImages, removeImage } from './images.js';
 import type { ListeningSocket } from './listening.js';
 import { readLogLines } from './logs.js';
 import { ensureAppNetwork, networkedApps, networkSubnets, removeAppNetwork, removeSharedNetworkIfUnused } from './networks.js';
@@ -52,6 +52,14 @@ export class DockerRuntime implements Runtime {
 
   removeImage(tag: string): Promise<void> {
     return removeImage(this.docker, tag);
+  }
+
+  imageDigest(tag: string): Promise<string | undefined> {
+    return imageDigest(this.docker, tag);
+  }
+
+  pullImage(reference: string, signal: AbortSignal): Promise<void> {
+    return pullImage(this.docker, reference, signal);
   }
 
   appImageTags(app: string): Promise<string[]> {

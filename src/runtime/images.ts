@@ -111,3 +111,20 @@ export async function removeAppImages(docker: Docker, instance: string, app: str
   for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
   return images.length;
 }
+
+/** The engine's id of the image (sha256:...), which names its content; undefined when there is no such image. */
+export async function imageDigest(docker: Docker, tag: string): Promise<string | undefined> {
+  return docker.getImage(tag).inspect().then((info) => info.Id, () => undefined);
+}
+
+/** Pulls the image from its registry; rejects with the engine's own reason (no such image, no network, no access). */
+export async function pullImage(docker: Docker, reference: string, signal: AbortSignal): Promise<void> {
+  const progress = await docker.pull(reference, { abortSignal: signal });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(progress, (error: Error | null, events: ProgressEvent[]) => {
+      const failed = events?.find((event) => event.error || event.errorDetail);
+      if (error || failed) reject(error ?? new Error(failed!.errorDetail?.message ?? failed!.error));
+      else resolve();
+    });
+  });
+}

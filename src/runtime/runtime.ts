@@ -20,6 +20,10 @@ export interface Runtime {
   /** Builds and tags an image; rejects with an ImageBuildError that says whether the engine refused or the build failed. */
   buildImage(build: ImageBuild): Promise<void>;
   imageExists(tag: string): Promise<boolean>;
+  /** The engine's id of the image (sha256:...), which names its content; undefined when there is none. */
+  imageDigest(tag: string): Promise<string | undefined>;
+  /** Pulls an image from its registry; rejects with the engine's reason. */
+  pullImage(reference: string, signal: AbortSignal): Promise<void>;
   /** Removes one tag (the image goes with its last tag); rejects when the engine will not. */
   removeImage(tag: string): Promise<void>;
   /** Every tag of the app's images, `INSTANCE/APP:RELEASE`. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_PROXY_OPTIONS, type AppProxyOptions, type ChecksState } from '../model/app.js';
+import { DEFAULT_DEPLOY_SETTINGS, DEFAULT_PROXY_OPTIONS, type AppDeploySettings, type AppProxyOptions, type ChecksState } from '../model/app.js';
 import { emptyResources, type AppResources } from '../model/resources.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
@@ -31,6 +31,10 @@ export interface ReleaseRecord {
   /** Milliseconds each stage took, by stage name. */
   stageMs: Record<string, number>;
   failure: { stage: string; message: string } | undefined;
+  /** The engine's id (sha256:...) of the image the release runs, which names its content. */
+  imageDigest?: string;
+  /** deploy:image: the image it was given, as REFERENCE@DIGEST. */
+  imageSource?: string;
 }
 
 export interface LiveRelease {
@@ -55,11 +59,13 @@ export interface AppRecord {
   resources: AppResources;
   /** proxy:set: redirect-https and hsts. */
   proxy: AppProxyOptions;
+  /** deploy:set: the order of a deploy's stages. */
+  deploy: AppDeploySettings;
   nextRelease: number;
   live: LiveRelease | undefined;
 }
 
-const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS };
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS, deploy: DEFAULT_DEPLOY_SETTINGS };
 
 /**
  * berth's state under the data dir. Layout:

@@ -15,7 +15,16 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
   async switchApp(request: SwitchRequest): Promise<void> {
     this.enter('switchApp', request);
     this.routes.set(request.app, structuredClone(request));
+    this.held.delete(request.app);
     this.hostNames.set(request.app, [...request.serverNames]);
+  }
+
+  /** Apps whose new requests wait for the next switch, with the seconds each may wait. */
+  readonly held = new Map<string, number>();
+
+  async holdApp(app: string, holdSeconds: number): Promise<void> {
+    this.enter('holdApp', app, holdSeconds);
+    this.held.set(app, holdSeconds);
   }
 
   async routedRelease(app: string): Promise<number | undefined> {

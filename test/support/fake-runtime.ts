@@ -79,6 +79,17 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
     return this.images.has(tag);
   }
 
+  async imageDigest(tag: string): Promise<string | undefined> {
+    this.enter('imageDigest', tag);
+    return this.images.has(tag) ? `sha256:${Buffer.from(tag).toString('hex').padEnd(64, '0').slice(0, 64)}` : undefined;
+  }
+
+  /** No registry answers the fake: every pull fails as an offline engine's does. */
+  async pullImage(reference: string): Promise<void> {
+    this.enter('pullImage', reference);
+    throw new Error(`Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host (${reference})`);
+  }
+
   async removeImage(tag: string): Promise<void> {
     this.enter('removeImage', tag);
     if (!this.images.delete(tag)) throw new Error(`No such image: ${tag}`);
