@@ -125,10 +125,10 @@ describe('stop-first deploys: the old release stops first, requests in the gap w
     await recordReliability({ area: 'Deploys', fault: 'a stop-first deploy (the old release stops before the new one starts) under keep-alive GET and POST load, and a POST whose body arrives while the edge holds it', berthDid: `held the requests that arrived in the gap at the edge and served them from the new release once it passed its checks (push took ${(took / 1000).toFixed(1)} s)`, served, lost: failures.length });
     assert.deepEqual(failures, []);
     assert.ok(served > 50, `only ${served} requests were made`);
-    // Requests sent while the old release was stopping or stopped, and before the switch, waited and were answered by the new one.
-    const inGap = results.flatMap(([, r]) => r.samples).filter((s) => s.startedAt > times.heldAt + 1500 && s.startedAt < times.switchedAt - 100);
-    assert.ok(inGap.length > 0, `no request was sent in the gap (held at ${times.heldAt}, switched at ${times.switchedAt})`);
-    assert.deepEqual([...new Set(inGap.map((s) => s.release))], ['v2']);
+    // Release 2 took no request before the switch: one it answered that was sent well before the switch waited at the edge.
+    const waited = results.flatMap(([, r]) => r.samples).filter((s) => s.release === 'v2' && s.startedAt < times.switchedAt - 300);
+    assert.ok(waited.length > 0, `no request waited at the edge (held at ${times.heldAt}, switched at ${times.switchedAt})`);
+    assert.ok(waited.every((s) => s.startedAt > times.heldAt - 1000), 'a request answered by release 2 was sent before the hold');
     assert.deepEqual(await runningReleases(berth.instance), ['2']);
     assert.match(await body(berth.httpPort), /^Hello from v2/);
   });
