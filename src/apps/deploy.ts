@@ -2,7 +2,7 @@ import { BerthError, describe, timeLimit } from '../errors.js';
 import type { DeployOutput } from '../log/output.js';
 import { checkImageReference, parseDeploySetting, type AppDeploySettings } from '../model/app.js';
 import type { DeployReport } from '../model/api.js';
-import { NoFiles } from '../deploy/release-files.js';
+import { ImageFiles } from '../deploy/release-files.js';
 import type { AppRecord } from '../store/store.js';
 import type { AppOperator } from './operator.js';
 
@@ -29,7 +29,7 @@ export class DeployService {
     return this.operator.withApp(name, `deploy:image ${reference}`, output, async (app) => {
       await this.ensureImage(app, reference, output);
       const description = `image ${reference}`;
-      const outcome = await this.operator.deps.pipeline.deploy({ app: app.name, source: { kind: 'imported', reference, tree: new NoFiles() }, description, output, cancelled });
+      const outcome = await this.operator.deps.pipeline.deploy({ app: app.name, source: { kind: 'imported', reference, tree: new ImageFiles(this.operator.deps.runtime, reference) }, description, output, cancelled });
       if (!outcome.ok) throw new BerthError(`deploy:image ${reference} of ${app.name} failed at the ${outcome.stage} stage: ${outcome.message}`, app.live ? 'see the lines above for what serves now' : `${app.name} has no live release`);
       return { release: outcome.release, image: reference };
     });

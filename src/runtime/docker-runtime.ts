@@ -5,12 +5,12 @@ import { containerHealth, containerListeningSockets, containerState, listContain
 import { pruneBuildCache, readEngineDiskUsage, type EngineDiskUsage } from './disk.js';
 import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
 import { followEngineEvents } from './events.js';
-import { appImageTags, buildImage, imageDigest, imageExists, pullImage, removeAppImages, removeImage } from './images.js';
+import { appImageTags, buildImage, imageDigest, imageExists, pullImage, readImageFile, removeAppImages, removeImage } from './images.js';
 import type { ListeningSocket } from './listening.js';
 import { readLogLines } from './logs.js';
 import { ensureAppNetwork, networkedApps, networkSubnets, removeAppNetwork, removeSharedNetworkIfUnused } from './networks.js';
 import { ContainerSubnets } from './subnets.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from './runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, ImageFile, Runtime } from './runtime.js';
 
 /** The Runtime on the local Docker engine, through dockerode; every engine call of berth goes through here. */
 export class DockerRuntime implements Runtime {
@@ -60,6 +60,10 @@ export class DockerRuntime implements Runtime {
 
   pullImage(reference: string, signal: AbortSignal): Promise<void> {
     return pullImage(this.docker, reference, signal);
+  }
+
+  readImageFile(image: string, file: string, maxBytes: number): Promise<ImageFile> {
+    return readImageFile(this.docker, this.instance, image, file, maxBytes);
   }
 
   appImageTags(app: string): Promise<string[]> {

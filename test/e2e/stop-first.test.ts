@@ -192,7 +192,10 @@ describe('deploy:image: an image already in the engine, through the same stages 
     context = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-image-'));
     await fs.cp(SAMPLE_APP_DIR, context, { recursive: true });
     await fs.writeFile(path.join(context, 'version.txt'), 'from-image\n');
-    const progress = await docker.buildImage({ context, src: ['Dockerfile', 'server.js', 'version.txt'] }, { t: IMAGE, labels: { 'berth.instance': berth.instance } });
+    // Its CHECKS in its WORKDIR, where deploy:image reads them.
+    await fs.writeFile(path.join(context, 'Dockerfile'), 'FROM berth-test/node:20\nWORKDIR /app\nCOPY . /app\nCMD ["node", "/app/server.js"]\n');
+    await fs.writeFile(path.join(context, 'CHECKS'), '/health ok\n/ Hello from from-image\n');
+    const progress = await docker.buildImage({ context, src: ['Dockerfile', 'server.js', 'version.txt', 'CHECKS'] }, { t: IMAGE, labels: { 'berth.instance': berth.instance } });
     await new Promise((resolve, reject) => docker.modem.followProgress(progress, (error: Error | null) => (error ? reject(error) : resolve(undefined))));
   });
 
@@ -209,7 +212,9 @@ describe('deploy:image: an image already in the engine, through the same stages 
     const result = watched.result;
     assert.equal(result.code, 0, result.stderr + result.stdout);
     assert.match(result.stdout, new RegExp(`Deploying image ${IMAGE.replace(/[.]/g, '\\.')} \\(${digest}\\) as holder release 2`));
-    assert.match(result.stdout, /Default check passed: still running/);
+    assert.match(result.stdout, /CHECKS: 2 check\(s\)/);
+    assert.match(result.stdout, /GET \/: ok, 200, found "Hello from from-image"/);
+    assert.match(result.stdout, /All checks passed/);
     assert.match(result.stdout, /Deployed .* to holder: release 2 is live/);
     assert.deepEqual(watched.failures, []);
     assert.match(await body(berth.httpPort), /^Hello from from-image/);
@@ -222,6 +227,7 @@ describe('deploy:image: an image already in the engine, through the same stages 
     // A config change of an image release reuses its image, with no commit to read.
     const config = await berthCli(berth, ['config:set', APP, 'GREETING=hi']);
     assert.equal(config.code, 0, config.stderr + config.stdout);
+    assert.match(config.stdout, /found "Hello from from-image"/, 'the image\'s CHECKS ran again');
     assert.match(await body(berth.httpPort), /^Hello from from-image/);
   });
 

@@ -1,7 +1,7 @@
 import { containerName, imageRepository } from '../../src/model/naming.js';
 import type { ListeningSocket } from '../../src/runtime/listening.js';
 import type { EngineDiskUsage } from '../../src/runtime/disk.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, Runtime } from '../../src/runtime/runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ImageBuild, ImageFile, Runtime } from '../../src/runtime/runtime.js';
 import type { ContainerRecord } from '../../src/store/store.js';
 import { Fake } from './fake.js';
 
@@ -82,6 +82,17 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   async imageDigest(tag: string): Promise<string | undefined> {
     this.enter('imageDigest', tag);
     return this.images.has(tag) ? `sha256:${Buffer.from(tag).toString('hex').padEnd(64, '0').slice(0, 64)}` : undefined;
+  }
+
+  /** Files of images, by image and then path, for readImageFile. */
+  readonly imageFiles = new Map<string, Record<string, string>>();
+
+  async readImageFile(image: string, file: string, maxBytes: number): Promise<ImageFile> {
+    this.enter('readImageFile', image, file, maxBytes);
+    const content = this.imageFiles.get(image)?.[file];
+    if (content === undefined) return { kind: 'missing' };
+    const bytes = Buffer.from(content);
+    return { kind: 'file', content: bytes.subarray(0, maxBytes), truncated: bytes.length > maxBytes };
   }
 
   /** No registry answers the fake: every pull fails as an offline engine's does. */

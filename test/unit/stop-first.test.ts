@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stage } from '../../src/deploy/stages.js';
 import { imageName } from '../../src/model/naming.js';
-import { NoFiles } from '../../src/deploy/release-files.js';
+import { ImageFiles } from '../../src/deploy/release-files.js';
 import type { ReleaseSource } from '../../src/deploy/pipeline.js';
 import { APP, deploy, deployLive, harness, INSTANCE, plugin, push, type Harness } from '../support/deploy-harness.js';
 
@@ -92,14 +92,14 @@ test('start-first (the default) holds nothing and stops the old release only aft
   assert.doesNotMatch(read, /Holding/);
 });
 
-const imported = (reference: string): ReleaseSource => ({ kind: 'imported', reference, tree: new NoFiles() });
+const imported = (h: Harness, reference: string): ReleaseSource => ({ kind: 'imported', reference, tree: new ImageFiles(h.runtime, reference) });
 
 test('deploy:image: the image is labelled as INSTANCE/APP:RELEASE, started with its own command, switched in, and its digest recorded', async (t) => {
   const h = await harness(t);
   await deployLive(h, '1111111aaaa');
   h.runtime.images.add('vendor/shop:1.2');
   h.runtime.forgetCalls();
-  const { outcome, read } = await deploy(h.pipeline(), imported('vendor/shop:1.2'), 'image vendor/shop:1.2');
+  const { outcome, read } = await deploy(h.pipeline(), imported(h, 'vendor/shop:1.2'), 'image vendor/shop:1.2');
   assert.ok(outcome.ok, read);
   const release = (await h.store.getRelease(APP, 2))!;
   assert.equal(release.image, imageName(INSTANCE, APP, 2));
@@ -113,9 +113,22 @@ test('deploy:image: the image is labelled as INSTANCE/APP:RELEASE, started with 
 test('deploy:image of an image the engine lost meanwhile fails at the build stage and changes nothing', async (t) => {
   const h = await harness(t);
   await deployLive(h, '1111111aaaa');
-  const { outcome, read } = await deploy(h.pipeline(), imported('vendor/gone:1'));
+  const { outcome, read } = await deploy(h.pipeline(), imported(h, 'vendor/gone:1'));
   assert.equal(outcome.ok, false);
   assert.match(read, /failed at the build stage: the image vendor\/gone:1 is not in the Docker engine/);
   assert.match(read, /Nothing changed: release 1 is still serving shop\./);
   assert.equal(h.proxy.routes.get(APP)?.release, 1);
+});
+
+test('deploy:image reads the Procfile from the image\'s working directory', async (t) => {
+  const h = await harness(t);
+  await deployLive(h, '1111111aaaa');
+  h.runtime.images.add('vendor/shop:2');
+  h.runtime.imageFiles.set('vendor/shop:2', { Procfile: 'web: node web.js --from-image\n' });
+  const { outcome, read } = await deploy(h.pipeline(), imported(h, 'vendor/shop:2'));
+  assert.ok(outcome.ok, read);
+  assert.equal(h.runtime.named(`${INSTANCE}_${APP}_web_2`) !== undefined, true);
+  const started = h.runtime.argsOf('startContainer').map(([spec]) => (spec as { command: unknown }).command);
+  assert.equal(started.at(-1), 'node web.js --from-image');
+  assert.deepEqual(h.runtime.argsOf('readImageFile').map(([image, file]) => `${image} ${file}`), ['vendor/shop:2 Procfile']);
 });
