@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { request } from 'undici';
-import { AppRepo, SAMPLE_APP_DIR, type PushResult } from '../support/app.js';
+import { pushedApp, SAMPLE_APP_DIR, type AppRepo, type PushResult } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
 import { berthCli, berthJson } from '../support/cli.js';
 import { ensureTestBaseImage } from '../support/docker.js';
@@ -63,6 +63,18 @@ function pushWatchingHold(repo: AppRepo, remote: string): { held: Promise<void>;
   return { held, pushed, times };
 }
 
+/** A berth serving release 1 (v1) of the app. */
+async function servingApp(args: string[] = []): Promise<{ berth: BerthInstance; repo: AppRepo }> {
+  await ensureTestBaseImage();
+  const berth = await startBerth({ args });
+  return { berth, repo: await pushedApp(berth.remote(APP), { 'version.txt': 'v1\n' }) };
+}
+
+async function stopServing(berth: BerthInstance | undefined, repo: AppRepo | undefined): Promise<void> {
+  await berth?.destroy();
+  await repo?.remove();
+}
+
 function failuresOf(results: [string, LoadResult][]): string[] {
   return results.flatMap(([name, result]) => result.failures.map((f) => `${name}: ${f.kind}`));
 }
@@ -71,18 +83,8 @@ describe('stop-first deploys: the old release stops first, requests in the gap w
   let berth: BerthInstance;
   let repo: AppRepo;
 
-  before(async () => {
-    await ensureTestBaseImage();
-    berth = await startBerth({ args: ['--hold-timeout', String(HOLD_TIMEOUT)] });
-    repo = await AppRepo.create({ 'version.txt': 'v1\n' });
-    const first = await repo.push(berth.remote(APP));
-    assert.equal(first.code, 0, first.output);
-  });
-
-  after(async () => {
-    await berth?.destroy();
-    await repo?.remove();
-  });
+  before(async () => ({ berth, repo } = await servingApp(['--hold-timeout', String(HOLD_TIMEOUT)])));
+  after(() => stopServing(berth, repo));
 
   test('deploy:set APP order stop-first is stored and shown by deploy:report; a wrong value is a usage error', async () => {
     assert.deepEqual(await berthJson<DeployReport>(berth, ['deploy:report', APP]), { order: 'start-first', holdTimeoutSeconds: HOLD_TIMEOUT });
@@ -184,11 +186,7 @@ describe('deploy:image: an image already in the engine, through the same stages 
   const IMAGE = `berth-test-import/${process.pid}:1.0`;
 
   before(async () => {
-    await ensureTestBaseImage();
-    berth = await startBerth();
-    repo = await AppRepo.create({ 'version.txt': 'v1\n' });
-    const first = await repo.push(berth.remote(APP));
-    assert.equal(first.code, 0, first.output);
+    ({ berth, repo } = await servingApp());
     context = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-test-image-'));
     await fs.cp(SAMPLE_APP_DIR, context, { recursive: true });
     await fs.writeFile(path.join(context, 'version.txt'), 'from-image\n');
@@ -200,9 +198,8 @@ describe('deploy:image: an image already in the engine, through the same stages 
   });
 
   after(async () => {
-    await berth?.destroy();
+    await stopServing(berth, repo);
     await docker.getImage(IMAGE).remove({ force: true }).catch(() => undefined);
-    await repo?.remove();
     if (context) await fs.rm(context, { recursive: true, force: true });
   });
 
