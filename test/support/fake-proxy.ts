@@ -24,6 +24,10 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
 
   async holdApp(app: string, holdSeconds: number): Promise<void> {
     this.enter('holdApp', app, holdSeconds);
+    const route = this.routes.get(app);
+    if (!route) throw new Error(`the edge does not route ${app}, so it has nothing to hold`);
+    // As the edge does: no container gets a new request until the next switch.
+    route.upstreams = [];
     this.held.set(app, holdSeconds);
   }
 
