@@ -26,7 +26,9 @@ export class RestorePreviousStep {
     } catch (error) {
       const hint = error instanceof BerthError && error.hint ? ` (${error.hint})` : '';
       output.error(`Release ${previous.release} did not start again: ${describe(error)}${hint}.`);
-      output.error(`${app.name} is down: new requests wait at the edge ${this.deps.options.holdTimeoutSeconds} s, then get a 503. Run berth ps:restart ${app.name}, or push a fixed release.`);
+      // Held, every request would wait out the hold; routed, the watch over live containers starts them and follows them.
+      await routeLiveRelease(this.deps, app, previous.containers).catch(() => undefined);
+      output.error(`${app.name} is down until its containers run again: berth keeps trying to start them (berth status shows them). Run berth ps:restart ${app.name}, or push a fixed release.`);
     }
   }
 

@@ -79,7 +79,9 @@ test('stop-first: when the stopped release does not start again, the pusher read
   const { outcome, read } = await deploy(h.pipeline([failingChecksOf(2)]), push('2222222bbbb'));
   assert.equal(outcome.ok, false);
   assert.match(read, /Release 1 did not start again: the engine refused\./);
-  assert.match(read, /shop is down: new requests wait at the edge 30 s, then get a 503\. Run berth ps:restart shop, or push a fixed release\./);
+  assert.match(read, /shop is down until its containers run again: berth keeps trying to start them \(berth status shows them\)\. Run berth ps:restart shop, or push a fixed release\./);
+  assert.equal(h.proxy.held.has(APP), false, 'no request waits out the hold');
+  assert.equal(h.proxy.routes.get(APP)?.release, 1);
 });
 
 test('start-first (the default) holds nothing and stops the old release only after the switch', async (t) => {
