@@ -225,6 +225,9 @@ describe('deploy:image: an image already in the engine, through the same stages 
     const config = await berthCli(berth, ['config:set', APP, 'GREETING=hi']);
     assert.equal(config.code, 0, config.stderr + config.stdout);
     assert.match(config.stdout, /found "Hello from from-image"/, 'the image\'s CHECKS ran again');
+    const checks = await berthCli(berth, ['checks:run', APP]);
+    assert.equal(checks.code, 0, checks.stderr + checks.stdout);
+    assert.match(checks.stdout, /found "Hello from from-image"/, 'checks:run reads the CHECKS of the live release\'s image');
     assert.match(await body(berth.httpPort), /^Hello from from-image/);
   });
 
