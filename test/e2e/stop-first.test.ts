@@ -155,6 +155,28 @@ describe('stop-first deploys: the old release stops first, requests in the gap w
     await repo.git('reset', '-q', '--hard', 'HEAD~1');
   });
 
+  test('berth killed in the gap of a stop-first deploy: the edge holds the requests while berth is down, and berth started again brings the stopped release back; nothing is lost', async () => {
+    await repo.commit({ 'version.txt': 'v4\n' }, 'v4 (berth killed in the gap)');
+    let killed = false;
+    const watched = await whileServing({ httpPort: berth.httpPort, host: HOST }, async () => {
+      const push = await repo.push(berth.remote(APP), 'main', (output) => {
+        if (!killed && /Starting holder web \(release \d+\)/.test(output)) {
+          killed = true;
+          process.kill(berth.pid, 'SIGKILL');
+        }
+      });
+      assert.ok(killed, push.output);
+      assert.notEqual(push.code, 0, push.output);
+      berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: ['--hold-timeout', String(HOLD_TIMEOUT)] });
+      return push;
+    });
+    await recordReliability({ area: 'Crash', fault: 'berth killed (SIGKILL) in the gap of a stop-first deploy: the old release stopped, the new one starting', berthDid: 'the edge held the requests while berth was down; berth started again, started the stopped live release, routed to it once it listened, and removed the unfinished one', served: watched.served, lost: watched.failures.length });
+    assert.deepEqual(watched.failures, []);
+    assert.match(await body(berth.httpPort), /^Hello from v2/);
+    assert.deepEqual(await runningReleases(berth.instance), ['2']);
+    await repo.git('reset', '-q', '--hard', 'HEAD~1');
+  });
+
   test('a request held longer than --hold-timeout gets a 503 with Retry-After, and the deploy still goes live', async () => {
     const slow = berthCli(berth, ['config:set', APP, `START_DELAY_MS=${(HOLD_TIMEOUT + 4) * 1000}`]);
     // The config change is itself a stop-first release: wait for the hold, then ask.

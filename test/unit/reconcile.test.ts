@@ -156,6 +156,22 @@ test('recovery: killed in the gap of a stop-first deploy (the edge holding the a
   assert.equal((await h.store.getRelease(APP, 2))?.status, 'failed');
 });
 
+test('recovery: a web container started again is routed only once it listens on its port', async (t) => {
+  const { h, live, reconciler } = await world(t);
+  await h.proxy.holdApp(APP, 30);
+  h.runtime.halt(live.id);
+  let looks = 0;
+  const routedAfter: number[] = [];
+  h.runtime.listeningSockets = async () => (++looks < 3 ? [] : [{ address: '0.0.0.0', port: 5000 }]);
+  const switchApp = h.proxy.switchApp.bind(h.proxy);
+  h.proxy.switchApp = async (request) => {
+    routedAfter.push(looks);
+    return switchApp(request);
+  };
+  await reconciler.recoverAll();
+  assert.deepEqual(routedAfter, [3], 'routed once the third look found it listening');
+});
+
 test('recovery: an app whose recovery fails is logged and the next app still recovers', async (t) => {
   const { h, reconciler, logged } = await world(t);
   await h.store.createApp('blog');
