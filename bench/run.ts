@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --deploys N --connections N --threads N --steady S --kinds get,post,close --variants direct,a,b,d,c,b-tls,c-tls]
+ * npm run bench [-- --deploys N --connections N --threads N --steady S --kinds get,post,close --variants direct,a,b,d,c,c-stop,b-tls,c-tls]
  * npm run bench -- --apps N
  *
  * Deploys the same sample app again and again under the same wrk load through every set-up of

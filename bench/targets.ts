@@ -46,7 +46,8 @@ export async function startTarget(key: VariantKey, context: TargetContext): Prom
     }
     case 'c':
     case 'c-tls':
-      return berthTarget(context, key === 'c-tls');
+    case 'c-stop':
+      return berthTarget(context, key);
   }
 }
 
@@ -63,13 +64,15 @@ async function nginxTarget(key: 'a' | 'b' | 'b-tls', context: TargetContext): Pr
   return { url, deploy: async (i) => (await baseline.deploy(i), undefined), close: () => baseline.close() };
 }
 
-async function berthTarget(context: TargetContext, tls: boolean): Promise<Target> {
+async function berthTarget(context: TargetContext, key: 'c' | 'c-tls' | 'c-stop'): Promise<Target> {
+  const tls = key === 'c-tls';
   const httpsPort = await freePort();
-  const berth = await startBerth({ instance: `${context.instance}${tls ? '-tls' : ''}`, args: ['--https-port', String(httpsPort)] });
+  const berth = await startBerth({ instance: `${context.instance}${key === 'c' ? '' : key.slice(1)}`, args: ['--https-port', String(httpsPort)] });
   const repo = await AppRepo.create();
   const first = await repo.push(berth.remote(APP));
   if (first.code !== 0) throw new Error(`the first push failed:\n${first.output}`);
   if (tls) await serveOverHttps(berth, await context.certificate());
+  if (key === 'c-stop') await runBerth(berth, [['deploy:set', APP, 'order', 'stop-first']]);
   return {
     url: tls ? `https://${TLS_NAME}:${httpsPort}/` : `http://127.0.0.1:${berth.httpPort}/`,
     deploy: (i) => pushRelease(berth, repo, i),
@@ -81,12 +84,17 @@ async function berthTarget(context: TargetContext, tls: boolean): Promise<Target
   };
 }
 
-/** As a user would: the name the certificate is for, then the certificate. */
-async function serveOverHttps(berth: BerthInstance, certificate: BenchCertificate): Promise<void> {
-  for (const args of [['domains:add', APP, TLS_NAME], ['certs:add', APP, '--cert', certificate.certFile, '--key', certificate.keyFile]]) {
+/** berth commands as a user types them, one after the other; any that fails stops the bench. */
+async function runBerth(berth: BerthInstance, commands: string[][]): Promise<void> {
+  for (const args of commands) {
     const result = await berthCli(berth, args);
     if (result.code !== 0) throw new Error(`berth ${args.join(' ')} failed: ${result.stderr}${result.stdout}`);
   }
+}
+
+/** As a user would: the name the certificate is for, then the certificate. */
+async function serveOverHttps(berth: BerthInstance, certificate: BenchCertificate): Promise<void> {
+  await runBerth(berth, [['domains:add', APP, TLS_NAME], ['certs:add', APP, '--cert', certificate.certFile, '--key', certificate.keyFile]]);
 }
 
 /** One push, timed from `git push` to the switch as berth recorded it. */

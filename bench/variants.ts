@@ -5,6 +5,7 @@ export const VARIANTS = {
   b: { name: '(b) one nginx, reload per deploy', tls: false, deploys: true },
   d: { name: '(d) Caddy, upstream swapped through its admin API', tls: false, deploys: true },
   c: { name: '(c) berth', tls: false, deploys: true },
+  'c-stop': { name: '(c) berth, deploy order stop-first (requests held in the gap)', tls: false, deploys: true },
   'b-tls': { name: '(b) one nginx, HTTPS', tls: true, deploys: true },
   'c-tls': { name: '(c) berth, HTTPS', tls: true, deploys: true },
 } as const;

@@ -5,7 +5,7 @@
  */
 import { InputError } from '../errors.js';
 import { DEFAULT_LOG_LINES, parseReleaseNumber } from '../model/app.js';
-import type { AppProxyOptions } from '../model/app.js';
+import type { AppDeploySettings, AppProxyOptions } from '../model/app.js';
 import type { ConfigChange, LogsQuery, ResourceChange, RunRequest } from '../model/api.js';
 import type { MountSelector, StorageMount } from '../model/storage.js';
 
@@ -92,6 +92,18 @@ export function readProxyChange({ body }: RawRequest): Partial<AppProxyOptions> 
     throw new InputError('give the settings as booleans: {"redirectHttps": false} or {"hsts": true}');
   }
   return body as Partial<AppProxyOptions>;
+}
+
+/** deploy:set: `{order}`; what it may be is the model's to judge. */
+export function readDeployChange({ body }: RawRequest): Partial<AppDeploySettings> {
+  if (typeof body.order !== 'string') throw new InputError('give the setting as {"order": "stop-first"} or {"order": "start-first"}');
+  return { order: body.order as AppDeploySettings['order'] };
+}
+
+/** deploy:image: `{image}`. */
+export function readImageReference({ body }: RawRequest): { image: string } {
+  if (typeof body.image !== 'string') throw new InputError('give the image as {"image": "myimage:1.2"}');
+  return { image: body.image };
 }
 
 /** `{process?, limits: {memory?, cpus?, pids?}}`, numbers in bytes, CPUs and processes. */

@@ -18,5 +18,5 @@ export function appInfo(app: AppRecord, hostNames: string[], containers: Contain
 }
 
 export function releaseInfo(release: ReleaseRecord): ReleaseInfo {
-  return { ...release, image: release.image ?? null, liveAt: release.liveAt ?? null, finishedAt: release.finishedAt ?? null, failure: release.failure ?? null };
+  return { ...release, image: release.image ?? null, liveAt: release.liveAt ?? null, finishedAt: release.finishedAt ?? null, failure: release.failure ?? null, imageDigest: release.imageDigest ?? null, imageSource: release.imageSource ?? null };
 }

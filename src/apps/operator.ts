@@ -9,7 +9,7 @@ import type { DeployPipeline } from '../deploy/pipeline.js';
 import { checkAppName } from '../model/app.js';
 import type { LivenessInfo, NewRelease } from '../model/api.js';
 import type { HookTarget } from '../git/repos.js';
-import { CommitTree } from '../git/tree.js';
+import { releaseFiles } from '../deploy/release-files.js';
 import type { DeployOutput } from '../log/output.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -73,7 +73,7 @@ export class AppOperator {
   async redeployHeld(app: AppRecord, description: string, output: DeployOutput, from?: ImageSource): Promise<number> {
     if (!app.live) throw new ConflictError(`${app.name} has not been deployed yet`, 'push it first: git push deploy main');
     const { image, commit } = from ?? app.live;
-    const tree = new CommitTree(this.deps.store.repoDir(app.name), commit);
+    const tree = releaseFiles(this.deps.store, this.deps.runtime, app.name, { commit, image });
     const outcome = await this.deps.pipeline.deploy({ app: app.name, source: { kind: 'image', image, tree }, description, output });
     if (!outcome.ok) throw new BerthError(`${description} of ${app.name} failed at the ${outcome.stage} stage: ${outcome.message}`, 'the previous release is still serving');
     return outcome.release;

@@ -3,6 +3,7 @@ import { CertsService } from './certs.js';
 import { ChecksService } from './checks.js';
 import { ConfigService } from './config.js';
 import { CronService } from './cron.js';
+import { DeployService } from './deploy.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
@@ -18,7 +19,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs and cron jobs. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs, cron jobs and deploy settings. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -36,6 +37,7 @@ export class AppService {
   readonly status: StatusService;
   readonly run: RunService;
   readonly cron: CronService;
+  readonly deploy: DeployService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -53,5 +55,6 @@ export class AppService {
     this.status = new StatusService(operator, this.apps);
     this.run = new RunService(operator);
     this.cron = new CronService(operator);
+    this.deploy = new DeployService(operator);
   }
 }

@@ -25,7 +25,8 @@ export class DiscardStep {
     run.release.finishedAt = new Date().toISOString();
     await run.setStatus('failed').catch(() => undefined);
     const live = run.app.live;
-    run.output.error(live ? `Nothing changed: release ${live.release} is still serving ${run.app.name}.` : `Nothing changed: ${run.app.name} has no live release yet.`);
+    // stop-first stopped the live release: what happens to it next is RestorePreviousStep's to say.
+    if (!run.stoppedPrevious) run.output.error(live ? `Nothing changed: release ${live.release} is still serving ${run.app.name}.` : `Nothing changed: ${run.app.name} has no live release yet.`);
     return { ok: false, release: run.release.id, stage: run.stage, message };
   }
 

@@ -1,21 +1,25 @@
 import { BerthError, describe, timeLimit } from '../errors.js';
-import { CommitTree, type CommitReader } from '../git/tree.js';
+import type { CommitReader } from '../git/tree.js';
 import { formatDuration, type DeployOutput } from '../log/output.js';
-import { fireTrigger } from '../plugins/triggers.js';
-import { WEB_PROCESS } from '../model/app.js';
 import type { AppRecord } from '../store/store.js';
-import { BuildStep, ReuseImageStep } from './build.js';
+import { BuildStep, ImportImageStep, ReuseImageStep } from './build.js';
 import { CheckStep } from './check.js';
 import { DiscardStep } from './discard.js';
 import { PostDeployTaskStep, ReleaseTaskStep } from './release-task.js';
+import { releaseFiles } from './release-files.js';
+import { RestorePreviousStep } from './restore.js';
 import { RetireStep } from './retire.js';
-import { containerHandle, DeployRun, triggerContext, type PipelineDeps } from './run.js';
+import { checkServedRelease, DeployRun, type PipelineDeps } from './run.js';
 import type { DeployOutcome } from './stages.js';
 import { StartStep } from './start.js';
+import { StopPreviousStep } from './stop.js';
 import { SwitchStep, type Switched } from './switch.js';
 
-/** A push builds its commit; everything else (config, scale, restart, rollback) reuses a built image. */
-export type ReleaseSource = { kind: 'push'; tree: CommitReader } | { kind: 'image'; image: string; tree: CommitReader };
+/**
+ * A push builds its commit; everything else (config, scale, restart, rollback) reuses a built
+ * image; deploy:image imports an image from the engine (its files: release-files.ts).
+ */
+export type ReleaseSource = { kind: 'push'; tree: CommitReader } | { kind: 'image'; image: string; tree: CommitReader } | { kind: 'imported'; reference: string; tree: CommitReader };
 
 export interface DeployRequest {
   app: string;
@@ -31,19 +35,24 @@ export interface DeployRequest {
  * The one place that orders a deploy: build, release task, start, check, switch, postdeploy
  * task, retire, with the plugin
  * triggers between them. Until the switch nothing live is touched, so any failure before it
- * only has to remove the new containers.
+ * only has to remove the new containers. stop-first (deploy:set) puts a stop stage after the
+ * build: the edge holds the app's requests and the old release stops; a failure before the
+ * switch then also starts the old release again.
  */
 export class DeployPipeline {
   private readonly steps: {
     build: BuildStep;
     reuseImage: ReuseImageStep;
     releaseTask: ReleaseTaskStep;
+    importImage: ImportImageStep;
+    stopPrevious: StopPreviousStep;
     start: StartStep;
     check: CheckStep;
     switchTraffic: SwitchStep;
     retire: RetireStep;
     postDeployTask: PostDeployTaskStep;
     discard: DiscardStep;
+    restorePrevious: RestorePreviousStep;
   };
 
   constructor(private readonly deps: PipelineDeps) {
@@ -51,12 +60,15 @@ export class DeployPipeline {
       build: new BuildStep(deps),
       reuseImage: new ReuseImageStep(deps),
       releaseTask: new ReleaseTaskStep(deps),
+      importImage: new ImportImageStep(deps),
+      stopPrevious: new StopPreviousStep(deps),
       start: new StartStep(deps),
       check: new CheckStep(deps),
       switchTraffic: new SwitchStep(deps),
       retire: new RetireStep(deps),
       postDeployTask: new PostDeployTaskStep(deps),
       discard: new DiscardStep(deps),
+      restorePrevious: new RestorePreviousStep(deps),
     };
   }
 
@@ -79,26 +91,30 @@ export class DeployPipeline {
     const { steps } = this;
     let switched: Switched;
     try {
-      // A push runs its release task; a restart, config change, scale or rollback reuses an image whose task already ran.
-      if (source.kind === 'push') {
-        await steps.build.run(run);
-        await steps.releaseTask.run(run);
-      } else await steps.reuseImage.run(run, source.image);
+      if (source.kind === 'push') await steps.build.run(run);
+      else if (source.kind === 'imported') await steps.importImage.run(run, source.reference);
+      else await steps.reuseImage.run(run, source.image);
+      // A new image (pushed or imported) runs its release task; a restart, config change, scale or rollback reuses an image whose task already ran.
+      if (source.kind !== 'image') await steps.releaseTask.run(run);
+      // stop-first: the image is ready (and its release task done) before anything live is touched; from here the app is held at the edge.
+      if (run.app.deploy.order === 'stop-first') await steps.stopPrevious.run(run);
       await steps.start.run(run);
       await steps.check.run(run);
       switched = await steps.switchTraffic.run(run);
     } catch (error) {
-      return steps.discard.run(run, error);
+      const outcome = await steps.discard.run(run, error);
+      await steps.restorePrevious.run(run);
+      return outcome;
     }
-    await this.afterSwitch(run, switched, started, source.kind === 'push');
+    await this.afterSwitch(run, switched, started, source.kind !== 'image');
     return { ok: true, release: run.release.id, stageMs: run.release.stageMs };
   }
 
   /** post-deploy, the postdeploy task, retirement and the last record: each problem is reported and the new release stays live. */
-  private async afterSwitch(run: DeployRun, switched: Switched, started: number, pushed: boolean): Promise<void> {
+  private async afterSwitch(run: DeployRun, switched: Switched, started: number, newImage: boolean): Promise<void> {
     const { app, release, output } = run;
     await run.fire('post-deploy').catch((error: unknown) => output.warn(`post-deploy: ${describe(error)}`));
-    if (pushed) await this.steps.postDeployTask.run(run);
+    if (newImage) await this.steps.postDeployTask.run(run);
     if (switched.recorded) await this.steps.retire.run(run, switched.retiring);
     release.finishedAt = new Date().toISOString();
     await this.deps.store.saveRelease(app.name, release).catch((error: unknown) => output.warn(`Could not record when release ${release.id} finished: ${describe(error)}`));
@@ -108,15 +124,10 @@ export class DeployPipeline {
 
   /** checks:run: the check-deploy trigger against the live web containers, without deploying anything. */
   async checkLive(app: AppRecord, output: DeployOutput): Promise<void> {
-    const { store, options, runtime } = this.deps;
+    const { store, options } = this.deps;
     const live = app.live;
     if (!live) throw new BerthError(`${app.name} has no live release to check`, `push ${app.name} first`);
-    const tree = new CommitTree(store.repoDir(app.name), live.commit);
     const signal = timeLimit(options.deployTimeoutSeconds, 'checks:run', '--deploy-timeout');
-    for (const record of live.containers.filter((c) => c.process === WEB_PROCESS)) {
-      output.section(`Checking ${record.name} (release ${live.release})`);
-      const container = containerHandle(runtime, record);
-      await fireTrigger(this.deps.plugins, triggerContext(options, 'check-deploy', { app: app.name, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
-    }
+    await checkServedRelease(this.deps, app.name, live, releaseFiles(store, this.deps.runtime, app.name, live), output, signal);
   }
 }

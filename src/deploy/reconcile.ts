@@ -2,7 +2,9 @@ import type { ServeOptions } from '../server/options.js';
 import { describe } from '../errors.js';
 import type { ReverseProxy, SwitchRequest } from '../proxy/reverse-proxy.js';
 import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
+import { isLoopback } from '../runtime/listening.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { sleep } from '../time.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
 import type { AppLocks } from './lock.js';
 import { Rounds } from './rounds.js';
@@ -21,6 +23,8 @@ export interface ReconcilerDeps {
 export const NGINX_WATCH_INTERVAL_MS = 100;
 /** How often berth asks the engine where the live containers are (engine events make it ask sooner). */
 export const CONTAINER_WATCH_INTERVAL_MS = 1000;
+
+const LISTEN_POLL_MS = 100;
 
 const UNFINISHED: Partial<Record<ReleaseStatus, Stage>> = {
   building: Stage.Build,
@@ -81,7 +85,7 @@ export class Reconciler {
     await this.removeOneOffs(name);
     const stray = (await this.deps.runtime.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id));
     if (!live) await proxy.removeApp(name);
-    else if (!app.stopped) await this.routeToLive(app, await this.locateLiveContainers(app, live));
+    else if (!app.stopped) await this.routeToLive(app, await this.locateLiveContainers(app, live, true));
     if (stray.length === 0) return;
     // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
     const upstreams = stray.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: appPort(app.config) }));
@@ -139,9 +143,11 @@ export class Reconciler {
   /**
    * Where the live containers run now. One that is stopped and that nothing will restart (an
    * engine restarted without live-restore stops them for good, as does a docker stop) is started
-   * again: the recorded live release is what serves, until berth ps:stop.
+   * again: the recorded live release is what serves, until berth ps:stop. At recovery a web
+   * container started again is routed only once it listens: requests the edge holds (berth died
+   * in the gap of a stop-first deploy) wait for it rather than fail.
    */
-  private async locateLiveContainers(app: AppRecord, live: LiveRelease): Promise<ContainerRecord[]> {
+  private async locateLiveContainers(app: AppRecord, live: LiveRelease, untilListening = false): Promise<ContainerRecord[]> {
     const { runtime, log } = this.deps;
     const located: ContainerRecord[] = [];
     for (const container of live.containers) {
@@ -149,6 +155,7 @@ export class Reconciler {
       if (state.kind === 'stopped') {
         log(`${app.name}: starting ${container.name} of live release ${live.release}, which was stopped`);
         await runtime.restartContainer(container.id);
+        if (untilListening && container.process === WEB_PROCESS) await this.untilListening(container);
         state = await runtime.containerState(container.id);
       }
       if (state.kind === 'gone' && !this.reportedGone.has(container.id)) {
@@ -160,16 +167,18 @@ export class Reconciler {
     return located;
   }
 
-  /** Makes the edge send the app to these containers, and records where they are. */
-  private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<void> {
-    const { proxy, store, options } = this.deps;
-    const live = app.live!;
-    await proxy.switchApp(liveRoute(app, containers, options.domain));
-    if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
-      await store.updateApp(app.name, (record) => {
-        if (record.live?.release === live.release) record.live.containers = containers;
-      });
+  /** Bounded by --listen-timeout; a container that never listens is routed all the same, as before. */
+  private async untilListening(container: ContainerRecord): Promise<void> {
+    const deadline = Date.now() + this.deps.options.listenTimeoutSeconds * 1000;
+    while (Date.now() < deadline) {
+      const sockets = await this.deps.runtime.listeningSockets(container.id).catch(() => undefined);
+      if (sockets?.some((socket) => socket.port === container.port && !isLoopback(socket.address))) return;
+      await sleep(LISTEN_POLL_MS);
     }
+  }
+
+  private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<void> {
+    await routeLiveRelease(this.deps, app, containers);
   }
 
   /** Containers and networks of apps berth no longer knows: an apps:destroy that was cut short. */
@@ -206,6 +215,17 @@ export class Reconciler {
         unlock();
       }
     }
+  }
+}
+
+/** Makes the edge send the app to these containers of its live release, and records where they are. */
+export async function routeLiveRelease(deps: Pick<ReconcilerDeps, 'proxy' | 'store' | 'options'>, app: AppRecord, containers: ContainerRecord[]): Promise<void> {
+  const live = app.live!;
+  await deps.proxy.switchApp(liveRoute(app, containers, deps.options.domain));
+  if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
+    await deps.store.updateApp(app.name, (record) => {
+      if (record.live?.release === live.release) record.live.containers = containers;
+    });
   }
 }
 

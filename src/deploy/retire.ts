@@ -74,9 +74,7 @@ async function retireRelease(request: RetireRequest): Promise<void> {
   if (retiring) {
     logger.section(retiring.release === undefined ? `Retiring what earlier releases of ${request.app} left` : `Retiring ${request.app} release ${retiring.release}`);
     if (retiring.leftBehind) logger.info(`Also retiring ${retiring.leftBehind.join(', ')}, left by an earlier release`);
-    logger.info(`Draining: ${retiring.containers.map((c) => c.name).join(', ')} gets no new requests; waiting for open connections to finish (at most ${options.drainTimeoutSeconds} s)`);
-    const drain = await proxy.drain({ upstreams: retiring.containers.map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
-    logger.info(drain.connectionsLeft ? `Drain time is up with ${drain.connectionsLeft} connection(s) still open; stopping anyway` : `Drained in ${formatDuration(drain.waitedMs)}`);
+    await drainContainers(proxy, retiring.containers, options.drainTimeoutSeconds, logger);
     for (const container of retiring.containers) {
       const stopStarted = Date.now();
       await runtime.stopContainer(container.id, options.stopTimeoutSeconds);
@@ -85,6 +83,13 @@ async function retireRelease(request: RetireRequest): Promise<void> {
     }
   }
   await pruneImages(request);
+}
+
+/** Waits until nothing holds a connection to the containers, which get no new requests; bounded by --drain-timeout. */
+export async function drainContainers(proxy: ReverseProxy, containers: ContainerRecord[], drainTimeoutSeconds: number, logger: Logger): Promise<void> {
+  logger.info(`Draining: ${containers.map((c) => c.name).join(', ')} gets no new requests; waiting for open connections to finish (at most ${drainTimeoutSeconds} s)`);
+  const drain = await proxy.drain({ upstreams: containers.map((c) => ({ host: c.ip, port: c.port })) }, drainTimeoutSeconds * 1000);
+  logger.info(drain.connectionsLeft ? `Drain time is up with ${drain.connectionsLeft} connection(s) still open; stopping anyway` : `Drained in ${formatDuration(drain.waitedMs)}`);
 }
 
 /**

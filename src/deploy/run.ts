@@ -6,7 +6,7 @@ import { fireTrigger } from '../plugins/triggers.js';
 import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
 import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { AppRecord, ContainerRecord, ReleaseRecord, Store } from '../store/store.js';
+import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, Store } from '../store/store.js';
 import { Stage } from './stages.js';
 
 export interface PipelineDeps {
@@ -24,6 +24,8 @@ export class DeployRun {
   /** Set once a push's build succeeded; a rollback or restart reuses an image it must not remove. */
   builtImage: string | undefined;
   failure: { stage: string; message: string } | undefined;
+  /** stop-first: the release this deploy stopped (held at the edge), to start again should the deploy fail before its switch. */
+  stoppedPrevious: LiveRelease | undefined;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -91,4 +93,13 @@ export function triggerContext(
     checks: { listenTimeoutSeconds: options.listenTimeoutSeconds, defaultSettleSeconds: options.defaultCheckSettleSeconds },
     logger: output,
   };
+}
+
+/** check-deploy against these containers of a release that served, with that release's own files (its CHECKS). */
+export async function checkServedRelease(deps: PipelineDeps, app: string, live: LiveRelease, tree: CommitReader, output: DeployOutput, signal: AbortSignal): Promise<void> {
+  for (const record of live.containers.filter((c) => c.process === WEB_PROCESS)) {
+    const container = containerHandle(deps.runtime, record);
+    output.section(`Checking ${record.name} (release ${live.release})`);
+    await fireTrigger(deps.plugins, triggerContext(deps.options, 'check-deploy', { app, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
+  }
 }

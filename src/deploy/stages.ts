@@ -3,6 +3,8 @@ export enum Stage {
   Build = 'build',
   /** The release task (app.json's predeploy or the Procfile's release: line), from the new image. */
   Release = 'release',
+  /** stop-first only: the old release stops before the new one starts. */
+  Stop = 'stop',
   Start = 'start',
   Check = 'check',
   Switch = 'switch',

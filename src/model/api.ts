@@ -3,7 +3,7 @@
  * goes in and comes out. The server's router answers these endpoints and the CLI calls them, so a
  * change to either side that the other does not follow fails to compile. See docs/cli.md.
  */
-import type { AppProxyOptions, ChecksState } from './app.js';
+import type { AppDeploySettings, AppProxyOptions, ChecksState } from './app.js';
 import type { AppResources, ContainerLimits, ResourceLimits } from './resources.js';
 import type { MountSelector, StorageMount } from './storage.js';
 
@@ -52,7 +52,7 @@ export interface AppInfo extends AppSummary {
   containers: ContainerInfo[];
 }
 
-export const STAGES = ['build', 'release', 'start', 'check', 'switch', 'retire'] as const;
+export const STAGES = ['build', 'release', 'stop', 'start', 'check', 'switch', 'retire'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface ReleaseInfo {
@@ -66,6 +66,16 @@ export interface ReleaseInfo {
   finishedAt: string | null;
   stageMs: Partial<Record<StageName, number>>;
   failure: { stage: string; message: string } | null;
+  /** The engine's id (sha256:...) of the image the release runs. */
+  imageDigest: string | null;
+  /** deploy:image: the image it was given, REFERENCE@DIGEST. */
+  imageSource: string | null;
+}
+
+/** deploy:report: how the app's deploys run. */
+export interface DeployReport extends AppDeploySettings {
+  /** stop-first: most seconds a request waits at the edge for the new release (berth serve --hold-timeout). */
+  holdTimeoutSeconds: number;
 }
 
 export interface NginxState {
@@ -313,6 +323,10 @@ export const API = {
   /** Streams the ACME exchange when it gets a certificate. */
   autoCertificate: endpoint<{ on: boolean }, CertificateInfo>()('POST', '/apps/:app/certs/auto', true),
   setProxy: endpoint<Partial<AppProxyOptions>, { proxy: AppProxyOptions; hasCertificate: boolean }>()('POST', '/apps/:app/proxy'),
+  deploySettings: endpoint<undefined, DeployReport>()('GET', '/apps/:app/deploy'),
+  setDeploy: endpoint<Partial<AppDeploySettings>, DeployReport>()('POST', '/apps/:app/deploy'),
+  /** deploy:image: a release of an image already in the engine (pulled when it is not), through the pipeline. */
+  deployImage: endpoint<{ image: string }, { release: number; image: string }>()('POST', '/apps/:app/deploy/image', true),
   /** `:release` is a release number or `latest`. */
   deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),
 } as const;

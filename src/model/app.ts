@@ -120,6 +120,39 @@ export function parseProxySetting(name: string, value: string): Partial<AppProxy
   return { [key]: value === 'on' };
 }
 
+/**
+ * deploy:set APP order: start-first (the default) starts the new release beside the old one and
+ * switches; stop-first stops the old one first, while the edge holds the requests that arrive,
+ * for apps that must never run two copies (SQLite, a lock file).
+ */
+export const DEPLOY_ORDERS = ['start-first', 'stop-first'] as const;
+export type DeployOrder = (typeof DEPLOY_ORDERS)[number];
+
+export interface AppDeploySettings {
+  order: DeployOrder;
+}
+
+export const DEFAULT_DEPLOY_SETTINGS: AppDeploySettings = { order: 'start-first' };
+
+/** deploy:set's settings as a user names them. */
+export const DEPLOY_SETTINGS = ['order'] as const;
+
+/** `order stop-first`: one setting of deploy:set. */
+export function parseDeploySetting(name: string, value: string): Partial<AppDeploySettings> {
+  if (!(DEPLOY_SETTINGS as readonly string[]).includes(name)) throw new InputError(`"${name}" is not a deploy setting`, `the settings are ${DEPLOY_SETTINGS.join(', ')}`);
+  if (!(DEPLOY_ORDERS as readonly string[]).includes(value)) throw new InputError(`order must be ${DEPLOY_ORDERS.join(' or ')}, got "${value}"`, 'stop-first stops the old release before the new one starts (requests wait at the edge meanwhile)');
+  return { order: value as DeployOrder };
+}
+
+// Docker's reference grammar, simplified: [host[:port]/]path[:tag][@sha256:digest]; no spaces or newlines, as it goes into a Dockerfile's FROM.
+const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** deploy:image's IMAGE[:TAG], as Docker names images. */
+export function checkImageReference(reference: string): string {
+  if (reference.length > 512 || !IMAGE_REFERENCE.test(reference)) throw new InputError(`"${reference}" is not an image name like myimage:1.2 or registry.example.com/team/app:latest`, 'see docker images for the images in the engine');
+  return reference;
+}
+
 /** enabled: CHECKS (or the default check) run; disabled: never; skip-next: not on the next deploy only. */
 export type ChecksState = 'enabled' | 'disabled' | 'skip-next';
 

@@ -197,7 +197,16 @@ export class DataPlane implements ReverseProxy {
   async switchApp(request: SwitchRequest): Promise<void> {
     await this.change((table) => {
       const route = table.apps.get(request.app) ?? emptyAppRoute();
-      table.apps.set(request.app, { ...route, release: request.release, upstreams: request.upstreams, hosts: request.serverNames });
+      table.apps.set(request.app, { ...route, release: request.release, upstreams: request.upstreams, holdSeconds: undefined, hosts: request.serverNames });
+    });
+  }
+
+  /** New requests for the app wait in the edge's Lua (see wait_for_release) until the next switchApp. */
+  async holdApp(app: string, holdSeconds: number): Promise<void> {
+    await this.change((table) => {
+      const route = table.apps.get(app);
+      if (!route || route.release === undefined) throw new BerthError(`the edge does not route ${app}, so it has nothing to hold`, 'this is a bug in berth: a stop-first deploy holds only a routed app');
+      table.apps.set(app, { ...route, upstreams: [], holdSeconds });
     });
   }
 

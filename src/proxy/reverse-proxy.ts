@@ -34,6 +34,12 @@ export interface DrainResult {
 export interface ReverseProxy {
   /** Sends every new request for the app to these upstreams once it resolves. When it throws, the app is routed as it was before. */
   switchApp(request: SwitchRequest): Promise<void>;
+  /**
+   * stop-first: the app's containers get no new requests; each new one waits at the edge, at most
+   * holdSeconds after it arrived (then a 503 with Retry-After), until the next switchApp routes the
+   * app. Requests in flight go on. When it throws, the app is routed as it was before.
+   */
+  holdApp(app: string, holdSeconds: number): Promise<void>;
   /** The release the app's requests go to now, as the proxy itself says (berth's records may lag after a crash). */
   routedRelease(app: string): Promise<number | undefined>;
   /** Resolves once nothing holds a connection to the retiring release's containers any more, or after timeoutMs. */

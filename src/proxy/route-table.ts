@@ -15,6 +15,8 @@ export interface AppRoute {
   /** Undefined while nothing routes to the app (it has options or a certificate, but no live release). */
   release: number | undefined;
   upstreams: Upstream[];
+  /** Set while a stop-first deploy has no release running: new requests wait at the edge this many seconds at most for upstreams. */
+  holdSeconds?: number;
   hosts: string[];
   options: AppProxyOptions;
   certificate: EdgeCertificate | undefined;
@@ -64,7 +66,8 @@ function assertHosts(app: string, hosts: string[]): void {
 function assertAppRoute(app: string, route: AppRoute): void {
   if (!isValidAppName(app)) throw new ProxyConfigError(`app name ${JSON.stringify(app)} is not valid`);
   if (route.release !== undefined && !isPositiveWholeNumber(route.release)) throw new ProxyConfigError(`release ${route.release} is not a release number`);
-  if (route.release !== undefined && !route.upstreams.length) throw new ProxyConfigError(`app ${app} has no containers to send traffic to`);
+  if (route.holdSeconds !== undefined && (!isPositiveWholeNumber(route.holdSeconds) || route.upstreams.length)) throw new ProxyConfigError(`app ${app} is held for ${route.holdSeconds} s with containers to route to`);
+  if (route.release !== undefined && !route.upstreams.length && route.holdSeconds === undefined) throw new ProxyConfigError(`app ${app} has no containers to send traffic to`);
   if (route.release !== undefined && !route.hosts.length) throw new ProxyConfigError(`app ${app} has no host names`);
   for (const upstream of route.upstreams) {
     assertIpv4(upstream.host);
@@ -86,7 +89,7 @@ export function renderRouteTable(table: RouteTable): string {
   const lines = [HEADER];
   for (const [app, route] of [...table.apps].sort(([a], [b]) => a.localeCompare(b))) {
     assertAppRoute(app, route);
-    const upstreams = list(route.upstreams.map((u) => `${u.host}:${u.port}`));
+    const upstreams = route.holdSeconds === undefined ? list(route.upstreams.map((u) => `${u.host}:${u.port}`)) : `hold=${route.holdSeconds}`;
     lines.push(`app ${app} ${route.release ?? '-'} redirect-https=${onOff(route.options.redirectHttps)} hsts=${onOff(route.options.hsts)} ${upstreams} ${list(route.hosts)}`);
     const cert = route.certificate;
     if (cert) lines.push(`certificate ${app} ${cert.id} ${list(cert.hosts)} ${base64(cert.certPem)} ${base64(cert.keyPem)}`);
@@ -103,6 +106,13 @@ const CERTIFICATE_RECORD = /^certificate (\S+) (\S+) (\S+) (\S+) (\S+)$/;
 const CHALLENGE_RECORD = /^challenge (\S+) (\S+)$/;
 
 const items = (field: string): string[] => (field === '-' ? [] : field.split(','));
+const HOLD_FIELD = /^hold=(\d+)$/;
+
+/** The upstreams field: containers, `-` for none, or `hold=SECONDS` while requests wait for a release. */
+function parseUpstreams(field: string): Pick<AppRoute, 'upstreams' | 'holdSeconds'> {
+  const hold = HOLD_FIELD.exec(field);
+  return hold ? { upstreams: [], holdSeconds: Number(hold[1]) } : { upstreams: items(field).map(parseUpstream) };
+}
 
 function parseUpstream(field: string): Upstream {
   const [host, port] = field.split(':');
@@ -133,7 +143,7 @@ function parseRecord(table: RouteTable, line: string): void {
   let match: RegExpExecArray | null;
   if ((match = APP_RECORD.exec(line))) {
     const [, app, release, redirect, hsts, upstreams, hosts] = match;
-    const route: AppRoute = { release: release === '-' ? undefined : Number(release), upstreams: items(upstreams).map(parseUpstream), hosts: items(hosts), options: { redirectHttps: redirect === 'on', hsts: hsts === 'on' }, certificate: undefined };
+    const route: AppRoute = { release: release === '-' ? undefined : Number(release), ...parseUpstreams(upstreams), hosts: items(hosts), options: { redirectHttps: redirect === 'on', hsts: hsts === 'on' }, certificate: undefined };
     assertAppRoute(app, route);
     table.apps.set(app, route);
   } else if ((match = CERTIFICATE_RECORD.exec(line))) {

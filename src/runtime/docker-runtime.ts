@@ -6,13 +6,13 @@ import { pruneBuildCache, readEngineDiskUsage, type EngineDiskUsage } from './di
 import { execInContainer } from './exec.js';
 import { connectEngine, engineKeepsContainersOnRestart, engineVersion } from './engine.js';
 import { followEngineEvents } from './events.js';
-import { appImageTags, buildImage, imageExists, removeAppImages, removeImage } from './images.js';
+import { appImageTags, buildImage, imageDigest, imageExists, pullImage, readImageFile, removeAppImages, removeImage } from './images.js';
 import type { ListeningSocket } from './listening.js';
 import { readLogLines } from './logs.js';
 import { ensureAppNetwork, networkedApps, networkSubnets, removeAppNetwork, removeSharedNetworkIfUnused } from './networks.js';
 import { ContainerSubnets } from './subnets.js';
 import { runOneOff } from './one-off.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, OneOffResult, OneOffSpec, Runtime } from './runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, ImageFile, OneOffResult, OneOffSpec, Runtime } from './runtime.js';
 
 /** The Runtime on the local Docker engine, through dockerode; every engine call of berth goes through here. */
 export class DockerRuntime implements Runtime {
@@ -54,6 +54,18 @@ export class DockerRuntime implements Runtime {
 
   removeImage(tag: string): Promise<void> {
     return removeImage(this.docker, tag);
+  }
+
+  imageDigest(tag: string): Promise<string | undefined> {
+    return imageDigest(this.docker, tag);
+  }
+
+  pullImage(reference: string, signal: AbortSignal): Promise<void> {
+    return pullImage(this.docker, reference, signal);
+  }
+
+  readImageFile(image: string, file: string, maxBytes: number): Promise<ImageFile> {
+    return readImageFile(this.docker, this.instance, image, file, maxBytes);
   }
 
   appImageTags(app: string): Promise<string[]> {

@@ -1,8 +1,11 @@
 import type Docker from 'dockerode';
 import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { isStatus } from './engine.js';
 import { describe } from '../errors.js';
 import { LineSplitter } from '../log/lines.js';
 import { imageRepository, LABEL } from '../model/naming.js';
+import type { ImageFile } from './runtime.js';
 import { ImageBuildError, type ImageBuild } from './runtime.js';
 
 interface ProgressEvent {
@@ -110,4 +113,60 @@ export async function removeAppImages(docker: Docker, instance: string, app: str
   const images = await listAppImages(docker, instance, app);
   for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
   return images.length;
+}
+
+/** The engine's id of the image (sha256:...), which names its content; undefined when there is no such image. */
+export async function imageDigest(docker: Docker, tag: string): Promise<string | undefined> {
+  return docker.getImage(tag).inspect().then((info) => info.Id, () => undefined);
+}
+
+/** Pulls the image from its registry; rejects with the engine's own reason (no such image, no network, no access). */
+export async function pullImage(docker: Docker, reference: string, signal: AbortSignal): Promise<void> {
+  const progress = await docker.pull(reference, { abortSignal: signal });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(progress, (error: Error | null, events: ProgressEvent[]) => {
+      const failed = events?.find((event) => event.error || event.errorDetail);
+      if (error || failed) reject(error ?? new Error(failed!.errorDetail?.message ?? failed!.error));
+      else resolve();
+    });
+  });
+}
+
+/** The first maxBytes of the entry the tar holds (its only one), or what it is when it is no file. */
+async function firstEntry(archive: NodeJS.ReadableStream, maxBytes: number): Promise<ImageFile> {
+  const extract = tar.extract();
+  let found: ImageFile = { kind: 'missing' };
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    stream.on('data', (data: unknown) => {
+      const chunk = data as Buffer;
+      if (bytes < maxBytes) chunks.push(chunk.subarray(0, maxBytes - bytes));
+      bytes += chunk.length;
+    });
+    stream.on('end', () => {
+      if (found.kind === 'missing') found = header.type === 'file' ? { kind: 'file', content: Buffer.concat(chunks), truncated: bytes > maxBytes } : { kind: 'other', type: header.type ?? 'unknown' };
+      next();
+    });
+  });
+  await pipeline(archive, extract);
+  return found;
+}
+
+/**
+ * One file of an image, read from a container made (never started) from it and removed after;
+ * a relative path is under the image's WORKDIR.
+ */
+export async function readImageFile(docker: Docker, instance: string, image: string, file: string, maxBytes: number): Promise<ImageFile> {
+  const workdir = (await docker.getImage(image).inspect()).Config?.WorkingDir || '/';
+  const container = await docker.createContainer({ Image: image, Cmd: ['true'], Entrypoint: [], Labels: { [LABEL.instance]: instance }, NetworkDisabled: true });
+  try {
+    const archive = await container.getArchive({ path: file.startsWith('/') ? file : `${workdir.replace(/\/$/, '')}/${file}` });
+    return await firstEntry(archive, maxBytes);
+  } catch (error) {
+    if (isStatus(error, 404)) return { kind: 'missing' };
+    throw error;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
 }

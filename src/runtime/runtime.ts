@@ -22,6 +22,12 @@ export interface Runtime {
   /** Builds and tags an image; rejects with an ImageBuildError that says whether the engine refused or the build failed. */
   buildImage(build: ImageBuild): Promise<void>;
   imageExists(tag: string): Promise<boolean>;
+  /** The engine's id of the image (sha256:...), which names its content; undefined when there is none. */
+  imageDigest(tag: string): Promise<string | undefined>;
+  /** Pulls an image from its registry; rejects with the engine's reason. */
+  pullImage(reference: string, signal: AbortSignal): Promise<void>;
+  /** A file of an image (a relative path is under its WORKDIR), its first maxBytes; the image's own files, never run. */
+  readImageFile(image: string, file: string, maxBytes: number): Promise<ImageFile>;
   /** Removes one tag (the image goes with its last tag); rejects when the engine will not. */
   removeImage(tag: string): Promise<void>;
   /** Every tag of the app's images, `INSTANCE/APP:RELEASE`. */
@@ -76,6 +82,9 @@ export interface Runtime {
   /** The last `lines` lines, then every new one, until the container stops or the signal fires; nothing more is read while onLine's promise is pending. */
   followLogs(id: string, lines: number, onLine: (line: string) => void | Promise<void>, signal: AbortSignal): Promise<void>;
 }
+
+/** What readImageFile found: the file (its first maxBytes), nothing, or something else by that name (a directory). */
+export type ImageFile = { kind: 'file'; content: Buffer; truncated: boolean } | { kind: 'missing' } | { kind: 'other'; type: string };
 
 export interface ImageBuild {
   /** A tar of the build context, with the Dockerfile at its root. */

@@ -38,6 +38,8 @@ export interface ServeOptions {
   drainTimeoutSeconds: number;
   /** SIGTERM-to-SIGKILL grace given to a retiring container. */
   stopTimeoutSeconds: number;
+  /** stop-first deploys: how long a request arriving while no release runs waits at the edge before a 503. */
+  holdTimeoutSeconds: number;
   /** With no CHECKS file: how long the new container must stay up, unrestarted, once it listens. */
   defaultCheckSettleSeconds: number;
   /** How long a new container may take to accept connections on its port. */
@@ -90,6 +92,7 @@ export const DEFAULTS: ServeOptions = {
   buildTimeoutSeconds: 600,
   drainTimeoutSeconds: 30,
   stopTimeoutSeconds: 10,
+  holdTimeoutSeconds: 30,
   defaultCheckSettleSeconds: 2,
   listenTimeoutSeconds: 60,
   keepReleases: 3,
@@ -133,6 +136,7 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'runTimeoutSeconds', flag: '--run-timeout', env: 'BERTH_RUN_TIMEOUT', kind: 'int', help: 'seconds a berth run or cron one-off container may run before it is killed and removed' },
   { key: 'buildTimeoutSeconds', flag: '--build-timeout', env: 'BERTH_BUILD_TIMEOUT', kind: 'int', help: 'seconds an image build may take' },
   { key: 'drainTimeoutSeconds', flag: '--drain-timeout', env: 'BERTH_DRAIN_TIMEOUT', kind: 'int', help: 'most seconds the old release drains after a switch' },
+  { key: 'holdTimeoutSeconds', flag: '--hold-timeout', env: 'BERTH_HOLD_TIMEOUT', kind: 'int', help: 'stop-first deploys: most seconds a request waits at the edge for the new release (then 503)' },
   { key: 'stopTimeoutSeconds', flag: '--stop-timeout', env: 'BERTH_STOP_TIMEOUT', kind: 'int', help: 'seconds between SIGTERM and SIGKILL when retiring' },
   { key: 'defaultCheckSettleSeconds', flag: '--settle', env: 'BERTH_SETTLE', kind: 'int', help: 'seconds a container must stay up when the app has no CHECKS' },
   { key: 'listenTimeoutSeconds', flag: '--listen-timeout', env: 'BERTH_LISTEN_TIMEOUT', kind: 'int', help: 'seconds a new container may take to listen on its port' },
@@ -236,7 +240,7 @@ function validate(options: ServeOptions): ServeOptions {
     if (options[key] < 1 || options[key] > 65535) throw new UsageError(`${key} must be a port between 1 and 65535`);
   }
   if (options.httpPort === options.httpsPort) throw new UsageError(`--http-port and --https-port are both ${options.httpPort}`, 'give HTTPS a port of its own (default 443)');
-  for (const key of ['deployTimeoutSeconds', 'runTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds'] as const) {
+  for (const key of ['deployTimeoutSeconds', 'runTimeoutSeconds', 'buildTimeoutSeconds', 'listenTimeoutSeconds', 'drainTimeoutSeconds', 'holdTimeoutSeconds'] as const) {
     if (options[key] < 1) throw new UsageError(`${SERVE_OPTION_SPECS.find((s) => s.key === key)!.flag} must be at least 1 second`);
   }
   if (options.maxPushBytes < 1024) throw new UsageError('--max-push-size must be at least 1k (a push of one small commit is about that)');

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_PROXY_OPTIONS, type AppProxyOptions, type ChecksState } from '../model/app.js';
+import { DEFAULT_DEPLOY_SETTINGS, DEFAULT_PROXY_OPTIONS, type AppDeploySettings, type AppProxyOptions, type ChecksState } from '../model/app.js';
 import { emptyResources, type AppResources } from '../model/resources.js';
 import type { StorageMount } from '../model/storage.js';
 import { readJson, writeFileAtomic } from './atomic.js';
@@ -32,6 +32,10 @@ export interface ReleaseRecord {
   /** Milliseconds each stage took, by stage name. */
   stageMs: Record<string, number>;
   failure: { stage: string; message: string } | undefined;
+  /** The engine's id (sha256:...) of the image the release runs, which names its content. */
+  imageDigest?: string;
+  /** deploy:image: the image it was given, as REFERENCE@DIGEST. */
+  imageSource?: string;
 }
 
 export interface LiveRelease {
@@ -58,11 +62,13 @@ export interface AppRecord {
   proxy: AppProxyOptions;
   /** storage:mount: managed directories and host paths mounted into the containers. */
   storage: StorageMount[];
+  /** deploy:set: the order of a deploy's stages. */
+  deploy: AppDeploySettings;
   nextRelease: number;
   live: LiveRelease | undefined;
 }
 
-const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS, storage: [] as StorageMount[] };
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS, storage: [] as StorageMount[], deploy: DEFAULT_DEPLOY_SETTINGS };
 
 /**
  * berth's state under the data dir. Layout:

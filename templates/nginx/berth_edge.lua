@@ -8,7 +8,8 @@
 -- The table is plain lines read with Lua patterns (no JSON module needed): berth checks every
 -- field against a pattern without spaces, so a field cannot run into the next one.
 --
--- Dict keys: host:NAME -> app; app:APP -> "RELEASE REDIRECT HSTS IP:PORT,..."; sni:NAME -> the
+-- Dict keys: host:NAME -> app; app:APP -> "RELEASE REDIRECT HSTS IP:PORT,..." (or "hold=SECONDS"
+-- while a stop-first deploy has no release running, see M.route); sni:NAME -> the
 -- id of the certificate served for it; cert:ID and key:ID -> PEM; challenge:TOKEN -> the ACME
 -- key authorization.
 
@@ -20,6 +21,9 @@ local M = {}
 
 local CHALLENGE_PATH = "/.well-known/acme-challenge/"
 local HSTS = "max-age=31536000"
+-- How often a held request looks whether its app is routed again: a read of the shared dict.
+local HOLD_POLL_SECONDS = 0.02
+local HOLD_RETRY_AFTER = "5"
 local settings = { https_suffix = "", not_found = "" }
 
 -- Per worker, parsed once per value: each app's containers and options, each host name's certificate.
@@ -128,7 +132,7 @@ local function app_route(name)
   local _, redirect, hsts, upstreams = raw:match("^(%S+) (%a+) (%a+) (%S+)$")
   local peers = {}
   for ip, port in upstreams:gmatch("([%d.]+):(%d+)") do peers[#peers + 1] = { ip, tonumber(port) } end
-  cached = { raw = raw, redirect = redirect == "on", hsts = hsts == "on", peers = peers }
+  cached = { raw = raw, redirect = redirect == "on", hsts = hsts == "on", peers = peers, hold = tonumber(upstreams:match("^hold=(%d+)$")) }
   apps[name] = cached
   return cached
 end
@@ -138,6 +142,27 @@ local function answer(status, text)
   ngx.header["Content-Type"] = "text/plain"
   ngx.print(text)
   return ngx.exit(status)
+end
+
+-- A stop-first deploy stopped the app's old release and its new one is not routed yet: the
+-- request waits here, in the access phase (which may sleep; the balancer may not), before nginx
+-- has read its body or opened any upstream connection, until the app is routed again or until
+-- `seconds` after the request arrived. Returns the app's route, nil when the app went away, or
+-- false when the time is up.
+local function wait_for_release(name, seconds)
+  local deadline = ngx.req.start_time() + seconds
+  while ngx.now() < deadline do
+    ngx.sleep(HOLD_POLL_SECONDS)
+    local app = app_route(name)
+    if not app then return nil end
+    if not app.hold then return app end
+  end
+  return false
+end
+
+local function held_too_long(name, seconds)
+  ngx.header["Retry-After"] = HOLD_RETRY_AFTER
+  return answer(ngx.HTTP_SERVICE_UNAVAILABLE, name .. " is being deployed (stop-first) and its new release was not serving within " .. seconds .. " s; try again shortly\n")
 end
 
 -- access phase: an ACME challenge first (before any redirect), then the app of the host name.
@@ -153,6 +178,11 @@ function M.route()
   local host = ngx.var.host
   local name = routes:get("host:" .. host)
   local app = name and app_route(name)
+  if app and app.hold then
+    local seconds = app.hold
+    app = wait_for_release(name, seconds)
+    if app == false then return held_too_long(name, seconds) end
+  end
   if not app or #app.peers == 0 then return answer(ngx.HTTP_NOT_FOUND, settings.not_found) end
   if ngx.var.scheme == "https" then
     if app.hsts then ngx.var.berth_hsts = HSTS end

@@ -166,6 +166,30 @@ describe('the edge with real nginx: routes, certificates and ACME answers change
     assert.ok('error' in (await handshake(httpsPort, HOST)), 'a removed certificate is no longer served');
   });
 
+  test('a held app (stop-first): HTTP/1.1 and HTTP/2 requests, a POST among them, wait at the edge until the next switch and reach the new upstream; held past its time, a 503 with Retry-After', async () => {
+    await switchTo(30, one, [HOST, WWW]);
+    await proxy.setCertificate(APP, { hosts: [HOST, WWW], ...certificate });
+    await proxy.setAppOptions(APP, { redirectHttps: false, hsts: false });
+    const caFile = path.join(dir, 'held-ca.pem');
+    await fs.writeFile(caFile, certificate.certPem);
+    await proxy.holdApp(APP, 10);
+    const heldAt = Date.now();
+    const plain = getThroughNginx(httpPort, HOST);
+    const post = run('curl', ['-sS', '-X', 'POST', '--data-binary', 'x'.repeat(2000), '-H', `Host: ${HOST}`, `http://127.0.0.1:${httpPort}/`]);
+    const h2 = run('curl', ['-sS', '--http2', '--cacert', caFile, '--resolve', `${WWW}:${httpsPort}:127.0.0.1`, '-w', ' HTTP/%{http_version}', `https://${WWW}:${httpsPort}/`]);
+    await new Promise((r) => setTimeout(r, 800));
+    await switchTo(31, two, [HOST, WWW]);
+    assert.deepEqual([(await plain).body, (await post).stdout, (await h2).stdout], ['two proto=http', 'two proto=http', 'two proto=https HTTP/2']);
+    assert.ok(Date.now() - heldAt >= 800, 'the requests waited for the switch');
+    await proxy.holdApp(APP, 1);
+    const late = await getThroughNginx(httpPort, HOST);
+    assert.equal(late.status, 503);
+    assert.equal(late.headers['retry-after'], '5');
+    assert.match(late.body, /^tier is being deployed \(stop-first\) and its new release was not serving within 1 s/);
+    await switchTo(32, one, [HOST, WWW]);
+    assert.equal((await getThroughNginx(httpPort, HOST)).body, 'one proto=http');
+  });
+
   test('plain HTTP answers 308 to HTTPS once the host name has a certificate, except ACME challenges; redirect-https off keeps both; HSTS only when asked', async () => {
     await switchTo(21, one, [HOST, WWW]);
     assert.equal((await getThroughNginx(httpPort, HOST, '/a?b=c')).status, 200, 'no certificate, no redirect');

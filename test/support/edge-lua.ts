@@ -59,7 +59,8 @@ export function expectedEdgeEntries(table: RouteTable): Record<string, string> {
   const entries: Record<string, string> = {};
   const onOff = (flag: boolean) => (flag ? 'on' : 'off');
   for (const [app, route] of table.apps) {
-    const upstreams = route.upstreams.length ? route.upstreams.map((u) => `${u.host}:${u.port}`).join(',') : '-';
+    const containers = route.upstreams.length ? route.upstreams.map((u) => `${u.host}:${u.port}`).join(',') : '-';
+    const upstreams = route.holdSeconds === undefined ? containers : `hold=${route.holdSeconds}`;
     entries[`app:${app}`] = `${route.release ?? '-'} ${onOff(route.options.redirectHttps)} ${onOff(route.options.hsts)} ${upstreams}`;
     for (const host of route.hosts) entries[`host:${host}`] = app;
     const cert = route.certificate;

@@ -15,7 +15,20 @@ export class FakeProxy extends Fake<keyof ReverseProxy> implements ReverseProxy 
   async switchApp(request: SwitchRequest): Promise<void> {
     this.enter('switchApp', request);
     this.routes.set(request.app, structuredClone(request));
+    this.held.delete(request.app);
     this.hostNames.set(request.app, [...request.serverNames]);
+  }
+
+  /** Apps whose new requests wait for the next switch, with the seconds each may wait. */
+  readonly held = new Map<string, number>();
+
+  async holdApp(app: string, holdSeconds: number): Promise<void> {
+    this.enter('holdApp', app, holdSeconds);
+    const route = this.routes.get(app);
+    if (!route) throw new Error(`the edge does not route ${app}, so it has nothing to hold`);
+    // As the edge does: no container gets a new request until the next switch.
+    route.upstreams = [];
+    this.held.set(app, holdSeconds);
   }
 
   async routedRelease(app: string): Promise<number | undefined> {

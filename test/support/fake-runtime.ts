@@ -2,7 +2,7 @@ import { containerName, imageRepository } from '../../src/model/naming.js';
 import type { ListeningSocket } from '../../src/runtime/listening.js';
 import type { EngineDiskUsage } from '../../src/runtime/disk.js';
 import { stopReason, timeLimit } from '../../src/errors.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, OneOffResult, OneOffSpec, Runtime } from '../../src/runtime/runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult, ImageBuild, ImageFile, OneOffResult, OneOffSpec, Runtime } from '../../src/runtime/runtime.js';
 import type { ContainerRecord } from '../../src/store/store.js';
 import { Fake } from './fake.js';
 
@@ -85,6 +85,28 @@ export class FakeRuntime extends Fake<keyof Runtime> implements Runtime {
   async imageExists(tag: string): Promise<boolean> {
     this.enter('imageExists', tag);
     return this.images.has(tag);
+  }
+
+  async imageDigest(tag: string): Promise<string | undefined> {
+    this.enter('imageDigest', tag);
+    return this.images.has(tag) ? `sha256:${Buffer.from(tag).toString('hex').padEnd(64, '0').slice(0, 64)}` : undefined;
+  }
+
+  /** Files of images, by image and then path, for readImageFile. */
+  readonly imageFiles = new Map<string, Record<string, string>>();
+
+  async readImageFile(image: string, file: string, maxBytes: number): Promise<ImageFile> {
+    this.enter('readImageFile', image, file, maxBytes);
+    const content = this.imageFiles.get(image)?.[file];
+    if (content === undefined) return { kind: 'missing' };
+    const bytes = Buffer.from(content);
+    return { kind: 'file', content: bytes.subarray(0, maxBytes), truncated: bytes.length > maxBytes };
+  }
+
+  /** No registry answers the fake: every pull fails as an offline engine's does. */
+  async pullImage(reference: string): Promise<void> {
+    this.enter('pullImage', reference);
+    throw new Error(`Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host (${reference})`);
   }
 
   async removeImage(tag: string): Promise<void> {

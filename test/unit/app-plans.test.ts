@@ -18,6 +18,7 @@ function app(live: number | undefined): AppRecord {
     formation: { web: 1 },
     checks: 'enabled',
     stopped: false,
+    deploy: { order: 'start-first' },
     resources: { app: {}, processes: {} },
     proxy: { redirectHttps: true, hsts: false },
     storage: [],

@@ -143,6 +143,35 @@ test('recovery: a live container the engine left stopped is started again and ro
   assert.deepEqual(h.proxy.routes.get(APP)?.upstreams, [{ host: live.ip, port: 5000 }]);
 });
 
+test('recovery: killed in the gap of a stop-first deploy (the edge holding the app, release 1 stopped, release 2 starting), release 1 starts again and the hold ends', async (t) => {
+  const { h, live, reconciler } = await world(t);
+  await h.proxy.holdApp(APP, 30);
+  h.runtime.halt(live.id);
+  const stray = await interrupted(h, 'starting');
+  await reconciler.recoverAll();
+  assert.equal(h.runtime.containers.get(live.id)?.state, 'running');
+  assert.equal(h.proxy.held.has(APP), false, 'the edge routes the app again');
+  assert.deepEqual(h.proxy.routes.get(APP)?.upstreams, [{ host: live.ip, port: 5000 }]);
+  assert.equal(h.runtime.containers.has(stray!.id), false);
+  assert.equal((await h.store.getRelease(APP, 2))?.status, 'failed');
+});
+
+test('recovery: a web container started again is routed only once it listens on its port', async (t) => {
+  const { h, live, reconciler } = await world(t);
+  await h.proxy.holdApp(APP, 30);
+  h.runtime.halt(live.id);
+  let looks = 0;
+  const routedAfter: number[] = [];
+  h.runtime.listeningSockets = async () => (++looks < 3 ? [] : [{ address: '0.0.0.0', port: 5000 }]);
+  const switchApp = h.proxy.switchApp.bind(h.proxy);
+  h.proxy.switchApp = async (request) => {
+    routedAfter.push(looks);
+    return switchApp(request);
+  };
+  await reconciler.recoverAll();
+  assert.deepEqual(routedAfter, [3], 'routed once the third look found it listening');
+});
+
 test('recovery: an app whose recovery fails is logged and the next app still recovers', async (t) => {
   const { h, reconciler, logged } = await world(t);
   await h.store.createApp('blog');

@@ -55,7 +55,17 @@ test('the route table reads back as it was written, certificate and ACME answers
   assert.deepEqual(parseRouteTable(text), routes);
 });
 
+test('a held app (stop-first) reads back held, and berth_edge.lua stores it as hold=SECONDS', () => {
+  const routes = table({ upstreams: [], holdSeconds: 30 });
+  const text = renderRouteTable(routes);
+  assert.match(text, /^app myapp 7 redirect-https=off hsts=on hold=30 myapp\.localhost,www\.example\.com$/m);
+  assert.deepEqual(parseRouteTable(text), routes);
+  assert.deepEqual(loadInEdgeLua([text]), { entries: expectedEdgeEntries(routes), refused: [] });
+});
+
 const refused: [string, (routes: RouteTable) => void][] = [
+  ['a held app that also has containers', (routes) => (routes.apps.get('myapp')!.holdSeconds = 30)],
+  ['a hold of 0 seconds', (routes) => Object.assign(routes.apps.get('myapp')!, { upstreams: [], holdSeconds: 0 })],
   ['an app name with a space', (routes) => routes.apps.set('my app', emptyAppRoute())],
   ['a host name that adds a field', (routes) => (routes.apps.get('myapp')!.hosts = ['a.com b.com'])],
   ['a host name with a comma', (routes) => (routes.apps.get('myapp')!.hosts = ['a.com,b.com'])],

@@ -7,12 +7,13 @@ import { show, streamed } from '../output.js';
 function renderReleases(app: string, releases: ReleaseInfo[]): string {
   if (releases.length === 0) return `${app} has no releases yet: git push to deploy it`;
   return formatTable(
-    ['RELEASE', 'STATUS', 'COMMIT', 'IMAGE', 'CREATED', 'BUILD', 'TASK', 'START', 'CHECKS', 'SWITCH', 'RETIRE', 'DESCRIPTION'],
+    ['RELEASE', 'STATUS', 'COMMIT', 'IMAGE', 'DIGEST', 'CREATED', 'BUILD', 'TASK', 'STOP', 'START', 'CHECKS', 'SWITCH', 'RETIRE', 'DESCRIPTION'],
     releases.map((r) => [
       String(r.id),
       r.status,
-      shortCommit(r.commit),
-      orDash(r.image),
+      r.commit ? shortCommit(r.commit) : '-',
+      orDash(r.imageSource ? `${r.image} (from ${r.imageSource.split('@')[0]})` : r.image),
+      orDash(r.imageDigest?.replace(/^sha256:/, '').slice(0, 12) ?? null),
       formatMinute(r.createdAt),
       ...STAGES.map((stage) => formatSeconds(r.stageMs[stage])),
       r.failure ? `failed at ${r.failure.stage}: ${r.failure.message}` : orDash(r.description),
