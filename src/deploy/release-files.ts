@@ -12,6 +12,8 @@ import type { Store } from '../store/store.js';
  */
 export class ImageFiles implements CommitReader {
   readonly commit = '';
+  /** Each read copies the file out of a container made from the image; the stages of one deploy read the same files. */
+  private readonly reads = new Map<string, Promise<{ content: Buffer; truncated: boolean } | undefined>>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -22,7 +24,13 @@ export class ImageFiles implements CommitReader {
     return (await this.runtime.readImageFile(this.image, file, 0)).kind !== 'missing';
   }
 
-  async readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
+  readFile(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
+    const key = `${maxBytes} ${file}`;
+    if (!this.reads.has(key)) this.reads.set(key, this.read(file, maxBytes));
+    return this.reads.get(key)!;
+  }
+
+  private async read(file: string, maxBytes: number): Promise<{ content: Buffer; truncated: boolean } | undefined> {
     const found = await this.runtime.readImageFile(this.image, file, maxBytes);
     if (found.kind === 'missing') return undefined;
     if (found.kind === 'other') throw new BerthError(`${file} in the image ${this.image} is a ${found.type}, not a file`, `berth reads ${file} from a plain file in the image's working directory: fix the image and deploy it again`);

@@ -132,5 +132,5 @@ test('deploy:image reads the Procfile from the image\'s working directory', asyn
   assert.equal(h.runtime.named(`${INSTANCE}_${APP}_web_2`) !== undefined, true);
   const started = h.runtime.argsOf('startContainer').map(([spec]) => (spec as { command: unknown }).command);
   assert.equal(started.at(-1), 'node web.js --from-image');
-  assert.deepEqual(h.runtime.argsOf('readImageFile').map(([image, file]) => `${image} ${file}`), ['vendor/shop:2 Procfile']);
+  assert.deepEqual(h.runtime.argsOf('readImageFile').map(([image, file]) => `${image} ${file}`).sort(), ['vendor/shop:2 Procfile', 'vendor/shop:2 app.json'], 'each file copied out of the image once, however many stages read it');
 });
