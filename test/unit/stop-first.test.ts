@@ -134,3 +134,17 @@ test('deploy:image reads the Procfile from the image\'s working directory', asyn
   assert.equal(started.at(-1), 'node web.js --from-image');
   assert.deepEqual(h.runtime.argsOf('readImageFile').map(([image, file]) => `${image} ${file}`).sort(), ['vendor/shop:2 Procfile', 'vendor/shop:2 app.json'], 'each file copied out of the image once, however many stages read it');
 });
+
+test('deploy:image runs the image\'s release task, from the imported image, before any new container starts', async (t) => {
+  const h = await harness(t);
+  await deployLive(h, '1111111aaaa');
+  h.runtime.images.add('vendor/shop:3');
+  h.runtime.imageFiles.set('vendor/shop:3', { Procfile: 'web: node web.js\nrelease: node migrate.js\n' });
+  const { outcome, read } = await deploy(h.pipeline(), imported(h, 'vendor/shop:3'));
+  assert.ok(outcome.ok, read);
+  const [task] = h.runtime.argsOf('runOneOff').map(([spec]) => spec as { role: string; command: string; image: string });
+  assert.deepEqual([task?.role, task?.command], ['release', 'node migrate.js']);
+  assert.equal(task.image, `${INSTANCE}/${APP}:2`, 'from the image as berth labelled it for release 2');
+  const methods = h.runtime.calls.map((call) => call.method);
+  assert.ok(methods.indexOf('runOneOff') < methods.lastIndexOf('startContainer'), 'before the new container started');
+});
