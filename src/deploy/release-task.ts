@@ -24,6 +24,8 @@ export class ReleaseTaskStep {
   constructor(private readonly deps: PipelineDeps) {}
 
   async run(run: DeployRun): Promise<void> {
+    // Reading app.json is this stage's first act: a broken one fails the push here, before anything starts.
+    run.stage = Stage.Release;
     const task = await this.command(run);
     if (!task) return;
     await run.setStatus('releasing');

@@ -45,8 +45,8 @@ describe('app.json healthchecks', () => {
   });
 
   /** Pushes the repo's next commit with `files` while the live app is under load; expects it refused at the check stage, nothing live changing. */
-  async function refusedAtChecks(app: string, repo: AppRepo, files: Record<string, string>, fault: string, reason: RegExp): Promise<string> {
-    return (await refusedAtCheckStage(berth, app, repo, fault, () => repo.commit(files, fault), reason)).output;
+  async function refusedAtChecks(app: string, repo: AppRepo, files: Record<string, string>, fault: string, reason: RegExp, stage = 'check'): Promise<string> {
+    return (await refusedAtCheckStage(berth, app, repo, fault, () => repo.commit(files, fault), reason, stage)).output;
   }
 
   test('a startup check with content passes the push; CHECKS beside app.json is ignored and the pusher reads so', async () => {
@@ -67,11 +67,11 @@ describe('app.json healthchecks', () => {
     assert.match((await getThroughNginx(berth.httpPort, `${app}.localhost`)).body, /Hello from v1/);
   });
 
-  test('an app.json that is not JSON, or has a check type berth does not know, fails the push at the checks stage naming the field', async () => {
+  test('an app.json that is not JSON, or has a check type berth does not know, fails the push where berth first reads it (the release stage, before any container starts) naming the field', async () => {
     const app = 'hc-web';
     const repo = repos[0];
-    await refusedAtChecks(app, repo, { 'app.json': '{"healthchecks": {"web": [' }, 'app.json that is not JSON', /app\.json: is not JSON/);
-    await refusedAtChecks(app, repo, { 'app.json': appJson({ web: [{ type: 'warmup', path: '/health' }] }) }, 'app.json healthcheck of an unknown type', /app\.json healthchecks\.web\[0\]\.type: "warmup" is not a check type berth knows: startup, readiness, liveness/);
+    await refusedAtChecks(app, repo, { 'app.json': '{"healthchecks": {"web": [' }, 'app.json that is not JSON', /app\.json: is not JSON/, 'release');
+    await refusedAtChecks(app, repo, { 'app.json': appJson({ web: [{ type: 'warmup', path: '/health' }] }) }, 'app.json healthcheck of an unknown type', /app\.json healthchecks\.web\[0\]\.type: "warmup" is not a check type berth knows: startup, readiness, liveness/, 'release');
   });
 
   test('a worker whose command check fails (inside its container) fails the deploy; the release before keeps running', async () => {
