@@ -6,7 +6,8 @@ import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { AppRecord, Store } from '../store/store.js';
 import type { CertificateAuthority } from './acme.js';
 import { checkCertificatePair, covers, namesToCover, type CertificatePair } from './certificate.js';
-import { renewalTime, retryDelay } from './renewal.js';
+import { issueAndStore, IssueFailure } from './issue.js';
+import { renewalTime } from './renewal.js';
 import type { CertificateMeta, CertStore } from './store.js';
 
 export interface CertificatesDeps {
@@ -272,21 +273,16 @@ export class Certificates {
    */
   private async issue(app: AppRecord, meta: CertificateMeta, reason: string, progress: Progress): Promise<void> {
     const names = namesToCover(this.hostNames(app));
-    const at = this.deps.now();
     progress(`Getting a certificate for ${app.name} (${reason})`);
     let pair: CertificatePair;
     try {
-      const issued = await this.deps.authority.issue(names, progress);
-      pair = checkCertificatePair({ app: app.name, certPem: issued.chainPem, keyPem: issued.keyPem, hostNames: names, now: this.deps.now() });
+      pair = await issueAndStore(this.deps, app.name, app.name, names, meta, progress);
     } catch (error) {
-      const next = new Date(at.getTime() + retryDelay(meta.renewal.failures + 1, meta.certificate));
-      const hint = error instanceof BerthError ? error.hint : undefined;
-      await this.deps.store.recordFailure(app.name, { message: describe(error), hint }, at, next);
+      if (!(error instanceof IssueFailure)) throw error;
       this.wake();
       const kept = meta.certificate ? `; the certificate it has (until ${meta.certificate.notAfter}) serves on` : '';
-      throw new BerthError(`getting a certificate for ${app.name} failed: ${describe(error)}${kept}; berth tries again at ${next.toISOString()}`, hint);
+      throw new BerthError(`getting a certificate for ${app.name} failed: ${error.message}${kept}; berth tries again at ${error.nextAttemptAt.toISOString()}`, error.hint);
     }
-    await this.deps.store.save(app.name, pair, { source: 'acme', directory: this.deps.authority.directory }, at);
     this.wake();
     progress(`Issued by ${pair.facts.issuer} for ${pair.facts.names.join(', ')}, valid until ${pair.facts.notAfter}`);
     await this.hand(await this.current(app.name), pair);

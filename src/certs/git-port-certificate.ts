@@ -3,8 +3,9 @@ import { BerthError, describe } from '../errors.js';
 import type { CertificateState } from '../model/api.js';
 import type { CertificateAuthority } from './acme.js';
 import type { ServeOptions } from '../server/options.js';
-import { checkCertificatePair, needsCertificate, type CertificatePair } from './certificate.js';
-import { renewalTime, retryDelay } from './renewal.js';
+import { needsCertificate, type CertificatePair } from './certificate.js';
+import { issueAndStore, IssueFailure } from './issue.js';
+import { renewalTime } from './renewal.js';
 import type { CertificateMeta, CertStore } from './store.js';
 
 /**
@@ -91,21 +92,16 @@ export class GitPortCertificate {
 
   private async issue(meta: CertificateMeta): Promise<void> {
     const { serverName, store, authority, log } = this.deps;
-    const at = this.deps.now();
     const reason = this.reissueBecause(meta) ?? `the one it has expires on ${meta.certificate!.notAfter}`;
     log(`getting a certificate for the git port's --server-name ${serverName} from ${authority.directory} (${reason})`);
     let pair: CertificatePair;
     try {
-      const issued = await authority.issue([serverName], (line) => log(`git port certificate: ${line}`));
-      pair = checkCertificatePair({ app: 'the git port', certPem: issued.chainPem, keyPem: issued.keyPem, hostNames: [serverName], now: this.deps.now() });
+      pair = await issueAndStore(this.deps, GIT_PORT_CERTIFICATE, 'the git port', [serverName], meta, (line) => log(`git port certificate: ${line}`));
     } catch (error) {
-      const next = new Date(at.getTime() + retryDelay(meta.renewal.failures + 1, meta.certificate));
-      const hint = error instanceof BerthError ? error.hint : undefined;
-      await store.recordFailure(GIT_PORT_CERTIFICATE, { message: describe(error), hint }, at, next);
+      if (!(error instanceof IssueFailure)) throw error;
       this.wake();
-      throw new BerthError(`getting a certificate for the git port (${serverName}) failed: ${describe(error)}; it serves the certificate it has, and berth tries again at ${next.toISOString()}`, hint);
+      throw new BerthError(`getting a certificate for the git port (${serverName}) failed: ${error.message}; it serves the certificate it has, and berth tries again at ${error.nextAttemptAt.toISOString()}`, error.hint);
     }
-    await store.save(GIT_PORT_CERTIFICATE, pair, { source: 'acme', directory: authority.directory }, at);
     this.wake();
     await this.serve?.({ ...pair, chainFile: store.chainFile(GIT_PORT_CERTIFICATE, pair.facts.fingerprint) });
     log(`got a certificate for the git port from ${pair.facts.issuer} for ${serverName}, valid until ${pair.facts.notAfter}`);

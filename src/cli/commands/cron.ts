@@ -1,7 +1,7 @@
 import { API, type CronJobInfo } from '../../model/api.js';
 import { appCommand, type CommandGroup } from '../command.js';
 import { formatMinute, formatSeconds, formatTable } from '../format.js';
-import { print, show } from '../output.js';
+import { show, streamed } from '../output.js';
 import { finishRun } from './run.js';
 
 function lastRun(job: CronJobInfo): string {
@@ -39,7 +39,7 @@ export const CRON: CommandGroup = {
       example: 'berth cron:run myapp 5f0c2a9d1e',
       async run(invocation) {
         const [app, id] = invocation.args;
-        const result = await invocation.client().stream(API.cronRun, { app, id }, undefined, invocation.json ? () => undefined : print);
+        const result = await streamed(invocation, API.cronRun, { app, id }, undefined);
         finishRun(invocation, result);
       },
     },

@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import { API, type RunResult } from '../../model/api.js';
 import { runInteractive } from '../interactive.js';
 import type { CommandGroup, Invocation } from '../command.js';
-import { print, show } from '../output.js';
+import { print, show, streamed } from '../output.js';
 
 export const RUN: CommandGroup = {
   title: 'One-off commands',
@@ -20,7 +20,7 @@ export const RUN: CommandGroup = {
         const [app, ...command] = invocation.args;
         const detach = invocation.flags.has('--detach');
         if (detach && invocation.flags.has('--interactive')) throw new UsageError('--detach and --interactive do not go together: a detached command has no terminal to read from');
-        const result = invocation.flags.has('--interactive') ? await runInteractive(invocation.client(), app, command) : await invocation.client().stream(API.run, { app }, { command, detach }, invocation.json ? () => undefined : print);
+        const result = invocation.flags.has('--interactive') ? await runInteractive(invocation.client(), app, command) : await streamed(invocation, API.run, { app }, { command, detach });
         if (detach) return show(invocation, result, ({ name }) => name);
         finishRun(invocation, result);
       },
