@@ -1,11 +1,11 @@
 import { nextRun, readAppJson, type CronEntry } from '../build/app-json.js';
 import { ConflictError, describe, NotFoundError } from '../errors.js';
-import { CommitTree } from '../git/tree.js';
 import type { OneOffResult, Runtime } from '../runtime/runtime.js';
 import type { ServeOptions } from '../server/options.js';
 import { CronStateFile, type CronJobState, type CronRunRecord, type CronState } from '../store/cron-state.js';
 import type { AppRecord, Store } from '../store/store.js';
 import { oneOffDeps, runOneOffTask } from './one-off.js';
+import { releaseFiles } from './release-files.js';
 import { Rounds } from './rounds.js';
 
 export interface CronDeps {
@@ -13,7 +13,7 @@ export interface CronDeps {
   runtime: Runtime;
   store: Store;
   log(line: string): void;
-  /** The jobs of the app's live release (its commit's app.json); a test gives its own. */
+  /** The jobs of the app's live release (the app.json of its commit, or of its image); a test gives its own. */
   readJobs?(app: AppRecord): Promise<CronEntry[]>;
   now?(): number;
 }
@@ -40,7 +40,7 @@ export class CronScheduler {
   private readonly rounds: Rounds;
   private readonly files: CronStateFile;
   private readonly states = new Map<string, CronState>();
-  private readonly jobs = new Map<string, { commit: string; jobs: CronEntry[] }>();
+  private readonly jobs = new Map<string, { release: number; jobs: CronEntry[] }>();
   private readonly running = new Map<string, Promise<OneOffResult>>();
   private saving = Promise.resolve();
   private readonly failing = new Set<string>();
@@ -182,9 +182,10 @@ export class CronScheduler {
   private async jobsOf(app: AppRecord): Promise<CronEntry[]> {
     const live = app.live!;
     const cached = this.jobs.get(app.name);
-    if (cached?.commit === live.commit) return cached.jobs;
-    const jobs = this.deps.readJobs ? await this.deps.readJobs(app) : (await readAppJson(new CommitTree(this.deps.store.repoDir(app.name), live.commit))).cron;
-    this.jobs.set(app.name, { commit: live.commit, jobs });
+    // By release: every release deployed from an image has the same (empty) commit.
+    if (cached?.release === live.release) return cached.jobs;
+    const jobs = this.deps.readJobs ? await this.deps.readJobs(app) : (await readAppJson(releaseFiles(this.deps.store, this.deps.runtime, app.name, live))).cron;
+    this.jobs.set(app.name, { release: live.release, jobs });
     return jobs;
   }
 

@@ -2,7 +2,7 @@ import { attemptCheck, untilUp } from '../checks/attempt.js';
 import type { CheckPlan, PlannedCheck } from '../checks/plan.js';
 import { readCheckPlan } from '../checks/runner.js';
 import { describe } from '../errors.js';
-import { CommitTree } from '../git/tree.js';
+import { releaseFiles } from './release-files.js';
 import { appPort } from '../model/app.js';
 import type { LivenessInfo } from '../model/api.js';
 import type { ContainerHandle, SourceReader } from '../plugins/types.js';
@@ -19,7 +19,7 @@ export interface LivenessDeps {
   store: Store;
   locks: AppLocks;
   log(line: string): void;
-  /** A live release's commit, where its app.json is read; the repository's, unless a test says otherwise. */
+  /** A live release's files, where its app.json is read: its commit's or its image's (releaseFiles), unless a test says otherwise. */
   commit?(app: string, commit: string): SourceReader;
 }
 
@@ -106,13 +106,13 @@ export class LivenessMonitor {
     return watched;
   }
 
-  /** The live commit's plan for a process type, read once per commit; one that cannot be read is logged and watched no further. */
+  /** The live release's plan for a process type, read once per release; one that cannot be read is logged and watched no further. */
   private plan(app: AppRecord, processType: string): Promise<CheckPlan | undefined> {
     const live = app.live!;
     const key = planKey(app, processType);
     let plan = this.plans.get(key);
     if (!plan) {
-      const source = this.deps.commit?.(app.name, live.commit) ?? new CommitTree(this.deps.store.repoDir(app.name), live.commit);
+      const source = this.deps.commit?.(app.name, live.commit) ?? releaseFiles(this.deps.store, this.deps.runtime, app.name, live);
       plan = readCheckPlan({ source, commit: live.commit }, processType, appPort(app.config)).catch((error: unknown) => {
         this.deps.log(`${app.name}: cannot read the liveness checks of release ${live.release}: ${describe(error)}`);
         return undefined;
@@ -193,5 +193,6 @@ export class LivenessMonitor {
 
 /** A plan depends on the live commit (its app.json and CHECKS), the process type and the app's port. */
 function planKey(app: AppRecord, processType: string): string {
-  return `${app.name}@${app.live!.commit}:${processType}:${appPort(app.config)}`;
+  // By release: every release deployed from an image has the same (empty) commit.
+  return `${app.name}@${app.live!.release}:${processType}:${appPort(app.config)}`;
 }
