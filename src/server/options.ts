@@ -4,6 +4,7 @@ import { readCommandLine, type CommandLineOption } from '../command-line.js';
 import { checkToken, TOKEN_FLAG_REFUSED } from '../credentials.js';
 import { UsageError } from '../errors.js';
 import { isValidDomain } from '../model/app.js';
+import { isScheduler, SCHEDULERS } from '../model/scheduler.js';
 import { defaultDataDir } from '../model/local-server.js';
 import { INSTANCE_NAME_RULE, isValidInstanceName } from '../model/naming.js';
 import { isLoopbackHost } from '../model/tls.js';
@@ -69,6 +70,15 @@ export interface ServeOptions {
   acmeCaFile: string | undefined;
   /** certs:auto for every app that has not turned it off. */
   acmeAuto: boolean;
+  /** The Docker engine that manages berth's swarm (a swarm manager); undefined: the local engine. */
+  swarmEngine: string | undefined;
+  /** Where new apps run: on the local engine, or as Swarm services over berth's nodes. */
+  scheduler: 'local' | 'swarm';
+  /** The port of the registry berth runs for its swarm nodes (docker-registry). */
+  registryPort: number;
+  /** The address (HOST or HOST:PORT) swarm nodes pull images from; undefined: this host's address toward the manager. */
+  registryAddress: string | undefined;
+  registryBin: string;
 }
 
 /** Let's Encrypt's production directory: where certificates come from unless --acme-directory says otherwise. */
@@ -108,6 +118,11 @@ export const DEFAULTS: ServeOptions = {
   acmeEmail: undefined,
   acmeCaFile: undefined,
   acmeAuto: false,
+  swarmEngine: undefined,
+  scheduler: 'local',
+  registryPort: 5000,
+  registryAddress: undefined,
+  registryBin: 'docker-registry',
 };
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'size';
@@ -153,6 +168,11 @@ export const SERVE_OPTION_SPECS: OptionSpec[] = [
   { key: 'acmeEmail', flag: '--acme-email', env: 'BERTH_ACME_EMAIL', kind: 'string', help: 'contact address of the ACME account' },
   { key: 'acmeCaFile', flag: '--acme-ca-file', env: 'BERTH_ACME_CA_FILE', kind: 'string', help: 'PEM file of a CA to trust for the ACME server\'s HTTPS (a private CA)' },
   { key: 'acmeAuto', flag: '--acme-auto', env: 'BERTH_ACME_AUTO', kind: 'bool', help: 'certs:auto for every app that has not turned it off' },
+  { key: 'swarmEngine', flag: '--swarm-engine', env: 'BERTH_SWARM_ENGINE', kind: 'string', help: 'the Docker engine managing berth\'s swarm (unix:///PATH, tcp://HOST:2376, ssh://USER@HOST); default: the local one' },
+  { key: 'scheduler', flag: '--scheduler', env: 'BERTH_SCHEDULER', kind: 'string', help: 'where new apps run: local (this engine) or swarm (services over berth\'s nodes)' },
+  { key: 'registryPort', flag: '--registry-port', env: 'BERTH_REGISTRY_PORT', kind: 'int', help: 'port of the registry berth runs for its swarm nodes' },
+  { key: 'registryAddress', flag: '--registry-address', env: 'BERTH_REGISTRY_ADDRESS', kind: 'string', help: 'HOST[:PORT] swarm nodes pull images from (default: this host\'s address toward the manager)' },
+  { key: 'registryBin', flag: '--registry', env: 'BERTH_REGISTRY', kind: 'string', help: 'docker-registry binary' },
 ];
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
@@ -248,6 +268,7 @@ function validate(options: ServeOptions): ServeOptions {
   if (!isValidInstanceName(options.instance)) throw new UsageError(`--instance "${options.instance}" is not a valid instance name (${INSTANCE_NAME_RULE})`, 'pick another --instance (or BERTH_INSTANCE), such as berth or berth2');
   if (!isValidDomain(options.domain)) throw new UsageError(`--domain "${options.domain}" is not a valid host name`);
   checkAcme(options);
+  checkSwarm(options);
   if (options.token !== undefined) checkToken(options.token, 'BERTH_TOKEN');
   if (options.token !== undefined && options.tokenFile !== undefined) {
     throw new UsageError('BERTH_TOKEN and --token-file (BERTH_TOKEN_FILE) both give a token', 'give it one way only');
@@ -277,6 +298,11 @@ function validateTls(options: ServeOptions): void {
       'serve HTTPS (the default; berth makes a self-signed certificate, or give --tls-cert/--tls-key), or keep --insecure-http with --listen 127.0.0.1 behind a TLS proxy on this host',
     );
   }
+}
+
+function checkSwarm(options: ServeOptions): void {
+  if (!isScheduler(options.scheduler)) throw new UsageError(`--scheduler "${options.scheduler}" is not a scheduler (${SCHEDULERS.join(' or ')})`, 'local runs apps on this engine; swarm runs them as services over the nodes of berth nodes:add');
+  if (options.registryPort < 1 || options.registryPort > 65535) throw new UsageError('--registry-port must be a port between 1 and 65535');
 }
 
 /** RFC 8555 servers speak HTTPS only; an e-mail address becomes a mailto: contact. */
