@@ -18,7 +18,8 @@ export class DiscardStep {
     run.output.error(`Deploy of ${run.app.name} (release ${run.release.id}) failed at the ${run.stage} stage: ${message}`);
     if (hint) run.output.error(hint);
     if (await this.stillRouted(run)) return this.keepRouted(run, message);
-    for (const container of run.containers) await this.discardContainer(run, container);
+    for (const container of run.containers) await this.showOutput(run, container);
+    await this.discardContainers(run);
     if (run.builtImage) await this.discardImage(run, run.builtImage);
     await run.fire('deploy-failed', undefined, timeLimit(FAILURE_HOOKS_SECONDS, 'the deploy-failed hooks')).catch(() => undefined);
     run.release.failure = run.failure;
@@ -51,16 +52,23 @@ export class DiscardStep {
       .catch((error: unknown) => run.output.warn(`Could not remove the image ${image}: ${describe(error)}`));
   }
 
-  private async discardContainer(run: DeployRun, container: ContainerHandle): Promise<void> {
-    const { runtime } = this.deps;
+  private async showOutput(run: DeployRun, container: ContainerHandle): Promise<void> {
     try {
-      const lines = await runtime.logTail(container.id, LOG_LINES_ON_FAILURE);
+      const lines = await run.scheduler.logTail(container, LOG_LINES_ON_FAILURE);
       run.output.error(lines.length ? `Last ${lines.length} line(s) from ${container.name}:` : `${container.name} printed nothing.`);
       for (const line of lines) run.output.info(line);
     } catch (error) {
       run.output.warn(`Could not read the output of ${container.name}: ${describe(error)}`);
     }
-    await runtime.removeContainer(container.id).catch((error: unknown) => run.output.warn(`Could not remove ${container.name}: ${describe(error)}`));
-    run.output.error(`Removed the new container ${container.name}.`);
+  }
+
+  /** Read first, removed after: a swarm service goes whole, with every container of it. */
+  private async discardContainers(run: DeployRun): Promise<void> {
+    if (run.containers.length === 0) return;
+    try {
+      await run.scheduler.removeContainers(run.containers, 0, (what) => run.output.error(`Removed the new ${run.scheduler.name === 'local' ? 'container ' : ''}${what}.`));
+    } catch (error) {
+      run.output.warn(`Could not remove the new containers (${run.containers.map((c) => c.name).join(', ')}): ${describe(error)}`);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { LocalScheduler } from '../runtime/local-scheduler.js';
 import { attemptCheck, untilUp } from '../checks/attempt.js';
 import type { CheckPlan, PlannedCheck } from '../checks/plan.js';
 import { readCheckPlan } from '../checks/runner.js';
@@ -82,7 +83,8 @@ export class LivenessMonitor {
     const livePlans = new Set<string>();
     for (const name of await this.deps.store.listApps()) {
       const app = await this.deps.store.getApp(name);
-      if (!app?.live || app.stopped || app.checks === 'disabled') continue;
+      // Swarm apps: Swarm restarts a task that exits, and the reconciler checks replacements before routing to them.
+      if (!app?.live || app.stopped || app.checks === 'disabled' || app.scheduler === 'swarm') continue;
       for (const record of app.live.containers) {
         livePlans.add(planKey(app, record.process));
         const watched = await this.watch(app, record);
@@ -136,7 +138,7 @@ export class LivenessMonitor {
 
   /** Each due check once; the container is restarted as soon as one has failed `attempts` times in a row. */
   private async checkContainer(watched: Watched): Promise<void> {
-    const container = containerHandle(this.deps.runtime, watched.record);
+    const container = containerHandle(new LocalScheduler(this.deps.runtime), watched.record);
     // Stopped or gone (a deploy retiring it, the reconciler starting it again): nothing to check now.
     const health = await container.health().catch(() => undefined);
     if (!health?.running) return;

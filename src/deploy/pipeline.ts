@@ -128,6 +128,6 @@ export class DeployPipeline {
     const live = app.live;
     if (!live) throw new BerthError(`${app.name} has no live release to check`, `push ${app.name} first`);
     const signal = timeLimit(options.deployTimeoutSeconds, 'checks:run', '--deploy-timeout');
-    await checkServedRelease(this.deps, app.name, live, releaseFiles(store, this.deps.runtime, app.name, live), output, signal);
+    await checkServedRelease(this.deps, app, live, releaseFiles(store, this.deps.runtime, app.name, live), output, signal);
   }
 }

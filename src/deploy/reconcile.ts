@@ -4,15 +4,23 @@ import type { ReverseProxy, SwitchRequest } from '../proxy/reverse-proxy.js';
 import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
 import { isLoopback } from '../runtime/listening.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Schedulers } from '../runtime/scheduler.js';
+import type { Plugin } from '../plugins/types.js';
 import { sleep } from '../time.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
 import type { AppLocks } from './lock.js';
 import { Rounds } from './rounds.js';
 import { Stage } from './stages.js';
+import { SwarmFollower } from './swarm-follow.js';
+import { schedulerOf } from '../runtime/schedulers.js';
 
 export interface ReconcilerDeps {
   options: ServeOptions;
   runtime: Runtime;
+  /** Where each app's containers run; without it, on the runtime's engine. */
+  schedulers?: Schedulers;
+  /** The checks a replacement Swarm placed must pass before the edge routes to it. */
+  plugins: Plugin[];
   store: Store;
   proxy: ReverseProxy;
   locks: AppLocks;
@@ -45,9 +53,11 @@ export class Reconciler {
   private events: { stop(): void } | undefined;
   private readonly rounds: Rounds;
   private readonly reportedGone = new Set<string>();
+  private readonly swarm: SwarmFollower;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.rounds = new Rounds(deps.log);
+    this.swarm = new SwarmFollower(deps);
   }
 
   /** Runs before berth takes pushes, so nothing else holds an app. */
@@ -83,14 +93,17 @@ export class Reconciler {
     await this.closeReleaseRecords(app);
     const live = app.live;
     await this.removeOneOffs(name);
-    const stray = (await this.deps.runtime.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id));
+    const scheduler = schedulerOf(this.deps, app);
+    // A task Swarm placed for the live release since berth last looked is the live release's, not a stray.
+    const stray = (await scheduler.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id) && (app.scheduler !== 'swarm' || c.release !== live?.release));
     if (!live) await proxy.removeApp(name);
-    else if (!app.stopped) await this.routeToLive(app, await this.locateLiveContainers(app, live, true));
+    else if (!app.stopped) await this.followLive(app, true);
     if (stray.length === 0) return;
     // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
-    const upstreams = stray.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: appPort(app.config) }));
-    await proxy.drain({ upstreams }, options.drainTimeoutSeconds * 1000);
-    for (const container of stray) await this.deps.runtime.removeContainer(container.id);
+    const port = appPort(app.config);
+    const records = stray.map((c) => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? port, node: c.node, service: c.service }));
+    await proxy.drain({ upstreams: records.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
+    await scheduler.removeContainers(records, 0, () => undefined);
     log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
   }
 
@@ -107,14 +120,14 @@ export class Reconciler {
    * it is what serves: berth records it live rather than switch back to a release it retires next.
    */
   private async adoptRoutedRelease(app: AppRecord): Promise<AppRecord> {
-    const { store, proxy, runtime, log } = this.deps;
+    const { store, proxy, log } = this.deps;
     const routed = await proxy.routedRelease(app.name);
     if (routed === undefined || routed === app.live?.release) return app;
     const release = await store.getRelease(app.name, routed);
-    const running = (await runtime.appContainers(app.name)).filter((c) => c.release === routed && c.state === 'running');
+    const running = (await schedulerOf(this.deps, app).appContainers(app.name)).filter((c) => c.release === routed && c.state === 'running');
     if (release?.status !== 'switching' || !release.image || !running.some((c) => c.process === WEB_PROCESS)) return app;
     const port = appPort(app.config);
-    const live: LiveRelease = { release: routed, commit: release.commit, image: release.image, containers: running.map(({ id, name, process, ip }) => ({ id, name, process, ip, port })) };
+    const live: LiveRelease = { release: routed, commit: release.commit, image: release.image, containers: running.map(({ id, name, process, ip, node, service, ...c }) => ({ id, name, process, ip, port: c.port ?? port, node, service })) };
     const adopted = await store.updateApp(app.name, (record) => {
       record.live = live;
       record.stopped = false;
@@ -177,8 +190,19 @@ export class Reconciler {
     }
   }
 
-  private async routeToLive(app: AppRecord, containers: ContainerRecord[]): Promise<void> {
-    await routeLiveRelease(this.deps, app, containers);
+  /** At recovery the live release is routed whatever happens; after that, only when its containers moved. */
+  private async followLive(app: AppRecord, recovering: boolean): Promise<void> {
+    const live = app.live!;
+    if (app.scheduler === 'swarm') {
+      if (recovering) await routeLiveRelease(this.deps, app, live.containers);
+      return this.swarm.follow(app, schedulerOf(this.deps, app));
+    }
+    const moved = await this.locateLiveContainers(app, live, recovering);
+    if (recovering) return routeLiveRelease(this.deps, app, moved);
+    if (moved.some((c, i) => c.ip !== live.containers[i].ip)) {
+      this.deps.log(`${app.name}: the engine gave release ${live.release} new addresses (${moved.map((c) => c.ip).join(', ')}); nginx follows`);
+      await routeLiveRelease(this.deps, app, moved);
+    }
   }
 
   /** Containers and networks of apps berth no longer knows: an apps:destroy that was cut short. */
@@ -199,18 +223,14 @@ export class Reconciler {
 
   /** An app busy with a deploy is left alone: the deploy records where its containers are. */
   private async followLiveContainers(): Promise<void> {
-    const { store, locks, log } = this.deps;
+    const { store, locks } = this.deps;
     for (const name of await store.listApps()) {
       const unlock = locks.tryAcquire(name, { description: 'following its containers', since: Date.now() });
       if (!unlock) continue;
       try {
         const app = await store.getApp(name);
         if (!app?.live || app.stopped) continue;
-        const moved = await this.locateLiveContainers(app, app.live);
-        if (moved.some((c, i) => c.ip !== app.live!.containers[i].ip)) {
-          log(`${name}: the engine gave release ${app.live.release} new addresses (${moved.map((c) => c.ip).join(', ')}); nginx follows`);
-          await this.routeToLive(app, moved);
-        }
+        await this.followLive(app, false);
       } finally {
         unlock();
       }
@@ -222,7 +242,8 @@ export class Reconciler {
 export async function routeLiveRelease(deps: Pick<ReconcilerDeps, 'proxy' | 'store' | 'options'>, app: AppRecord, containers: ContainerRecord[]): Promise<void> {
   const live = app.live!;
   await deps.proxy.switchApp(liveRoute(app, containers, deps.options.domain));
-  if (containers.some((c, i) => c.ip !== live.containers[i].ip)) {
+  const unchanged = containers.length === live.containers.length && containers.every((c, i) => c.id === live.containers[i].id && c.ip === live.containers[i].ip && c.port === live.containers[i].port);
+  if (!unchanged) {
     await deps.store.updateApp(app.name, (record) => {
       if (record.live?.release === live.release) record.live.containers = containers;
     });

@@ -45,7 +45,7 @@ export class RestorePreviousStep {
     }
     const restored = { ...previous, containers };
     const signal = timeLimit(options.deployTimeoutSeconds, 'starting the previous release again', '--deploy-timeout');
-    await checkServedRelease(this.deps, run.app.name, restored, releaseFiles(this.deps.store, this.deps.runtime, run.app.name, previous), run.output, signal).catch((error: unknown) => {
+    await checkServedRelease(this.deps, run.app, restored, releaseFiles(this.deps.store, this.deps.runtime, run.app.name, previous), run.output, signal).catch((error: unknown) => {
       run.output.warn(`Release ${previous.release} failed its checks now: ${describe(error)}; the edge routes to it all the same, as the last release that served`);
     });
     return containers;

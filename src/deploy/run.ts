@@ -6,12 +6,16 @@ import { fireTrigger } from '../plugins/triggers.js';
 import type { ContainerHandle, Plugin, Trigger, TriggerContext } from '../plugins/types.js';
 import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Scheduler, Schedulers } from '../runtime/scheduler.js';
+import { schedulerOf } from '../runtime/schedulers.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, Store } from '../store/store.js';
 import { Stage } from './stages.js';
 
 export interface PipelineDeps {
   options: ServeOptions;
   runtime: Runtime;
+  /** Where each app's containers run; without it, on the runtime's engine. */
+  schedulers?: Schedulers;
   store: Store;
   proxy: ReverseProxy;
   plugins: Plugin[];
@@ -27,6 +31,8 @@ export class DeployRun {
   /** stop-first: the release this deploy stopped (held at the edge), to start again should the deploy fail before its switch. */
   stoppedPrevious: LiveRelease | undefined;
 
+  readonly scheduler: Scheduler;
+
   constructor(
     private readonly deps: PipelineDeps,
     readonly app: AppRecord,
@@ -34,7 +40,9 @@ export class DeployRun {
     readonly tree: CommitReader,
     readonly output: DeployOutput,
     readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.scheduler = schedulerOf(deps, app);
+  }
 
   async timed<T>(stage: Stage, work: () => Promise<T>): Promise<T> {
     this.stage = stage;
@@ -71,12 +79,12 @@ export class DeployRun {
 }
 
 /** What plugins see of a container: its address, and ways to ask how it is doing. */
-export function containerHandle(runtime: Runtime, record: ContainerRecord): ContainerHandle {
+export function containerHandle(scheduler: Scheduler, record: ContainerRecord): ContainerHandle {
   return {
     ...record,
-    health: () => runtime.containerHealth(record.id),
-    listening: () => runtime.listeningSockets(record.id),
-    exec: (command, options) => runtime.execInContainer(record.id, command, options),
+    health: () => scheduler.containerHealth(record),
+    listening: () => scheduler.listeningSockets(record),
+    exec: (command, options) => scheduler.execInContainer(record, command, options),
   };
 }
 
@@ -96,10 +104,11 @@ export function triggerContext(
 }
 
 /** check-deploy against these containers of a release that served, with that release's own files (its CHECKS). */
-export async function checkServedRelease(deps: PipelineDeps, app: string, live: LiveRelease, tree: CommitReader, output: DeployOutput, signal: AbortSignal): Promise<void> {
-  for (const record of live.containers.filter((c) => c.process === WEB_PROCESS)) {
-    const container = containerHandle(deps.runtime, record);
+export async function checkServedRelease(deps: PipelineDeps, app: AppRecord, live: LiveRelease, tree: CommitReader, output: DeployOutput, signal: AbortSignal, containers = live.containers): Promise<void> {
+  const scheduler = schedulerOf(deps, app);
+  for (const record of containers.filter((c) => c.process === WEB_PROCESS)) {
+    const container = containerHandle(scheduler, record);
     output.section(`Checking ${record.name} (release ${live.release})`);
-    await fireTrigger(deps.plugins, triggerContext(deps.options, 'check-deploy', { app, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
+    await fireTrigger(deps.plugins, triggerContext(deps.options, 'check-deploy', { app: app.name, release: live.release, commit: live.commit, image: live.image, container, previous: undefined, failure: undefined, tree, output, signal }));
   }
 }

@@ -188,8 +188,12 @@ export interface ContainerSummary {
   process: string;
   /** running, exited, restarting... as the engine says. */
   state: string;
-  /** On its app's network; empty when it has no address there. */
+  /** On its app's network; empty when it has no address there. swarm: its node's address. */
   ip: string;
+  /** swarm: the node's port published for it, its node's id and its service. */
+  port?: number;
+  node?: string;
+  service?: string;
 }
 
 /** How a command run inside a container ended: exitCode undefined when it did not end within its time. */

@@ -69,7 +69,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
   const pipeline = new DeployPipeline({ options, runtime, store, proxy, plugins });
   const locks = new AppLocks();
-  const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log });
+  const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log, plugins });
   await reconciler.recoverAll();
   reconciler.watch();
   const background = startBackground({ options, runtime, store, locks, log });

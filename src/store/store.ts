@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_DEPLOY_SETTINGS, DEFAULT_PROXY_OPTIONS, type AppDeploySettings, type AppProxyOptions, type ChecksState } from '../model/app.js';
 import { emptyResources, type AppResources } from '../model/resources.js';
+import type { SchedulerName } from '../model/scheduler.js';
 import type { StorageMount } from '../model/storage.js';
 import { readJson, writeFileAtomic } from './atomic.js';
 
@@ -12,9 +13,13 @@ export interface ContainerRecord {
   name: string;
   /** Process type from the Procfile: `web` is behind the proxy, others run without it. */
   process: string;
-  /** Empty for processes that do not listen. */
+  /** Empty for processes that do not listen; a swarm container's node address. */
   ip: string;
+  /** The container's port, or the node's port published for it (swarm). */
   port: number;
+  /** swarm: the id of the node it runs on, and the service it is a task of. */
+  node?: string;
+  service?: string;
 }
 
 
@@ -64,11 +69,13 @@ export interface AppRecord {
   storage: StorageMount[];
   /** deploy:set: the order of a deploy's stages. */
   deploy: AppDeploySettings;
+  /** scheduler:set: on berth's own engine, or as services over the swarm's nodes. */
+  scheduler: SchedulerName;
   nextRelease: number;
   live: LiveRelease | undefined;
 }
 
-const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS, storage: [] as StorageMount[], deploy: DEFAULT_DEPLOY_SETTINGS };
+const APP_DEFAULTS = { domains: [] as string[], formation: { web: 1 }, checks: 'enabled' as ChecksState, stopped: false, resources: emptyResources(), proxy: DEFAULT_PROXY_OPTIONS, storage: [] as StorageMount[], deploy: DEFAULT_DEPLOY_SETTINGS, scheduler: 'local' as SchedulerName };
 
 /**
  * berth's state under the data dir. Layout:

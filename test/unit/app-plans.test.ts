@@ -22,6 +22,7 @@ function app(live: number | undefined): AppRecord {
     resources: { app: {}, processes: {} },
     proxy: { redirectHttps: true, hsts: false },
     storage: [],
+    scheduler: 'local',
     nextRelease: 6,
     live: live === undefined ? undefined : { release: live, commit: `c${live}`, image: `berth/shop:${live}`, containers: [] },
   };

@@ -24,7 +24,7 @@ async function world(t: TestContext): Promise<{ h: Harness; live: ContainerRecor
 }
 
 function reconcilerOf(t: TestContext, h: Harness, locks: AppLocks, logged: string[]): Reconciler {
-  const reconciler = new Reconciler({ options: h.options, runtime: h.runtime, store: h.store, proxy: h.proxy, locks, log: (line) => logged.push(line) });
+  const reconciler = new Reconciler({ options: h.options, runtime: h.runtime, store: h.store, proxy: h.proxy, plugins: [], locks, log: (line) => logged.push(line) });
   t.after(() => reconciler.stop());
   return reconciler;
 }
