@@ -28,6 +28,7 @@ export interface RegistryOptions {
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 const ANSWER_TIMEOUT_MS = 2_000;
+const PORT_RELEASE_MS = 2_000;
 const INSTALL_HINT = 'install it: apt-get install docker-registry (npm run setup does it), or name the binary with --registry';
 /** One event of the engine's push progress; its own are far smaller. */
 const MAX_EVENT_BYTES = 1024 * 1024;
@@ -145,7 +146,8 @@ export class Registry {
     const pushTag = `127.0.0.1:${this.options.port}/${repository}`;
     try {
       await docker.getImage(localTag).tag({ repo: pushTag, tag });
-      const progress = (await docker.getImage(`${pushTag}:${tag}`).push({ abortSignal: signal })) as NodeJS.ReadableStream;
+      // The engine refuses a push without X-Registry-Auth, even to a registry that asks for none.
+      const progress = (await docker.getImage(`${pushTag}:${tag}`).push({ abortSignal: signal, authconfig: {} })) as NodeJS.ReadableStream;
       const digest = await followPush(progress, onLine);
       return `${nodeHost}/${repository}@${digest}`;
     } catch (error) {
@@ -208,16 +210,27 @@ export class Registry {
     return new BerthError(`berth's registry (${this.options.bin}) exited right after starting (${why}): ${last}`, `see ${this.logFile}`);
   }
 
-  /** Something else on the port would answer berth's pushes in the registry's stead. */
+  /**
+   * Something else on the port would answer berth's pushes in the registry's stead. A registry
+   * just killed holds it a moment longer: its threads close the socket after its pid looks gone.
+   */
   private async refuseTakenPort(): Promise<void> {
+    const deadline = Date.now() + PORT_RELEASE_MS;
+    while (await this.somethingListens()) {
+      if (Date.now() > deadline) throw this.portTaken();
+      await sleep(100);
+    }
+  }
+
+  private async somethingListens(): Promise<boolean> {
     const socket = net.connect(this.options.port, '127.0.0.1');
-    const taken = await new Promise<boolean>((resolve) => {
+    const listens = await new Promise<boolean>((resolve) => {
       socket.once('connect', () => resolve(true));
       socket.once('error', () => resolve(false));
       socket.setTimeout(ANSWER_TIMEOUT_MS, () => resolve(false));
     });
     socket.destroy();
-    if (taken) throw this.portTaken();
+    return listens;
   }
 
   private portTaken(): BerthError {
