@@ -32,12 +32,28 @@ install_debian_packages() {
   command -v mawk >/dev/null || command -v awk >/dev/null || missing+=(mawk)
   # berth makes the git port's self-signed certificate with openssl.
   command -v openssl >/dev/null || missing+=(openssl)
+  # The registry berth runs for its swarm nodes (berth starts it itself; see stop_packaged_registry).
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
   [ "$PURPOSE" != test ] || command -v pebble >/dev/null || missing+=(pebble)
   [ "$PURPOSE" != bench ] || command -v caddy >/dev/null || missing+=(caddy)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from Debian"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    [[ " ${missing[*]} " != *" docker-registry "* ]] || stop_packaged_registry
+  fi
+}
+
+# The package starts a registry service of its own on port 5000 (storage in /var/lib/docker-registry);
+# berth runs docker-registry itself, with its storage in berth's data dir, on --registry-port (5000).
+# So the service berth's install just started is stopped and kept from starting at boot.
+stop_packaged_registry() {
+  say "stopping and disabling the docker-registry service the package started (berth runs its own registry)"
+  if [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  else
+    as_root service docker-registry stop >/dev/null 2>&1 || true
+    as_root update-rc.d docker-registry disable >/dev/null 2>&1 || true
   fi
 }
 

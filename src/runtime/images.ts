@@ -8,9 +8,14 @@ import { imageRepository, LABEL } from '../model/naming.js';
 import type { ImageFile } from './runtime.js';
 import { ImageBuildError, type ImageBuild } from './runtime.js';
 
-interface ProgressEvent {
+/** One event of the engine's progress stream (a build's, a push's or a pull's). */
+export interface ProgressEvent {
   stream?: string;
   status?: string;
+  /** The layer a status is about. */
+  id?: string;
+  /** A push's result: the digest of the manifest it pushed. */
+  aux?: { Digest?: string };
   error?: string;
   errorDetail?: { message?: string };
 }
@@ -75,7 +80,7 @@ async function followBuild(progress: NodeJS.ReadableStream, onLine: (line: strin
 }
 
 /** An empty line, or a piece of one that was over MAX_EVENT_BYTES, is no event. */
-function parseEvent(text: string): ProgressEvent | undefined {
+export function parseEvent(text: string): ProgressEvent | undefined {
   if (!text.trim()) return undefined;
   try {
     return JSON.parse(text) as ProgressEvent;
