@@ -100,6 +100,12 @@ export function readDeployChange({ body }: RawRequest): Partial<AppDeploySetting
   return { order: body.order as AppDeploySettings['order'] };
 }
 
+/** scheduler:set: `{scheduler}`; which ones there are is the model's to judge. */
+export function readSchedulerChange({ body }: RawRequest): { scheduler: string } {
+  if (typeof body.scheduler !== 'string') throw new InputError('give the scheduler as {"scheduler": "swarm"} or {"scheduler": "local"}');
+  return { scheduler: body.scheduler };
+}
+
 /** deploy:image: `{image}`. */
 export function readImageReference({ body }: RawRequest): { image: string } {
   if (typeof body.image !== 'string') throw new InputError('give the image as {"image": "myimage:1.2"}');

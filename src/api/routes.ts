@@ -3,7 +3,7 @@ import type { DeployOutput } from '../log/output.js';
 import type { ChecksState } from '../model/app.js';
 import type { API, EndpointName, ParamsOf, RequestOf, ResponseOf } from '../model/api.js';
 import type { AppRecord } from '../store/store.js';
-import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployChange, readImageReference, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, readMountSelector, readRunRequest, readStorageMount, type RawRequest } from './requests.js';
+import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployChange, readImageReference, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, readMountSelector, readRunRequest, readSchedulerChange, readStorageMount, type RawRequest } from './requests.js';
 import { appInfo, appSummary, releaseInfo } from './views.js';
 
 /** What a handler gets: the path's parameters, percent-decoded, and the request, read into its type. */
@@ -36,7 +36,7 @@ export type RouteTable = { [Name in EndpointName]: Route<(typeof API)[Name]> };
 
 /** The handlers read and hand over; every rule about apps, names and values is the service's to apply. */
 export function apiRoutes(service: AppService, startedAt: number): RouteTable {
-  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, storage, logs, status, run, cron, deploy } = service;
+  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, storage, logs, status, run, cron, deploy, scheduler } = service;
   const info = async (app: AppRecord) => ({ app: appInfo(app, apps.hostNames(app), await apps.containers(app)) });
   const setChecks = (state: ChecksState) => ({ read: noRequest, handle: async ({ params }: { params: { app: string } }) => ({ checks: await checks.set(params.app, state) }) });
   return {
@@ -88,6 +88,8 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
     cronRun: { read: noRequest, transcript: false, handle: ({ params }, { output, cancelled }) => cron.run(params.app, params.id, output, cancelled) },
     deploySettings: { read: noRequest, handle: ({ params }) => deploy.report(params.app) },
     setDeploy: { read: readDeployChange, handle: ({ params, request }) => deploy.set(params.app, request) },
+    schedulerReport: { read: noRequest, handle: ({ params }) => scheduler.report(params.app) },
+    setScheduler: { read: readSchedulerChange, handle: ({ params, request }, { output }) => scheduler.set(params.app, request.scheduler, output) },
     deployImage: { read: readImageReference, handle: ({ params, request }, { output, cancelled }) => deploy.image(params.app, request.image, output, cancelled) },
     deployLog: { read: noRequest, handle: ({ params }) => releases.deployLog(params.app, readDeployLogRelease(params.release)) },
   };

@@ -6,6 +6,7 @@ import { appStorageDir } from '../model/storage.js';
 import { createRepo } from '../git/repos.js';
 import type { AppRecord } from '../store/store.js';
 import type { AppOperator } from './operator.js';
+import { byScheduler, everyAppContainer } from '../runtime/schedulers.js';
 
 /** What was removed with an app. */
 export interface Destroyed {
@@ -64,7 +65,7 @@ export class AppsService {
         const host = defaultHostName(name, options.domain);
         const owner = await this.hostNameOwner(host);
         if (owner) throw new ConflictError(`cannot create ${name}: its host name ${host} already belongs to app ${owner}`, `pick another app name, or remove the domain first: berth domains:remove ${owner} ${host}`);
-        const app = await store.createApp(name);
+        const app = await store.createApp(name, options.scheduler);
         await createRepo(store.repoDir(name), name, hook);
         return app;
       }),
@@ -97,17 +98,21 @@ export class AppsService {
   /** The app's containers as the engine sees them now, running or not. */
   async containers(app: AppRecord): Promise<ContainerInfo[]> {
     const port = appPort(app.config);
-    const { runtime, liveness } = this.operator.deps;
-    const containers = await runtime.appContainers(app.name);
-    return containers.map(({ id, name, process, release, state, ip }) => ({ name, process, release, state, ip, port, liveness: liveness?.liveness(id) ?? null }));
+    const { liveness } = this.operator.deps;
+    const containers = await everyAppContainer(this.operator.deps, app);
+    return containers.map(({ id, name, process, release, state, ip, ...c }) => ({ name, process, release, state, ip, port: c.port ?? port, liveness: liveness?.liveness(id) ?? null }));
   }
 
   private async remove(name: string): Promise<Omit<Destroyed, 'storage'>> {
     const { runtime, proxy, store, certs } = this.operator.deps;
     await certs.forget(name);
     await proxy.removeApp(name);
-    const containers = [...(await runtime.appContainers(name)), ...(await runtime.oneOffContainers(name))];
-    for (const container of containers) await runtime.removeContainer(container.id);
+    const app = await this.get(name);
+    const long = (await everyAppContainer(this.operator.deps, app)).map((c) => ({ ...c, port: c.port ?? 0 }));
+    for (const [scheduler, group] of byScheduler(this.operator.deps, long)) await scheduler.removeContainers(group, 0, () => undefined);
+    const oneOffs = await runtime.oneOffContainers(name);
+    for (const container of oneOffs) await runtime.removeContainer(container.id);
+    const containers = [...long, ...oneOffs];
     await runtime.removeAppNetwork(name);
     const images = await runtime.removeAppImages(name);
     await store.deleteApp(name);

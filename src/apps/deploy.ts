@@ -1,4 +1,4 @@
-import { BerthError, describe, timeLimit } from '../errors.js';
+import { BerthError, ConflictError, describe, timeLimit } from '../errors.js';
 import type { DeployOutput } from '../log/output.js';
 import { checkImageReference, parseDeploySetting, type AppDeploySettings } from '../model/app.js';
 import type { DeployReport } from '../model/api.js';
@@ -17,7 +17,10 @@ export class DeployService {
   /** Stored for the next deploy; nothing restarts. */
   async set(name: string, change: Partial<AppDeploySettings>): Promise<DeployReport> {
     const checked = parseDeploySetting('order', change.order ?? '');
-    return this.operator.withApp(name, 'deploy:set', undefined, async () => this.reportOf(await this.operator.deps.store.updateApp(name, (record) => Object.assign(record.deploy, checked))));
+    return this.operator.withApp(name, 'deploy:set', undefined, async (app) => {
+      if (checked.order === 'stop-first' && app.scheduler === 'swarm') throw new ConflictError(`${name} runs on the swarm, which deploys start-first only`, `berth scheduler:set ${name} local first to deploy it stop-first`);
+      return this.reportOf(await this.operator.deps.store.updateApp(name, (record) => Object.assign(record.deploy, checked)));
+    });
   }
 
   /**

@@ -3,6 +3,7 @@ import type { LogsQuery } from '../model/api.js';
 import { checkLogLines } from '../model/app.js';
 import { OneOffLogs } from '../store/one-off-logs.js';
 import type { ContainerRecord } from '../store/store.js';
+import { schedulerOfContainer } from '../runtime/schedulers.js';
 import type { AppOperator } from './operator.js';
 
 type OnLine = (line: string) => void | Promise<void>;
@@ -23,14 +24,14 @@ export class LogsService {
     if (query.run !== undefined) return this.oneOff(name, 'run', query.run, query.lines, onLine);
     if (query.cron !== undefined) return this.cronRuns(name, query.cron, query.lines, onLine);
     const containers = app.live?.containers ?? [];
-    const { runtime } = this.operator.deps;
+    const on = (container: ContainerRecord) => schedulerOfContainer(this.operator.deps, container);
     const prefixed = (container: ContainerRecord) => (line: string) => onLine(`${container.name}| ${line}`);
     if (query.follow) {
-      await Promise.all(containers.map((container) => runtime.followLogs(container.id, query.lines, prefixed(container), signal)));
+      await Promise.all(containers.map((container) => on(container).followLogs(container, query.lines, prefixed(container), signal)));
       return;
     }
     for (const container of containers) {
-      for (const line of await runtime.logTail(container.id, query.lines)) await prefixed(container)(line);
+      for (const line of await on(container).logTail(container, query.lines)) await prefixed(container)(line);
     }
   }
 

@@ -13,6 +13,7 @@ import { releaseFiles } from '../deploy/release-files.js';
 import type { DeployOutput } from '../log/output.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Schedulers } from '../runtime/scheduler.js';
 import type { AppRecord, Store } from '../store/store.js';
 
 export interface AppServiceDeps {
@@ -30,6 +31,10 @@ export interface AppServiceDeps {
   gitPort?: { served(): ServedCertificate | undefined; acme: GitPortCertificate | undefined };
   /** How the liveness checks of a live container fare (berth serve's LivenessMonitor). */
   liveness?: { liveness(containerId: string): LivenessInfo | undefined };
+  /** Where each app's containers run; without it, on the runtime's engine. */
+  schedulers?: Schedulers;
+  /** The swarm, when berth has one (--swarm-engine). */
+  swarm?: unknown;
 }
 
 /** A release of a kept image instead of the live one: what a rollback deploys. */

@@ -34,6 +34,7 @@ export class ProcessesService {
     return this.operator.withApp(name, 'stop', output, async (app) => {
       const live = app.live;
       if (!live) throw new ConflictError(`${name} has not been deployed yet: nothing to stop`, 'push it first: git push deploy main');
+      if (app.scheduler === 'swarm') throw new ConflictError(`ps:stop does not stop a swarm app yet: Swarm would start its tasks again`, `berth scheduler:set ${name} local first, or berth apps:destroy ${name}`);
       for (const container of live.containers) {
         output.info(`Stopping ${container.name}`);
         await runtime.stopContainer(container.id, options.stopTimeoutSeconds);

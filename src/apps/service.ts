@@ -4,6 +4,7 @@ import { ChecksService } from './checks.js';
 import { ConfigService } from './config.js';
 import { CronService } from './cron.js';
 import { DeployService } from './deploy.js';
+import { SchedulerService } from './scheduler.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
@@ -38,6 +39,7 @@ export class AppService {
   readonly run: RunService;
   readonly cron: CronService;
   readonly deploy: DeployService;
+  readonly scheduler: SchedulerService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -56,5 +58,6 @@ export class AppService {
     this.run = new RunService(operator);
     this.cron = new CronService(operator);
     this.deploy = new DeployService(operator);
+    this.scheduler = new SchedulerService(operator);
   }
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { BerthError, InputError } from '../errors.js';
+import { BerthError, ConflictError, InputError } from '../errors.js';
 import type { MountInfo, StorageChanged } from '../model/api.js';
 import {
   checkHostPath,
@@ -36,7 +36,10 @@ export class StorageService {
     await this.operator.get(name);
     const checked = await this.checkOnHost(checkStorageMount(mount, await this.protectedPaths()));
     const description = `storage mount ${describeMount(checked)}`;
-    return this.operator.withApp(name, description, output, (before) => this.change(before, withMount(name, before.storage, checked), description, output));
+    return this.operator.withApp(name, description, output, (before) => {
+      if (before.scheduler === 'swarm') throw new ConflictError(`${name} runs on the swarm: storage lives on this host, and the swarm's nodes cannot mount it`, `keep the data in a service the app reaches over the network, or berth scheduler:set ${name} local to mount it`);
+      return this.change(before, withMount(name, before.storage, checked), description, output);
+    });
   }
 
   async unmount(name: string, selector: MountSelector, output: DeployOutput): Promise<StorageChanged & { removed: MountInfo[] }> {

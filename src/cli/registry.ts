@@ -6,6 +6,7 @@ import { CHECKS } from './commands/checks.js';
 import { CONFIG } from './commands/config.js';
 import { CRON } from './commands/cron.js';
 import { DEPLOY } from './commands/deploy.js';
+import { SCHEDULER } from './commands/scheduler.js';
 import { DOMAINS } from './commands/domains.js';
 import { LOGIN } from './commands/login.js';
 import { LOGS } from './commands/logs.js';
@@ -17,7 +18,7 @@ import { RUN } from './commands/run.js';
 import { STATUS } from './commands/status.js';
 import { STORAGE } from './commands/storage.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RUN, CRON, RESOURCES, STORAGE, RELEASES, DEPLOY, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RUN, CRON, RESOURCES, STORAGE, RELEASES, DEPLOY, SCHEDULER, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

@@ -12,7 +12,7 @@ import type { AppLocks } from './lock.js';
 import { Rounds } from './rounds.js';
 import { Stage } from './stages.js';
 import { SwarmFollower } from './swarm-follow.js';
-import { schedulerOf } from '../runtime/schedulers.js';
+import { byScheduler, everyAppContainer, schedulerOf } from '../runtime/schedulers.js';
 
 export interface ReconcilerDeps {
   options: ServeOptions;
@@ -93,9 +93,8 @@ export class Reconciler {
     await this.closeReleaseRecords(app);
     const live = app.live;
     await this.removeOneOffs(name);
-    const scheduler = schedulerOf(this.deps, app);
     // A task Swarm placed for the live release since berth last looked is the live release's, not a stray.
-    const stray = (await scheduler.appContainers(name)).filter((c) => !live?.containers.some((l) => l.id === c.id) && (app.scheduler !== 'swarm' || c.release !== live?.release));
+    const stray = (await everyAppContainer(this.deps, app)).filter((c) => !live?.containers.some((l) => l.id === c.id) && (app.scheduler !== 'swarm' || c.release !== live?.release));
     if (!live) await proxy.removeApp(name);
     else if (!app.stopped) await this.followLive(app, true);
     if (stray.length === 0) return;
@@ -103,7 +102,7 @@ export class Reconciler {
     const port = appPort(app.config);
     const records = stray.map((c) => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? port, node: c.node, service: c.service }));
     await proxy.drain({ upstreams: records.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
-    await scheduler.removeContainers(records, 0, () => undefined);
+    for (const [scheduler, containers] of byScheduler(this.deps, records)) await scheduler.removeContainers(containers, 0, () => undefined);
     log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
   }
 

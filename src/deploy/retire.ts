@@ -3,7 +3,8 @@ import { describe } from '../errors.js';
 import { formatDuration, type Logger } from '../log/output.js';
 import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Scheduler } from '../runtime/scheduler.js';
+import type { Schedulers } from '../runtime/scheduler.js';
+import { byScheduler, everyAppContainer } from '../runtime/schedulers.js';
 import type { ContainerRecord, Store } from '../store/store.js';
 import { appPort } from '../model/app.js';
 import type { DeployRun, PipelineDeps } from './run.js';
@@ -21,7 +22,7 @@ export interface RetiringRelease {
 interface RetireRequest {
   options: ServeOptions;
   runtime: Runtime;
-  scheduler: Scheduler;
+  schedulers?: Schedulers;
   proxy: ReverseProxy;
   store: Store;
   app: string;
@@ -40,7 +41,7 @@ export class RetireStep {
       try {
         const retiring = await this.withLeftovers(run, previous);
         if (retiring) await run.fire('pre-retire');
-        await retireRelease({ ...this.deps, scheduler: run.scheduler, app: run.app.name, liveImage: run.release.image!, retiring, logger: run.output });
+        await retireRelease({ ...this.deps, app: run.app.name, liveImage: run.release.image!, retiring, logger: run.output });
         await this.markRetired(run);
       } catch (error) {
         run.output.warn(`Retiring the previous release did not finish: ${describe(error)}. The new release is live; berth will clean up on the next deploy.`);
@@ -53,7 +54,7 @@ export class RetireStep {
     const keep = new Set([...run.containers, ...(previous?.containers ?? [])].map((c) => c.id));
     const port = appPort(run.app.config);
     // Never the new release's: on a swarm, a task Swarm placed since the start (a node died) is the new release's too.
-    const leftovers = (await run.scheduler.appContainers(run.app.name)).filter((c) => !keep.has(c.id) && c.release !== run.release.id).map((c) => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? port, node: c.node, service: c.service }));
+    const leftovers = (await everyAppContainer(this.deps, run.app)).filter((c) => !keep.has(c.id) && c.release !== run.release.id).map((c) => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? port, node: c.node, service: c.service }));
     if (leftovers.length === 0) return previous;
     return { release: previous?.release, containers: [...(previous?.containers ?? []), ...leftovers], leftBehind: leftovers.map((c) => c.name) };
   }
@@ -73,12 +74,14 @@ export class RetireStep {
  * drain timeout bounds the wait. Only then is it stopped.
  */
 async function retireRelease(request: RetireRequest): Promise<void> {
-  const { options, scheduler, proxy, retiring, logger } = request;
+  const { options, proxy, retiring, logger } = request;
   if (retiring) {
     logger.section(retiring.release === undefined ? `Retiring what earlier releases of ${request.app} left` : `Retiring ${request.app} release ${retiring.release}`);
     if (retiring.leftBehind) logger.info(`Also retiring ${retiring.leftBehind.join(', ')}, left by an earlier release`);
     await drainContainers(proxy, retiring.containers, options.drainTimeoutSeconds, logger);
-    await scheduler.removeContainers(retiring.containers, options.stopTimeoutSeconds, (what, ms) => logger.info(`Stopped and removed ${what} (${formatDuration(ms)})`));
+    for (const [scheduler, containers] of byScheduler(request, retiring.containers)) {
+      await scheduler.removeContainers(containers, options.stopTimeoutSeconds, (what, ms) => logger.info(`Stopped and removed ${what} (${formatDuration(ms)})`));
+    }
   }
   await pruneImages(request);
 }

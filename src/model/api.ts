@@ -6,6 +6,7 @@
 import type { AppDeploySettings, AppProxyOptions, ChecksState } from './app.js';
 import type { AppResources, ContainerLimits, ResourceLimits } from './resources.js';
 import type { MountSelector, StorageMount } from './storage.js';
+import type { SchedulerName } from './scheduler.js';
 
 export interface ContainerInfo {
   name: string;
@@ -70,6 +71,12 @@ export interface ReleaseInfo {
   imageDigest: string | null;
   /** deploy:image: the image it was given, REFERENCE@DIGEST. */
   imageSource: string | null;
+}
+
+/** scheduler:report: where the app's containers run, and whether this berth has a swarm. */
+export interface SchedulerReport {
+  scheduler: SchedulerName;
+  swarm: boolean;
 }
 
 /** deploy:report: how the app's deploys run. */
@@ -327,6 +334,9 @@ export const API = {
   setDeploy: endpoint<Partial<AppDeploySettings>, DeployReport>()('POST', '/apps/:app/deploy'),
   /** deploy:image: a release of an image already in the engine (pulled when it is not), through the pipeline. */
   deployImage: endpoint<{ image: string }, { release: number; image: string }>()('POST', '/apps/:app/deploy/image', true),
+  schedulerReport: endpoint<undefined, SchedulerReport>()('GET', '/apps/:app/scheduler'),
+  /** Streams the release that moves a live app. */
+  setScheduler: endpoint<{ scheduler: string }, SchedulerReport & { release: NewRelease }>()('POST', '/apps/:app/scheduler', true),
   /** `:release` is a release number or `latest`. */
   deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),
 } as const;

@@ -38,4 +38,8 @@ export interface Scheduler {
 /** The scheduler of each app, by what the app record says. */
 export interface Schedulers {
   of(app: { name: string; scheduler?: SchedulerName }): Scheduler;
+  /** Where this container runs: a swarm task names its service. */
+  ofContainer(container: ContainerRecord): Scheduler;
+  /** Every scheduler berth has, for what an app may have left on one it moved from. */
+  all(): Scheduler[];
 }

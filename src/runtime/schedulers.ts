@@ -1,7 +1,8 @@
 import { BerthError } from '../errors.js';
 import type { SchedulerName } from '../model/scheduler.js';
 import { LocalScheduler } from './local-scheduler.js';
-import type { Runtime } from './runtime.js';
+import type { ContainerRecord } from '../store/store.js';
+import type { ContainerSummary, Runtime } from './runtime.js';
 import type { Scheduler, Schedulers } from './scheduler.js';
 
 /** The local engine for every app, and the swarm for the apps scheduler:set put there, once berth has one. */
@@ -20,9 +21,44 @@ export class AppSchedulers implements Schedulers {
     if (!this.swarm) throw new BerthError(`${app.name} runs on the swarm, but this berth has no swarm`, 'start berth with --swarm-engine URL (the engine that manages the swarm), or move the app back: berth scheduler:set ' + app.name + ' local');
     return this.swarm;
   }
+
+  ofContainer(container: ContainerRecord): Scheduler {
+    if (!container.service) return this.local;
+    if (!this.swarm) throw new BerthError(`${container.name} is a swarm task, but this berth has no swarm`, 'start berth with --swarm-engine URL (the engine that manages the swarm)');
+    return this.swarm;
+  }
+
+  all(): Scheduler[] {
+    return this.swarm ? [this.local, this.swarm] : [this.local];
+  }
 }
 
 /** What the deploy and the app operations pass around; a Runtime alone schedules locally (the unit tests' fakes). */
 export function schedulerOf(deps: { runtime: Runtime; schedulers?: Schedulers }, app: { name: string; scheduler?: SchedulerName }): Scheduler {
   return deps.schedulers ? deps.schedulers.of(app) : new LocalScheduler(deps.runtime);
+}
+
+export function schedulerOfContainer(deps: { runtime: Runtime; schedulers?: Schedulers }, container: ContainerRecord): Scheduler {
+  return deps.schedulers ? deps.schedulers.ofContainer(container) : new LocalScheduler(deps.runtime);
+}
+
+/** The containers by the scheduler they run on (an app moved by scheduler:set has some on each until its old release retires). */
+export function byScheduler(deps: { runtime: Runtime; schedulers?: Schedulers }, containers: ContainerRecord[]): Array<[Scheduler, ContainerRecord[]]> {
+  const groups = new Map<Scheduler, ContainerRecord[]>();
+  for (const container of containers) {
+    const scheduler = schedulerOfContainer(deps, container);
+    groups.set(scheduler, [...(groups.get(scheduler) ?? []), container]);
+  }
+  return [...groups];
+}
+
+/**
+ * The app's long-running containers on every scheduler: its own, and one it moved from. Only its
+ * own scheduler's failure to answer fails this; the other one's (a swarm unreachable) leaves those out.
+ */
+export async function everyAppContainer(deps: { runtime: Runtime; schedulers?: Schedulers }, app: { name: string; scheduler?: SchedulerName }): Promise<ContainerSummary[]> {
+  const own = schedulerOf(deps, app);
+  const others = deps.schedulers ? deps.schedulers.all().filter((s) => s !== own) : [];
+  const found = await Promise.all([own.appContainers(app.name), ...others.map((s) => s.appContainers(app.name).catch(() => []))]);
+  return found.flat();
 }

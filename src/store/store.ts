@@ -120,11 +120,12 @@ export class Store {
     return record && { ...structuredClone(APP_DEFAULTS), ...record };
   }
 
-  async createApp(app: string): Promise<AppRecord> {
+  /** `scheduler`: where a new app runs (berth serve --scheduler). */
+  async createApp(app: string, scheduler: SchedulerName = 'local'): Promise<AppRecord> {
     return this.serialized(app, async () => {
       const existing = await this.getApp(app);
       if (existing) return existing;
-      const record: AppRecord = { name: app, createdAt: new Date().toISOString(), config: {}, ...structuredClone(APP_DEFAULTS), nextRelease: 1, live: undefined };
+      const record: AppRecord = { name: app, createdAt: new Date().toISOString(), config: {}, ...structuredClone(APP_DEFAULTS), scheduler, nextRelease: 1, live: undefined };
       await writeFileAtomic(this.appFile(app), JSON.stringify(record, null, 2));
       return record;
     });
