@@ -48,6 +48,11 @@ export class DockerRuntime implements Runtime {
     return buildImage(this.docker, build);
   }
 
+  /** Hands a local image to a registry (berth's, for its swarm nodes), which pushes it from this engine; resolves with what the registry says nodes pull. */
+  pushImageTo(registry: { pushImage(docker: Docker, tag: string, onLine: (line: string) => void): Promise<string> }, tag: string, onLine: (line: string) => void): Promise<string> {
+    return registry.pushImage(this.docker, tag, onLine);
+  }
+
   imageExists(tag: string): Promise<boolean> {
     return imageExists(this.docker, tag);
   }

@@ -1,0 +1,167 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { request } from 'undici';
+import { pushedApp, type AppRepo } from '../support/app.js';
+import { startBerth, type BerthInstance } from '../support/berth.js';
+import { freePort } from '../support/ports.js';
+import { berthCli, berthJson, berthOk } from '../support/cli.js';
+import { ensureTestBaseImage } from '../support/docker.js';
+import { startLab, type Lab } from '../support/lab.js';
+import { startLoad, type LoadResult } from '../support/load.js';
+import { recordReliability } from '../support/reliability.js';
+import type { SwarmNode } from '../../src/model/nodes.js';
+
+const APP = 'fleet';
+const HOST = `${APP}.localhost`;
+const NODES = 3;
+
+/** Which container answers: the sample app tells its HOSTNAME. */
+async function answeredBy(port: number): Promise<string> {
+  return (await (await request(`http://127.0.0.1:${port}/env/HOSTNAME`, { headers: { host: HOST } })).body.text()).trim();
+}
+
+async function body(port: number): Promise<string> {
+  return (await (await request(`http://127.0.0.1:${port}/`, { headers: { host: HOST } })).body.text()).trim();
+}
+
+/** The services of this berth on the swarm, and on which nodes their running tasks are. */
+async function services(lab: Lab, instance: string): Promise<Map<string, string[]>> {
+  const manager = lab.engine(1);
+  const list = await manager.listServices({ filters: { label: [`berth.instance=${instance}`] } });
+  const nodes = new Map((await manager.listNodes()).map((n: { ID: string; Description?: { Hostname?: string } }) => [n.ID, n.Description?.Hostname ?? n.ID]));
+  const placed = new Map<string, string[]>();
+  for (const service of list) {
+    const tasks = await manager.listTasks({ filters: { service: [service.ID], 'desired-state': ['running'] } });
+    placed.set(service.Spec!.Name!, tasks.filter((t: { Status?: { State?: string } }) => t.Status?.State === 'running').map((t: { NodeID?: string }) => nodes.get(t.NodeID ?? '') ?? '').sort());
+  }
+  return placed;
+}
+
+function underLoad(port: number): () => Promise<[string, LoadResult][]> {
+  const loads: [string, ReturnType<typeof startLoad>][] = [
+    ['GET keep-alive', startLoad({ port, host: HOST, connections: 4, method: 'GET', keepAlive: true })],
+    ['POST keep-alive', startLoad({ port, host: HOST, connections: 2, method: 'POST', keepAlive: true, bodyBytes: 4096 })],
+  ];
+  return () => Promise.all(loads.map(async ([name, load]) => [name, await load.stop()] as [string, LoadResult]));
+}
+
+function failuresOf(results: [string, LoadResult][]): string[] {
+  return results.flatMap(([name, result]) => result.failures.map((f) => `${name}: ${f.kind}`));
+}
+
+function servedBy(results: [string, LoadResult][]): number {
+  return results.reduce((sum, [, r]) => sum + r.ok, 0);
+}
+
+async function killRegistry(dataDir: string): Promise<void> {
+  const pid = Number(await fs.readFile(path.join(dataDir, 'registry', 'registry.pid'), 'utf8').catch(() => ''));
+  if (pid) process.kill(pid, 'SIGKILL');
+}
+
+describe('swarm: one git push deploys across the nodes of a real swarm (npm run lab)', () => {
+  let lab: Lab;
+  let berth: BerthInstance;
+  let repo: AppRepo;
+
+  before(async () => {
+    await ensureTestBaseImage();
+    lab = await startLab(NODES, '1');
+    berth = await startBerth({ args: ['--swarm-engine', lab.engines[0], '--registry-port', String(await freePort()), '--scheduler', 'swarm'] });
+  });
+  after(async () => {
+    if (berth) await killRegistry(berth.dataDir);
+    await berth?.destroy();
+    await repo?.remove();
+    await lab?.down();
+  });
+
+  test('nodes:add joins each lab engine; nodes:list shows them ready', async () => {
+    for (const engine of lab.engines) await berthOk(berth, ['nodes:add', engine]);
+    const { nodes } = await berthJson<{ nodes: SwarmNode[] }>(berth, ['nodes:list']);
+    assert.equal(nodes.length, NODES);
+    assert.ok(nodes.every((n) => n.state === 'ready' && n.availability === 'active'), JSON.stringify(nodes));
+  });
+
+  test('a push of an app scaled to web=3 builds once and serves from three containers on three nodes', async () => {
+    repo = await pushedApp(berth.remote(APP), { 'version.txt': 'v1\n' });
+    const scale = await berthCli(berth, ['ps:scale', APP, 'web=3']);
+    assert.equal(scale.code, 0, scale.stdout + scale.stderr);
+    assert.match(scale.stdout + scale.stderr, /on the swarm/);
+    const placed = await services(lab, berth.instance);
+    assert.equal(placed.size, 1, JSON.stringify([...placed]));
+    const [nodesOfWeb] = [...placed.values()];
+    assert.equal(new Set(nodesOfWeb).size, 3, `web runs on ${nodesOfWeb.join(', ')}`);
+    const seen = new Set<string>();
+    for (let i = 0; i < 30 && seen.size < 3; i++) seen.add(await answeredBy(berth.httpPort));
+    assert.equal(seen.size, 3, `answers came from ${[...seen].join(', ')}`);
+    assert.match(await body(berth.httpPort), /^Hello from v1/);
+  });
+
+  test('a deploy under keep-alive GET and POST load loses nothing; the old service drains and goes', async () => {
+    const stop = underLoad(berth.httpPort);
+    await repo.commit({ 'version.txt': 'v2\n' }, 'v2');
+    const push = await repo.push(berth.remote(APP));
+    const results = await stop();
+    assert.equal(push.code, 0, push.output);
+    assert.match(push.output, /Container .* on berth-l\dn\d at 10\.213\.\d\.1\d:\d+/);
+    assert.match(push.output, /Stopped and removed the service/);
+    const failures = failuresOf(results);
+    await recordReliability({ area: 'Swarm', fault: 'a deploy of a swarm app (web=3 over three lab nodes) under keep-alive GET and POST load', berthDid: 'started the new service beside the old one, checked every task on its node, switched the edge to all of them, drained and removed the old service', served: servedBy(results), lost: failures.length });
+    assert.deepEqual(failures, []);
+    assert.match(await body(berth.httpPort), /^Hello from v2/);
+    assert.equal((await services(lab, berth.instance)).size, 1);
+  });
+
+  test('a release that fails its checks fails the push and is removed from every node; the old one keeps serving', async () => {
+    await repo.commit({ 'version.txt': 'v3\n', CHECKS: 'ATTEMPTS=1\n/ Goodbye\n' }, 'v3 fails its checks');
+    const push = await repo.push(berth.remote(APP));
+    assert.notEqual(push.code, 0, push.output);
+    assert.match(push.output, /failed at the check stage/);
+    const placed = await services(lab, berth.instance);
+    assert.equal(placed.size, 1, JSON.stringify([...placed]));
+    assert.match(await body(berth.httpPort), /^Hello from v2/);
+    await repo.commit({ CHECKS: null }, 'back to the default checks');
+  });
+
+  test('nodes:drain moves the node\'s containers elsewhere under load and loses nothing', async () => {
+    const stop = underLoad(berth.httpPort);
+    const drain = await berthCli(berth, ['nodes:drain', 'berth-l' + lab.number + 'n3']);
+    const results = await stop();
+    assert.equal(drain.code, 0, drain.stdout + drain.stderr);
+    const failures = failuresOf(results);
+    await recordReliability({ area: 'Swarm', fault: 'nodes:drain of a node running a web container of a swarm app, under keep-alive GET and POST load', berthDid: 'paused the node, deployed the app again on the other nodes (checked, switched, the old service drained), then drained the node', served: servedBy(results), lost: failures.length });
+    assert.deepEqual(failures, []);
+    const [nodesOfWeb] = [...(await services(lab, berth.instance)).values()];
+    assert.ok(!nodesOfWeb.includes(`berth-l${lab.number}n3`), `web still runs on ${nodesOfWeb.join(', ')}`);
+    assert.equal(nodesOfWeb.length, 3);
+    await berthOk(berth, ['nodes:activate', `berth-l${lab.number}n3`]);
+  });
+
+  test('a node that dies: berth stops routing to it, Swarm places replacements, berth checks them before routing; what was lost is measured', async () => {
+    // Spread over all three nodes again.
+    await berthOk(berth, ['ps:restart', APP]);
+    const stop = underLoad(berth.httpPort);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const killedAt = Date.now();
+    await lab.kill(2);
+    const deadline = Date.now() + 90_000;
+    let placed = await services(lab, berth.instance);
+    while (Date.now() < deadline && ([...placed.values()][0] ?? []).filter((n) => n !== `berth-l${lab.number}n2`).length < 3) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      placed = await services(lab, berth.instance);
+    }
+    // Until berth has checked and routed the replacement.
+    const routedDeadline = Date.now() + 60_000;
+    while (Date.now() < routedDeadline && !/passed its checks; the edge routes to it/.test(berth.output())) await new Promise((resolve) => setTimeout(resolve, 500));
+    const results = await stop();
+    const failures = failuresOf(results);
+    assert.match(berth.output(), /stopped running on the swarm/);
+    assert.match(berth.output(), /placed by Swarm for release \d+ .* passed its checks; the edge routes to it/);
+    await recordReliability({ area: 'Swarm', fault: 'a node of a swarm app dies (every process of it SIGKILLed: engine, containers) under keep-alive GET and POST load', berthDid: `the edge retried connections the dead node refused on the other nodes; berth unrouted its container once the manager reported it gone, and routed Swarm's replacement after its checks passed (${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill)`, served: servedBy(results), lost: failures.length });
+    // The floor is what was in flight on the dead node: a few requests at most.
+    assert.ok(failures.length <= 6, `lost ${failures.length}: ${failures.join(', ')}`);
+    assert.match(await body(berth.httpPort), /^Hello from v2/);
+  });
+});
