@@ -11,8 +11,10 @@ import type { LivenessInfo, NewRelease } from '../model/api.js';
 import type { HookTarget } from '../git/repos.js';
 import { releaseFiles } from '../deploy/release-files.js';
 import type { DeployOutput } from '../log/output.js';
+import type { SwarmNode } from '../model/nodes.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { SwarmCluster } from '../runtime/swarm/cluster.js';
 import type { AppRecord, Store } from '../store/store.js';
 
 export interface AppServiceDeps {
@@ -30,6 +32,10 @@ export interface AppServiceDeps {
   gitPort?: { served(): ServedCertificate | undefined; acme: GitPortCertificate | undefined };
   /** How the liveness checks of a live container fare (berth serve's LivenessMonitor). */
   liveness?: { liveness(containerId: string): LivenessInfo | undefined };
+  /** berth's swarm: its manager and the nodes of nodes:add. */
+  cluster?: SwarmCluster;
+  /** Moves a node's apps off it before nodes:drain (or nodes:remove) drains it, between pause and drain. */
+  beforeDrain?: (node: SwarmNode, output: DeployOutput) => Promise<void>;
 }
 
 /** A release of a kept image instead of the live one: what a rollback deploys. */

@@ -6,6 +6,7 @@ import { CronService } from './cron.js';
 import { DeployService } from './deploy.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
+import { NodesService } from './nodes.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
 import { ProcessesService } from './processes.js';
 import { ProxyService } from './proxy.js';
@@ -19,7 +20,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs, cron jobs and deploy settings. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs, cron jobs, deploy settings and the nodes of berth's swarm. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -38,6 +39,7 @@ export class AppService {
   readonly run: RunService;
   readonly cron: CronService;
   readonly deploy: DeployService;
+  readonly nodes: NodesService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -56,5 +58,6 @@ export class AppService {
     this.run = new RunService(operator);
     this.cron = new CronService(operator);
     this.deploy = new DeployService(operator);
+    this.nodes = new NodesService(operator);
   }
 }

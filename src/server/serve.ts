@@ -34,6 +34,7 @@ import { createGitPortServer } from './git-port.js';
 import { startHookServer } from './hook-server.js';
 import { listen } from './listen.js';
 import type { ServeOptions } from './options.js';
+import { connectCluster } from './swarm.js';
 import { loadOrCreateToken, type ServeToken } from './token.js';
 
 export interface RunningServer {
@@ -75,7 +76,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const background = startBackground({ options, runtime, store, locks, log });
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, cron: background.cron, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness });
+  const cluster = await connectCluster(options);
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, cron: background.cron, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness, cluster });
   const gitServer = gitPortServer({ options, token, store, service, runtime, certificate });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;
