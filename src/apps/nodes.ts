@@ -13,12 +13,10 @@ export class NodesService {
   }
 
   add(engine: string, output: DeployOutput): Promise<SwarmNode> {
-    output.section(`Adding ${engine} to berth's swarm`);
     return this.cluster().add(engine, (line) => output.info(line));
   }
 
   drain(node: string, output: DeployOutput): Promise<SwarmNode> {
-    output.section(`Draining ${node}`);
     return this.cluster().drain(node, { beforeDrain: this.beforeDrain(output), say: (line) => output.info(line) });
   }
 
@@ -27,7 +25,6 @@ export class NodesService {
   }
 
   remove(node: string, output: DeployOutput): Promise<SwarmNode> {
-    output.section(`Removing ${node} from berth's swarm`);
     return this.cluster().remove(node, { beforeDrain: this.beforeDrain(output), say: (line) => output.info(line) });
   }
 

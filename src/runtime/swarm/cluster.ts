@@ -93,15 +93,17 @@ export class SwarmCluster {
       if (managerInfo.Swarm?.LocalNodeState === 'active' && !managerInfo.Swarm.ControlAvailable) throw notAManager(this.managerUrl);
       const registry = await this.deps.registryNodeAddress();
       if (!trustsRegistry(engineInfo, registry)) throw registryRefusal(engineUrl, registry);
-      const isManager = engineInfo.ID !== undefined && engineInfo.ID === managerInfo.ID;
       const hasSwarm = managerInfo.Swarm?.LocalNodeState === 'active';
       const members = hasSwarm ? new Set((await this.manager.listNodes()).map((node: RawNode) => node.ID)) : new Set<string>();
-      const standing = isManager ? 'member' : membership(engineInfo, engineUrl, members);
-      if (!hasSwarm) await this.initSwarm(say);
+      let standing = membership(engineInfo, engineUrl, members);
+      if (!hasSwarm) {
+        await this.initSwarm(say);
+        // The engine may be the manager itself, reached by another URL: it is in the new swarm now.
+        if (await this.isManagerEngine(engine, engineUrl)) standing = 'member';
+      }
       if (standing === 'join') await this.join(engine, engineUrl, say);
       else say(`${engineUrl} is in berth's swarm already`);
-      const nodeId = (await reach(engine, `the engine at ${engineUrl}`, 'check that it still runs')).Swarm?.NodeID;
-      if (!nodeId) throw new BerthError(`the engine at ${engineUrl} joined but reports no swarm node id`, 'see berth nodes:list and that engine\'s docker info');
+      const nodeId = await nodeIdOf(engine, engineUrl);
       await this.remember({ id: nodeId, engine: engineUrl, addedAt: new Date().toISOString() });
       return this.ready(nodeId);
     });
@@ -187,6 +189,12 @@ export class SwarmCluster {
     const handle = this.manager.getNode(id);
     const current = await handle.inspect();
     await handle.update({ _query: { version: current.Version.Index }, _body: { ...current.Spec, Availability: availability } });
+  }
+
+  /** Engine ids cannot tell (engines made from one image share theirs); swarm node ids can. */
+  private async isManagerEngine(engine: Docker, engineUrl: string): Promise<boolean> {
+    const [own, manager] = await Promise.all([reach(engine, `the engine at ${engineUrl}`, 'check that it still runs'), this.managerInfo()]);
+    return own.Swarm?.NodeID !== undefined && own.Swarm.NodeID !== '' && own.Swarm.NodeID === manager.Swarm?.NodeID;
   }
 
   private async initSwarm(say: (line: string) => void): Promise<void> {
@@ -281,6 +289,17 @@ export function swarmNode(node: RawNode, containers: number, engine: string | nu
     containers,
     engine,
   };
+}
+
+/** A join is done once the engine reports its node id: a moment after swarmJoin answers. */
+async function nodeIdOf(engine: Docker, engineUrl: string): Promise<string> {
+  const deadline = Date.now() + READY_WAIT_MS;
+  for (;;) {
+    const swarm = (await reach(engine, `the engine at ${engineUrl}`, 'check that it still runs')).Swarm;
+    if (swarm?.LocalNodeState === 'active' && swarm.NodeID) return swarm.NodeID;
+    if (Date.now() > deadline) throw new BerthError(`the engine at ${engineUrl} joined but is not active in the swarm yet (swarm state "${swarm?.LocalNodeState}")`, 'see berth nodes:list in a moment, and that engine\'s docker info');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function notAManager(url: string): ConflictError {

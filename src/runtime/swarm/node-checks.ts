@@ -8,8 +8,6 @@ import { BerthError, ConflictError } from '../../errors.js';
 
 /** The parts of GET /info that nodes:add reads. */
 export interface EngineInfo {
-  /** The engine's own id, the same however it is reached. */
-  ID?: string;
   Name?: string;
   LiveRestoreEnabled?: boolean;
   Swarm?: {
@@ -76,7 +74,7 @@ export type Membership = 'member' | 'join';
 
 /**
  * Where the engine stands toward berth's swarm, whose node ids are `members` (empty while the
- * manager has no swarm yet). The manager's own engine is always a member once the swarm exists.
+ * manager has no swarm yet), so the manager's own engine is a member once the swarm exists.
  */
 export function membership(info: EngineInfo, engine: string, members: Set<string>): Membership {
   const state = info.Swarm?.LocalNodeState ?? 'inactive';
