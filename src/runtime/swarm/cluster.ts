@@ -62,7 +62,9 @@ export class SwarmCluster {
     if (!info.Swarm.ControlAvailable) throw notAManager(this.managerUrl);
     this.managerNodeId = info.Swarm.NodeID;
     const [nodes, running] = await Promise.all([this.manager.listNodes(), this.runningTasksByNode()]);
-    return nodes.map((node: RawNode) => swarmNode(node, running.get(node.ID) ?? 0, this.engineUrlOf(node.ID) ?? null));
+    const listed = nodes.map((node: RawNode) => swarmNode(node, running.get(node.ID) ?? 0, this.engineUrlOf(node.ID) ?? null));
+    // Managers first, then by name: the order nodes:list and status show.
+    return listed.sort((a, b) => Number(b.role === 'manager') - Number(a.role === 'manager') || a.name.localeCompare(b.name));
   }
 
   /** dockerode for that node's own engine, when berth has it (nodes:add, or the manager). */
