@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ConflictError, InputError } from '../../src/errors.js';
+import { ConflictError, InputError, UsageError } from '../../src/errors.js';
+import { resolveServeOptions } from '../../src/server/options.js';
 import { SwarmCluster, swarmNode } from '../../src/runtime/swarm/cluster.js';
 import { engineFromUrl, parseEngineUrl } from '../../src/runtime/swarm/engines.js';
 import { membership, refuseLiveRestore, trustsRegistry } from '../../src/runtime/swarm/node-checks.js';
@@ -128,4 +129,10 @@ test('drain refuses to stop containers when no other node is ready and active to
     server.close();
     await fs.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('berth serve refuses a --swarm-engine that is no engine URL at start, and takes the three forms', () => {
+  assert.throws(() => resolveServeOptions(['--swarm-engine', 'ftp://manager'], {}), (error: Error) => error instanceof UsageError && /^--swarm-engine: "ftp:\/\/manager" is not an engine URL/.test(error.message));
+  assert.throws(() => resolveServeOptions([], { BERTH_SWARM_ENGINE: 'tcp://manager' }), /needs a host and a port/);
+  for (const url of ['unix:///run/docker.sock', 'tcp://10.0.0.1:2376', 'ssh://root@10.0.0.1']) assert.equal(resolveServeOptions(['--swarm-engine', url], {}).swarmEngine, url);
 });
