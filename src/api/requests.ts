@@ -112,6 +112,12 @@ export function readImageReference({ body }: RawRequest): { image: string } {
   return { image: body.image };
 }
 
+/** nodes:add: `{engine}`; what URL it may be is the engine module's to judge. */
+export function readEngineUrl({ body }: RawRequest): { engine: string } {
+  if (typeof body.engine !== 'string') throw new InputError('give the engine as {"engine": "ssh://root@10.0.0.5"} (or unix:///PATH, tcp://HOST:2376)');
+  return { engine: body.engine };
+}
+
 /** `{process?, limits: {memory?, cpus?, pids?}}`, numbers in bytes, CPUs and processes. */
 export function readResourceChange(raw: RawRequest): ResourceChange {
   const { limits } = raw.body;

@@ -1,9 +1,10 @@
+import type { NodesService } from '../apps/nodes.js';
 import type { AppService } from '../apps/service.js';
 import type { DeployOutput } from '../log/output.js';
 import type { ChecksState } from '../model/app.js';
 import type { API, EndpointName, ParamsOf, RequestOf, ResponseOf } from '../model/api.js';
 import type { AppRecord } from '../store/store.js';
-import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployChange, readImageReference, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, readMountSelector, readRunRequest, readSchedulerChange, readStorageMount, type RawRequest } from './requests.js';
+import { noRequest, readAppName, readAutoSwitch, readCertificatePair, readConfigChange, readConfirmation, readDeployChange, readEngineUrl, readImageReference, readDeployLogRelease, readDomain, readFormation, readLogsQuery, readProxyChange, readResourceChange, readResourceScope, readRollback, readMountSelector, readRunRequest, readSchedulerChange, readStorageMount, type RawRequest } from './requests.js';
 import { appInfo, appSummary, releaseInfo } from './views.js';
 
 /** What a handler gets: the path's parameters, percent-decoded, and the request, read into its type. */
@@ -36,7 +37,7 @@ export type RouteTable = { [Name in EndpointName]: Route<(typeof API)[Name]> };
 
 /** The handlers read and hand over; every rule about apps, names and values is the service's to apply. */
 export function apiRoutes(service: AppService, startedAt: number): RouteTable {
-  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, storage, logs, status, run, cron, deploy, scheduler } = service;
+  const { apps, config, processes, releases, checks, domains, certs, proxy, resources, storage, logs, status, run, cron, deploy, scheduler, nodes } = service;
   const info = async (app: AppRecord) => ({ app: appInfo(app, apps.hostNames(app), await apps.containers(app)) });
   const setChecks = (state: ChecksState) => ({ read: noRequest, handle: async ({ params }: { params: { app: string } }) => ({ checks: await checks.set(params.app, state) }) });
   return {
@@ -92,5 +93,19 @@ export function apiRoutes(service: AppService, startedAt: number): RouteTable {
     setScheduler: { read: readSchedulerChange, handle: ({ params, request }, { output }) => scheduler.set(params.app, request.scheduler, output) },
     deployImage: { read: readImageReference, handle: ({ params, request }, { output, cancelled }) => deploy.image(params.app, request.image, output, cancelled) },
     deployLog: { read: noRequest, handle: ({ params }) => releases.deployLog(params.app, readDeployLogRelease(params.release)) },
+    ...nodeRoutes(nodes),
+  };
+}
+
+type NodeEndpoint = 'nodes' | 'addNode' | 'drainNode' | 'activateNode' | 'removeNode';
+
+/** The nodes of berth's swarm: not an app's, so none takes `:app`. */
+function nodeRoutes(nodes: NodesService): Pick<RouteTable, NodeEndpoint> {
+  return {
+    nodes: { read: noRequest, handle: async () => ({ nodes: await nodes.list() }) },
+    addNode: { read: readEngineUrl, handle: async ({ request }, { output }) => ({ node: await nodes.add(request.engine, output) }) },
+    drainNode: { read: noRequest, handle: async ({ params }, { output }) => ({ node: await nodes.drain(params.node, output) }) },
+    activateNode: { read: noRequest, handle: async ({ params }) => ({ node: await nodes.activate(params.node) }) },
+    removeNode: { read: noRequest, handle: async ({ params }, { output }) => ({ removed: await nodes.remove(params.node, output) }) },
   };
 }

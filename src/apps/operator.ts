@@ -14,6 +14,7 @@ import type { DeployOutput } from '../log/output.js';
 import type { DataPlane } from '../proxy/data-plane.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Schedulers } from '../runtime/scheduler.js';
+import type { SwarmCluster } from '../runtime/swarm/cluster.js';
 import type { AppRecord, Store } from '../store/store.js';
 
 export interface AppServiceDeps {
@@ -33,8 +34,8 @@ export interface AppServiceDeps {
   liveness?: { liveness(containerId: string): LivenessInfo | undefined };
   /** Where each app's containers run; without it, on the runtime's engine. */
   schedulers?: Schedulers;
-  /** The swarm, when berth has one (--swarm-engine). */
-  swarm?: unknown;
+  /** berth's swarm: its manager and the nodes of nodes:add. */
+  cluster?: SwarmCluster;
 }
 
 /** A release of a kept image instead of the live one: what a rollback deploys. */

@@ -15,7 +15,7 @@ export class SchedulerService {
 
   async report(name: string): Promise<SchedulerReport> {
     const app = await this.operator.get(name);
-    return { scheduler: app.scheduler, swarm: this.operator.deps.swarm !== undefined };
+    return { scheduler: app.scheduler, swarm: await this.hasNodes() };
   }
 
   async set(name: string, value: string, output: DeployOutput): Promise<SchedulerReport & { release: NewRelease }> {
@@ -23,13 +23,13 @@ export class SchedulerService {
     return this.operator.withApp(name, `scheduler:set ${scheduler}`, output, async (before) => {
       if (before.scheduler === scheduler) {
         output.info(`${name} already runs on the ${scheduler} scheduler`);
-        return { scheduler, swarm: this.operator.deps.swarm !== undefined, release: null };
+        return { scheduler, swarm: await this.hasNodes(), release: null };
       }
-      if (scheduler === 'swarm') this.checkMovable(before);
+      if (scheduler === 'swarm') await this.checkMovable(before);
       const app = await this.operator.deps.store.updateApp(name, (record) => (record.scheduler = scheduler));
       output.section(`${name} runs on the ${scheduler} scheduler from now on`);
       try {
-        return { scheduler, swarm: this.operator.deps.swarm !== undefined, release: await this.operator.applyStored(app, `scheduler:set ${scheduler}`, output) };
+        return { scheduler, swarm: true, release: await this.operator.applyStored(app, `scheduler:set ${scheduler}`, output) };
       } catch (error) {
         await this.operator.deps.store.updateApp(name, (record) => (record.scheduler = before.scheduler));
         if (error instanceof BerthError) throw new BerthError(error.message, `${error.hint ?? 'the previous release is still serving'}; ${name} stays on the ${before.scheduler} scheduler`);
@@ -38,10 +38,16 @@ export class SchedulerService {
     });
   }
 
+  /** Whether the swarm has a node that takes tasks; a manager that does not answer has none. */
+  private async hasNodes(): Promise<boolean> {
+    const nodes = await this.operator.deps.cluster?.nodes().catch(() => []);
+    return (nodes ?? []).some((node) => node.state === 'ready' && node.availability === 'active');
+  }
+
   /** What a swarm app cannot have yet, refused before anything changes. */
-  private checkMovable(app: AppRecord): void {
+  private async checkMovable(app: AppRecord): Promise<void> {
     const target: SchedulerName = 'swarm';
-    if (!this.operator.deps.swarm) throw new ConflictError(`this berth has no swarm to run ${app.name} on`, 'start berth with --swarm-engine URL (the engine that manages the swarm), then berth nodes:add each node');
+    if (!(await this.hasNodes())) throw new ConflictError(`this berth's swarm has no ready node to run ${app.name} on`, 'berth nodes:add ENGINE for each host (berth nodes:list shows them; the manager is berth serve --swarm-engine URL)');
     if (app.storage.length) throw new ConflictError(`${app.name} mounts storage, which lives on this host: the ${target} scheduler cannot mount it on other nodes`, `berth storage:unmount ${app.name} each mount first (berth storage:list ${app.name}), or keep it on the local scheduler`);
     if (app.deploy.order === 'stop-first') throw new ConflictError(`${app.name} deploys stop-first, which the ${target} scheduler does not do`, `berth deploy:set ${app.name} order start-first first`);
   }

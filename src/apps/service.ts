@@ -7,6 +7,7 @@ import { DeployService } from './deploy.js';
 import { SchedulerService } from './scheduler.js';
 import { DomainsService } from './domains.js';
 import { LogsService } from './logs.js';
+import { NodesService } from './nodes.js';
 import { AppOperator, type AppServiceDeps } from './operator.js';
 import { ProcessesService } from './processes.js';
 import { ProxyService } from './proxy.js';
@@ -20,7 +21,7 @@ export type { AppServiceDeps } from './operator.js';
 
 /**
  * What an operator does to apps between pushes, in the groups the CLI has: apps, config,
- * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs, cron jobs and deploy settings. Every change to what runs is a new
+ * processes, releases, checks, domains, certificates, proxy settings, resources, storage, logs, status, one-off runs, cron jobs, deploy settings and the nodes of berth's swarm. Every change to what runs is a new
  * release through the deploy pipeline (see AppOperator).
  */
 export class AppService {
@@ -40,6 +41,7 @@ export class AppService {
   readonly cron: CronService;
   readonly deploy: DeployService;
   readonly scheduler: SchedulerService;
+  readonly nodes: NodesService;
 
   constructor(deps: AppServiceDeps) {
     const operator = new AppOperator(deps);
@@ -59,5 +61,6 @@ export class AppService {
     this.cron = new CronService(operator);
     this.deploy = new DeployService(operator);
     this.scheduler = new SchedulerService(operator);
+    this.nodes = new NodesService(operator);
   }
 }

@@ -1,4 +1,5 @@
 import type { DiskInfo, GitPortTls, NginxState, StatusInfo } from '../model/api.js';
+import { describe } from '../errors.js';
 import { BERTH_VERSION } from '../paths.js';
 import type { AppsService } from './apps.js';
 import type { AppOperator } from './operator.js';
@@ -20,7 +21,20 @@ export class StatusService {
       docker: { running: version !== undefined, version: version ?? null },
       disk: await this.disk(version !== undefined),
       apps: await this.appStates(version !== undefined),
+      swarm: await this.swarm(),
     };
+  }
+
+  /** The nodes when berth has a swarm: one of --swarm-engine always shows, even while it does not answer. */
+  private async swarm(): Promise<StatusInfo['swarm']> {
+    const { cluster, options } = this.operator.deps;
+    if (!cluster) return null;
+    try {
+      const nodes = await cluster.nodes();
+      return nodes.length || options.swarmEngine ? { manager: cluster.managerUrl, nodes, error: null } : null;
+    } catch (error) {
+      return options.swarmEngine ? { manager: cluster.managerUrl, nodes: [], error: describe(error) } : null;
+    }
   }
 
   /** What the git port serves now, and how its ACME certificate for --server-name fares. */

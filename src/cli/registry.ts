@@ -10,6 +10,7 @@ import { SCHEDULER } from './commands/scheduler.js';
 import { DOMAINS } from './commands/domains.js';
 import { LOGIN } from './commands/login.js';
 import { LOGS } from './commands/logs.js';
+import { NODES } from './commands/nodes.js';
 import { PROCESSES } from './commands/ps.js';
 import { PROXY } from './commands/proxy.js';
 import { RELEASES } from './commands/releases.js';
@@ -18,7 +19,7 @@ import { RUN } from './commands/run.js';
 import { STATUS } from './commands/status.js';
 import { STORAGE } from './commands/storage.js';
 
-export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RUN, CRON, RESOURCES, STORAGE, RELEASES, DEPLOY, SCHEDULER, CHECKS, DOMAINS, CERTS, PROXY, LOGS, STATUS, LOGIN];
+export const COMMAND_GROUPS: CommandGroup[] = [APPS, CONFIG, PROCESSES, RUN, CRON, RESOURCES, STORAGE, RELEASES, DEPLOY, SCHEDULER, CHECKS, DOMAINS, CERTS, PROXY, NODES, LOGS, STATUS, LOGIN];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);
 

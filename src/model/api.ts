@@ -5,6 +5,7 @@
  */
 import type { AppDeploySettings, AppProxyOptions, ChecksState } from './app.js';
 import type { AppResources, ContainerLimits, ResourceLimits } from './resources.js';
+import type { SwarmNode } from './nodes.js';
 import type { MountSelector, StorageMount } from './storage.js';
 import type { SchedulerName } from './scheduler.js';
 
@@ -73,7 +74,7 @@ export interface ReleaseInfo {
   imageSource: string | null;
 }
 
-/** scheduler:report: where the app's containers run, and whether this berth has a swarm. */
+/** scheduler:report: where the app's containers run, and whether this berth's swarm has a node that takes tasks. */
 export interface SchedulerReport {
   scheduler: SchedulerName;
   swarm: boolean;
@@ -166,6 +167,8 @@ export interface StatusInfo {
   docker: { running: boolean; version: string | null };
   disk: DiskInfo;
   apps: Array<{ name: string; release: number | null; commit: string | null; checks: ChecksState; stopped: boolean; containers: ContainerInfo[]; certificate: CertificateSummary | null }>;
+  /** berth's swarm, when it has one (or its manager does not answer: error says why); null without a swarm. */
+  swarm: { manager: string; nodes: SwarmNode[]; error: string | null } | null;
 }
 
 export interface DomainsInfo {
@@ -339,6 +342,13 @@ export const API = {
   setScheduler: endpoint<{ scheduler: string }, SchedulerReport & { release: NewRelease }>()('POST', '/apps/:app/scheduler', true),
   /** `:release` is a release number or `latest`. */
   deployLog: endpoint<undefined, { release: number; log: string }>()('GET', '/apps/:app/deploys/:release/log'),
+  nodes: endpoint<undefined, { nodes: SwarmNode[] }>()('GET', '/nodes'),
+  /** Streams what it does: making the swarm, the join. `engine`: unix:///PATH, tcp://HOST:2376 or ssh://USER@HOST. */
+  addNode: endpoint<{ engine: string }, { node: SwarmNode }>()('POST', '/nodes', true),
+  /** `:node` is a node's id or host name; streams the pause, the moves before the drain, the drain. */
+  drainNode: endpoint<undefined, { node: SwarmNode }>()('POST', '/nodes/:node/drain', true),
+  activateNode: endpoint<undefined, { node: SwarmNode }>()('POST', '/nodes/:node/activate'),
+  removeNode: endpoint<undefined, { removed: SwarmNode }>()('DELETE', '/nodes/:node', true),
 } as const;
 
 export type EndpointName = keyof typeof API;

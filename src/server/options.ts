@@ -2,13 +2,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { readCommandLine, type CommandLineOption } from '../command-line.js';
 import { checkToken, TOKEN_FLAG_REFUSED } from '../credentials.js';
-import { UsageError } from '../errors.js';
+import { describe, UsageError, type InputError } from '../errors.js';
 import { isValidDomain } from '../model/app.js';
 import { checkRegistryAddress } from '../model/registry.js';
 import { isScheduler, SCHEDULERS } from '../model/scheduler.js';
 import { defaultDataDir } from '../model/local-server.js';
 import { INSTANCE_NAME_RULE, isValidInstanceName } from '../model/naming.js';
 import { isLoopbackHost } from '../model/tls.js';
+import { parseEngineUrl } from '../runtime/swarm/engines.js';
 import { formatSize, parseSize } from '../size.js';
 
 /** Everything `berth serve` can be told, with every default in this one place. */
@@ -305,6 +306,12 @@ function checkSwarm(options: ServeOptions): void {
   if (!isScheduler(options.scheduler)) throw new UsageError(`--scheduler "${options.scheduler}" is not a scheduler (${SCHEDULERS.join(' or ')})`, 'local runs apps on this engine; swarm runs them as services over the nodes of berth nodes:add');
   if (options.registryPort < 1 || options.registryPort > 65535) throw new UsageError('--registry-port must be a port between 1 and 65535');
   if (options.registryAddress !== undefined) checkRegistryAddress(options.registryAddress);
+  if (options.swarmEngine === undefined) return;
+  try {
+    parseEngineUrl(options.swarmEngine);
+  } catch (error) {
+    throw new UsageError(`--swarm-engine: ${describe(error)}`, (error as InputError).hint);
+  }
 }
 
 /** RFC 8555 servers speak HTTPS only; an e-mail address becomes a mailto: contact. */

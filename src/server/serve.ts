@@ -34,6 +34,7 @@ import { createGitPortServer } from './git-port.js';
 import { startHookServer } from './hook-server.js';
 import { listen } from './listen.js';
 import type { ServeOptions } from './options.js';
+import { connectSwarm } from './swarm.js';
 import { loadOrCreateToken, type ServeToken } from './token.js';
 
 export interface RunningServer {
@@ -67,15 +68,17 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (!proxy.hasRouteTable) proxy.seed(await recordedRoutes(store, options.domain));
   await proxy.ensureRunning();
   const plugins = await loadPlugins([BUILTIN_PLUGINS_DIR, path.join(options.dataDir, 'plugins'), ...options.pluginDirs]);
-  const pipeline = new DeployPipeline({ options, runtime, store, proxy, plugins });
+  const swarm = await connectSwarm(options, runtime);
+  const { schedulers } = swarm;
+  const pipeline = new DeployPipeline({ options, runtime, schedulers, store, proxy, plugins });
   const locks = new AppLocks();
-  const reconciler = new Reconciler({ options, runtime, store, proxy, locks, log, plugins });
+  const reconciler = new Reconciler({ options, runtime, schedulers, store, proxy, locks, log, plugins });
   await reconciler.recoverAll();
   reconciler.watch();
   const background = startBackground({ options, runtime, store, locks, log });
   const certs = await startCertificates({ options, acmeCa, certStore, store, proxy, locks, log });
   const hooks = await startHookServer(options.dataDir, { store, locks, pipeline });
-  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, cron: background.cron, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness });
+  const service = new AppService({ options, runtime, store, proxy, pipeline, locks, hook: hooks.hook, certs: certs.certificates, cron: background.cron, gitPort: { served: () => served, acme: certs.gitPort }, liveness: background.liveness, cluster: swarm.cluster, schedulers });
   const gitServer = gitPortServer({ options, token, store, service, runtime, certificate });
   await listen(gitServer, { port: options.gitPort, host: options.listenHost });
   const gitPort = (gitServer.address() as { port: number }).port;

@@ -4,7 +4,7 @@ import { findEndpoint, MethodNotAllowedError } from '../../src/api/endpoints.js'
 import { InputError, NotFoundError } from '../../src/errors.js';
 import { API, endpointPath, type Endpoint, type EndpointName } from '../../src/model/api.js';
 
-const PARAMS = { app: 'my app', domain: 'www.example.com', release: '3/../4', id: 'job 1' };
+const PARAMS = { app: 'my app', domain: 'www.example.com', release: '3/../4', id: 'job 1', node: 'node 2' };
 
 test('every endpoint of API is found at its own method and path, its parameters percent-decoded', () => {
   for (const name of Object.keys(API) as EndpointName[]) {

@@ -6,7 +6,7 @@ import { show, streamed } from '../output.js';
 
 function renderReport(app: string, report: SchedulerReport): string {
   const where = report.scheduler === 'swarm' ? 'as Swarm services over the nodes of berth nodes:list' : 'on berth\'s own Docker engine';
-  const swarm = report.swarm ? '' : '\n(this berth has no swarm: berth serve --swarm-engine URL gives it one)';
+  const swarm = report.swarm ? '' : '\n(this berth\'s swarm has no ready node: berth nodes:add ENGINE, with berth serve --swarm-engine URL naming the manager)';
   return `${app} runs on the ${report.scheduler} scheduler: ${where}${swarm}`;
 }
 

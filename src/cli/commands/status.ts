@@ -3,6 +3,7 @@ import { formatBytes } from '../../model/bytes.js';
 import type { CommandGroup } from '../command.js';
 import { formatKeyValues, formatMinute, formatTable, formatUptime, orDash, shortCommit } from '../format.js';
 import { show } from '../output.js';
+import { nodesTable } from './nodes.js';
 
 function nginxState(state: NginxState): string {
   return state.running ? `running, pid ${orDash(state.pid)}` : 'not running';
@@ -63,6 +64,15 @@ function livenessTable(apps: StatusInfo['apps']): string | undefined {
   return rows.length ? `Liveness checks:\n${formatTable(['CONTAINER', 'STATE', 'FAILURES IN A ROW', 'RESTARTS BY BERTH', 'LAST RESULT'], rows)}` : undefined;
 }
 
+/** The Nodes block, when berth has a swarm. */
+function swarmBlock(swarm: StatusInfo['swarm']): string {
+  if (!swarm) return '';
+  const manager = `swarm manager ${swarm.manager}`;
+  if (swarm.error) return `\n\nNodes: ${manager} does not answer: ${swarm.error}`;
+  if (!swarm.nodes.length) return `\n\nNodes: ${manager} has no swarm yet; berth nodes:add ENGINE makes one`;
+  return `\n\nNodes (${manager}):\n${nodesTable(swarm.nodes)}`;
+}
+
 function renderStatus(status: StatusInfo): string {
   const { berth, nginx, docker, disk } = status;
   const overview = formatKeyValues([
@@ -75,14 +85,14 @@ function renderStatus(status: StatusInfo): string {
     ['docker', docker.running ? `running, version ${orDash(docker.version)}` : 'not running'],
     ...diskLines(disk),
   ]);
-  if (status.apps.length === 0) return `${overview}\n\nNo apps yet.`;
+  if (status.apps.length === 0) return `${overview}${swarmBlock(status.swarm)}\n\nNo apps yet.`;
   const apps = formatTable(
     ['APP', 'RELEASE', 'COMMIT', 'CHECKS', 'CERTIFICATE', 'CONTAINERS'],
     status.apps.map((app) => [app.name, orDash(app.release), shortCommit(app.commit), app.checks, certificateCell(app.certificate), containerSummary(app.containers)]),
   );
   const warnings = certificateWarnings(status.apps);
   const liveness = livenessTable(status.apps);
-  return `${overview}\n\n${apps}${liveness ? `\n\n${liveness}` : ''}${warnings.length ? `\n\nCertificates that need attention:\n${warnings.join('\n')}` : ''}`;
+  return `${overview}${swarmBlock(status.swarm)}\n\n${apps}${liveness ? `\n\n${liveness}` : ''}${warnings.length ? `\n\nCertificates that need attention:\n${warnings.join('\n')}` : ''}`;
 }
 
 export const STATUS: CommandGroup = {

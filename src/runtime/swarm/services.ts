@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { appLabels, containerName, labelsMatch } from '../../model/naming.js';
 import type { ContainerLimits } from '../../model/resources.js';
 import { isStatus } from '../engine.js';
+import { swarmNode, type RawNode } from './cluster.js';
 
 /** Docker's longest service name. */
 const MAX_SERVICE_NAME = 63;
@@ -152,6 +153,6 @@ function taskView(task: RawTask, service: string): TaskView {
 
 /** Each node's address as the manager knows it, by node id. */
 export async function nodeAddresses(manager: Docker): Promise<Map<string, { address: string; name: string; state: string }>> {
-  const nodes = (await manager.listNodes()) as Array<{ ID: string; Description?: { Hostname?: string }; Status?: { Addr?: string; State?: string } }>;
-  return new Map(nodes.map((node) => [node.ID, { address: node.Status?.Addr ?? '', name: node.Description?.Hostname ?? node.ID, state: node.Status?.State ?? 'unknown' }]));
+  const nodes = (await manager.listNodes()).map((node: RawNode) => swarmNode(node, 0, null));
+  return new Map(nodes.map((node) => [node.id, { address: node.address, name: node.name, state: node.state }]));
 }
