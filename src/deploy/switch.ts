@@ -64,7 +64,7 @@ export class SwitchStep {
       release: run.release.id,
       commit: run.tree.commit,
       image: run.release.image!,
-      containers: run.containers.map(({ id, name, process, ip, port }) => ({ id, name, process, ip, port })),
+      containers: run.containers.map(({ id, name, process, ip, port, node, service }) => ({ id, name, process, ip, port, ...(service ? { node, service } : {}) })),
     };
     await this.deps.store.updateApp(run.app.name, (record) => {
       record.live = live;
