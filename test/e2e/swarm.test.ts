@@ -64,11 +64,13 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
   let lab: Lab;
   let berth: BerthInstance;
   let repo: AppRepo;
+  let registryPort: string;
 
   before(async () => {
     await ensureTestBaseImage();
     lab = await startLab(NODES, '1');
-    berth = await startBerth({ args: ['--swarm-engine', lab.engines[0], '--registry-port', String(await freePort()), '--scheduler', 'swarm'] });
+    registryPort = String(await freePort());
+    berth = await startBerth({ args: ['--swarm-engine', lab.engines[0], '--registry-port', registryPort, '--scheduler', 'swarm'] });
   });
   after(async () => {
     if (berth) await killRegistry(berth.dataDir);
@@ -139,6 +141,32 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
     await berthOk(berth, ['nodes:activate', `berth-l${lab.number}n3`]);
   });
 
+  test('berth SIGKILLed during a swarm deploy: on restart it reconciles from the services and their labels, and loses nothing', async () => {
+    const args = ['--swarm-engine', lab.engines[0], '--registry-port', registryPort, '--scheduler', 'swarm'];
+    const stop = underLoad(berth.httpPort);
+    await repo.commit({ 'version.txt': 'v4\n' }, 'v4 (berth killed during its check stage)');
+    let killed = false;
+    const push = await repo.push(berth.remote(APP), 'main', (output) => {
+      if (!killed && /Checking fleet \(release/.test(output)) {
+        killed = true;
+        process.kill(berth.pid, 'SIGKILL');
+      }
+    });
+    assert.ok(killed, push.output);
+    assert.notEqual(push.code, 0, push.output);
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args });
+    const results = await stop();
+    const failures = failuresOf(results);
+    await recordReliability({ area: 'Swarm', fault: 'berth SIGKILLed during the check stage of a swarm deploy, then started again, under keep-alive GET and POST load', berthDid: 'the edge kept serving the live service meanwhile; on restart berth marked the release failed and removed its service, found from the services\' labels', served: servedBy(results), lost: failures.length });
+    assert.deepEqual(failures, []);
+    const placed = await services(lab, berth.instance);
+    assert.equal(placed.size, 1, JSON.stringify([...placed]));
+    assert.match(await body(berth.httpPort), /^Hello from v2/);
+    const again = await repo.push(berth.remote(APP));
+    assert.equal(again.code, 0, again.output);
+    assert.match(await body(berth.httpPort), /^Hello from v4/);
+  });
+
   test('a node that dies: berth stops routing to it, Swarm places replacements, berth checks them before routing; what was lost is measured', async () => {
     // Spread over all three nodes again.
     await berthOk(berth, ['ps:restart', APP]);
@@ -162,6 +190,6 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
     await recordReliability({ area: 'Swarm', fault: 'a node of a swarm app dies (every process of it SIGKILLed: engine, containers) under keep-alive GET and POST load', berthDid: `the edge retried connections the dead node refused on the other nodes; berth unrouted its container once the manager reported it gone, and routed Swarm's replacement after its checks passed (${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill)`, served: servedBy(results), lost: failures.length });
     // The floor is what was in flight on the dead node: a few requests at most.
     assert.ok(failures.length <= 6, `lost ${failures.length}: ${failures.join(', ')}`);
-    assert.match(await body(berth.httpPort), /^Hello from v2/);
+    assert.match(await body(berth.httpPort), /^Hello from v4/);
   });
 });
