@@ -17,6 +17,9 @@ export interface ContainerHandle {
   process: string;
   ip: string;
   port: number;
+  /** swarm: the node it runs on and its service (the release's record keeps them for retirement). */
+  node?: string;
+  service?: string;
   health(): Promise<ContainerHealth>;
   /** What listens inside the container; undefined when berth cannot see it. */
   listening(): Promise<ListeningSocket[] | undefined>;
