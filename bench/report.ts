@@ -1,5 +1,5 @@
 import type { LoadSpec, WrkResult } from './wrk.js';
-import { PEERS, VARIANTS, type VariantKey } from './variants.js';
+import { PEERS, SWARM_NODES, VARIANTS, type VariantKey } from './variants.js';
 import type { AppsResult } from './apps.js';
 
 export interface BerthDeploy {
@@ -85,6 +85,14 @@ function berthRows(deploys: BerthDeploy[]): string[] {
   return rows;
 }
 
+/** One berth variant's deploys stage by stage, and its own processes' memory. */
+function berthSection(berth: VariantResult | undefined, title: { deploys: string; processes: string }): string[] {
+  const out: string[] = [];
+  if (berth?.berthDeploys.length) out.push(`${title.deploys} (seconds; floor = build + start + first passing check):`, '', ...berthRows(berth.berthDeploys), '');
+  if (berth?.memoryMiB) out.push(`${title.processes}, peak resident memory during deploys: server ${berth.memoryMiB.server.toFixed(0)} MiB, nginx (the edge, all workers) ${berth.memoryMiB.nginx.toFixed(0)} MiB`, '');
+  return out;
+}
+
 /** The targets of issues 3 and 12, checked here and not in timed tests. */
 export function targetLines(variants: VariantResult[]): string[] {
   const lines: string[] = [];
@@ -95,7 +103,7 @@ export function targetLines(variants: VariantResult[]): string[] {
     const name = VARIANTS[peer.berth].name;
     if (berth.during) lines.push(`- ${name}: failed requests during ${berth.deploys} deploys ${failures(berth.during)} (target 0): ${failures(berth.during) === 0 ? 'met' : 'MISSED'}`);
     if (berth.deploysOutsideLoad) lines.push(`- ${name}: ${berth.deploysOutsideLoad} deploy(s) finished after the load window closed`);
-    if (!nginx) continue;
+    if (!nginx || !peer.nginx) continue;
     const ratio = berth.steady.requestsPerSecond / nginx.steady.requestsPerSecond;
     const p99 = berth.steady.latencyMs.p99 / nginx.steady.latencyMs.p99;
     lines.push(`- ${name}: steady throughput ${ratio.toFixed(2)}x ${VARIANTS[peer.nginx].name} (target at least 0.95x): ${ratio >= 0.95 ? 'met' : 'MISSED'}`);
@@ -114,8 +122,8 @@ export function renderReport(result: BenchResult): string {
   for (const { load, variants } of result.runs) {
     out.push(`## ${LOAD_NAMES[load.kind]}: wrk -t${load.threads} -c${load.connections}`, '', ...variantRows(variants), '');
     const berth = variants.find((v) => v.key === 'c') ?? variants.find((v) => v.key === 'c-tls');
-    if (berth?.berthDeploys.length) out.push(`berth deploys (seconds; floor = build + start + first passing check):`, '', ...berthRows(berth.berthDeploys), '');
-    if (berth?.memoryMiB) out.push(`berth's own processes, peak resident memory during deploys: server ${berth.memoryMiB.server.toFixed(0)} MiB, nginx (the edge, all workers) ${berth.memoryMiB.nginx.toFixed(0)} MiB`, '');
+    out.push(...berthSection(berth, { deploys: 'berth deploys', processes: "berth's own processes" }));
+    out.push(...berthSection(variants.find((v) => v.key === 'c-swarm'), { deploys: `berth deploys with the swarm scheduler (web=${SWARM_NODES} over ${SWARM_NODES} lab nodes)`, processes: "berth's own processes with the swarm scheduler (the lab's engines and containers not counted)" }));
     const deployed = variants.find((v) => v.during);
     if (deployed) out.push(`Each variant that deploys: ${deployed.deploys} deploys, one every ${deployed.cadenceSeconds} s, under load from 1 s before the first to 1 s after the last slot.`, '');
     out.push(...targetLines(variants), '');

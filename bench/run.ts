@@ -1,11 +1,14 @@
 /**
- * npm run bench [-- --deploys N --connections N --threads N --steady S --kinds get,post,close --variants direct,a,b,d,c,c-stop,b-tls,c-tls]
+ * npm run bench [-- --deploys N --connections N --threads N --steady S --kinds get,post,close --variants direct,a,b,d,c,c-stop,b-tls,c-tls,c-swarm]
+ * npm run bench -- --scheduler swarm [...]: also (c-swarm) berth with the swarm scheduler, web=3 over a lab of three nodes
  * npm run bench -- --apps N
  *
  * Deploys the same sample app again and again under the same wrk load through every set-up of
  * bench/variants.ts: straight to the container (the limit, never deployed), (a) stop-then-start,
  * (b) one nginx reloaded per deploy (Dokku's way), (d) Caddy with its upstream swapped through its
  * admin API, (c) berth, and (b) and (c) over HTTPS, with real git pushes, Docker, nginx and Caddy.
+ * With --scheduler swarm, berth's swarm scheduler beside them (written to bench/results/swarm.*): the
+ * bench brings up its own lab (scripts/lab.sh, BERTH_LAB, default 9) and removes it afterwards.
  * With --apps N it instead measures one app's deploys with N other apps live against none
  * (bench/apps.ts). Prints a markdown table and writes it with the JSON to bench/results/.
  */
@@ -24,7 +27,8 @@ import { BaselineContainers } from './containers.js';
 import { renderAppsReport, renderReport, type BenchResult, type VariantResult } from './report.js';
 import { HOST, startTarget, type Target, type TargetContext } from './targets.js';
 import { benchCertificate, type BenchCertificate } from './tls.js';
-import { VARIANT_KEYS, VARIANTS, type VariantKey } from './variants.js';
+import { DEFAULT_VARIANT_KEYS, VARIANT_KEYS, VARIANTS, type VariantKey } from './variants.js';
+import { checkScheduler, type SchedulerName } from '../src/model/scheduler.js';
 import { runWrk, type LoadKind, type LoadSpec, type WrkResult } from './wrk.js';
 
 const run = promisify(execFile);
@@ -37,6 +41,7 @@ interface Flags {
   kinds: LoadKind[];
   variants: VariantKey[];
   apps: number | undefined;
+  scheduler: SchedulerName;
 }
 
 const INSTANCE = `test-bench-${process.pid}`;
@@ -45,7 +50,7 @@ const BASELINE_INSTANCE = `${INSTANCE}-baseline`;
 const LABELS = { 'berth.instance': BASELINE_INSTANCE };
 
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { deploys: 10, connections: 64, threads: 2, steady: 6, kinds: ['get'], variants: [...VARIANT_KEYS], apps: undefined };
+  const flags: Flags = { deploys: 10, connections: 64, threads: 2, steady: 6, kinds: ['get'], variants: [...DEFAULT_VARIANT_KEYS], apps: undefined, scheduler: 'local' };
   for (let i = 0; i < argv.length; i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${name} needs a value`);
@@ -56,11 +61,14 @@ function parseFlags(argv: string[]): Flags {
     else if (name === '--kinds') flags.kinds = value.split(',') as LoadKind[];
     else if (name === '--variants') flags.variants = value.split(',') as VariantKey[];
     else if (name === '--apps') flags.apps = Number(value);
+    else if (name === '--scheduler') flags.scheduler = checkScheduler(value);
     else throw new Error(`unknown flag ${name}`);
   }
   if (flags.kinds.some((k) => !['get', 'post', 'close'].includes(k))) throw new Error('--kinds takes get, post and close');
   if (flags.variants.some((v) => !VARIANT_KEYS.includes(v))) throw new Error(`--variants takes ${VARIANT_KEYS.join(', ')}`);
   if (flags.apps !== undefined && !(Number.isInteger(flags.apps) && flags.apps >= 1)) throw new Error('--apps takes a whole number of apps, at least 1');
+  // berth's rows under the swarm scheduler beside the ones under the local one, in the same run.
+  if (flags.scheduler === 'swarm' && !flags.variants.includes('c-swarm')) flags.variants.push('c-swarm');
   return flags;
 }
 
@@ -220,7 +228,7 @@ async function main(): Promise<void> {
     }
   });
   result.seconds = Math.round((Date.now() - started) / 1000);
-  await writeResults('latest', renderReport(result), result);
+  await writeResults(flags.scheduler === 'swarm' ? 'swarm' : 'latest', renderReport(result), result);
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import type { ReleaseRecord } from '../src/store/store.js';
 import { AppRepo } from '../test/support/app.js';
 import { startBerth, type BerthInstance } from '../test/support/berth.js';
 import { berthCli } from '../test/support/cli.js';
+import { startLab } from '../test/support/lab.js';
 import { freePort } from '../test/support/ports.js';
 import { CaddyBaseline } from './caddy-baseline.js';
 import type { BaselineContainers } from './containers.js';
@@ -11,12 +12,15 @@ import { berthMemoryMiB } from './memory.js';
 import { NginxBaseline } from './nginx-baseline.js';
 import type { BerthDeploy } from './report.js';
 import type { BenchCertificate } from './tls.js';
-import type { VariantKey } from './variants.js';
+import { SWARM_NODES, type VariantKey } from './variants.js';
 
 export const APP = 'bench';
 export const HOST = `${APP}.localhost`;
 /** The TLS server name of the HTTPS variants: wrk takes it from the URL, and only localhost resolves here. */
 export const TLS_NAME = 'localhost';
+
+/** The swarm lab the bench brings up and down (scripts/lab.sh BERTH_LAB): a number of its own, never the default lab a user tries things in. */
+const BENCH_LAB = '9';
 
 /** One set-up under load: where the load goes, and how to deploy it once (absent: it is never deployed). */
 export interface Target {
@@ -48,6 +52,8 @@ export async function startTarget(key: VariantKey, context: TargetContext): Prom
     case 'c-tls':
     case 'c-stop':
       return berthTarget(context, key);
+    case 'c-swarm':
+      return swarmBerthTarget(context);
   }
 }
 
@@ -82,6 +88,35 @@ async function berthTarget(context: TargetContext, key: 'c' | 'c-tls' | 'c-stop'
       await repo.remove();
     },
   };
+}
+
+/**
+ * berth with the swarm scheduler, as a user sets it up: a lab of three engines, each added with
+ * nodes:add, the app pushed and scaled to one web container per node. Closing it (or a failure on
+ * the way) removes berth, its registry, the repo and the whole lab.
+ */
+async function swarmBerthTarget(context: TargetContext): Promise<Target> {
+  const lab = await startLab(SWARM_NODES, BENCH_LAB);
+  let berth: BerthInstance | undefined;
+  let repo: AppRepo | undefined;
+  const close = async () => {
+    await berth?.destroy();
+    await repo?.remove();
+    await lab.down();
+  };
+  try {
+    berth = await startBerth({ instance: `${context.instance}-swarm`, args: ['--swarm-engine', lab.engines[0], '--registry-port', String(await freePort()), '--scheduler', 'swarm'] });
+    await runBerth(berth, lab.engines.map((engine) => ['nodes:add', engine]));
+    repo = await AppRepo.create();
+    const first = await repo.push(berth.remote(APP));
+    if (first.code !== 0) throw new Error(`the first push to the swarm failed:\n${first.output}`);
+    await runBerth(berth, [['ps:scale', APP, `web=${SWARM_NODES}`]]);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const [live, pushed] = [berth, repo];
+  return { url: `http://127.0.0.1:${live.httpPort}/`, deploy: (i) => pushRelease(live, pushed, i), memory: () => berthMemoryMiB(live.pid, live.dataDir), close };
 }
 
 /** berth commands as a user types them, one after the other; any that fails stops the bench. */

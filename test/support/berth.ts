@@ -158,6 +158,8 @@ export async function startBerth(options: { args?: string[]; env?: Record<string
       await stopServer();
       await agent.close();
       await stopNginx(dataDir);
+      // The swarm's registry is detached like the edge, so it outlives the server too.
+      await stopNginxTier(path.join(dataDir, 'registry', 'registry.pid'));
       await removeInstanceResources(instance);
       await fs.rm(dataDir, { recursive: true, force: true });
     },

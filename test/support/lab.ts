@@ -27,8 +27,15 @@ async function lab(number: string, ...args: string[]): Promise<string> {
 /** Starts `count` engines in lab `number` (BERTH_LAB, else `fallback`), formed into a swarm. */
 export async function startLab(count: number, fallback: string): Promise<Lab> {
   const number = process.env.BERTH_LAB || fallback;
-  await lab(number, 'up', String(count));
-  const engines = (await lab(number, 'engines')).trim().split('\n');
+  let engines: string[];
+  try {
+    await lab(number, 'up', String(count));
+    engines = (await lab(number, 'engines')).trim().split('\n');
+  } catch (error) {
+    // A lab half up (a node that did not start) is removed too: nothing is left for the caller to clean.
+    await lab(number, 'down').catch(() => undefined);
+    throw error;
+  }
   return {
     number,
     engines,
