@@ -1,5 +1,6 @@
 import { describe, timeLimit } from '../errors.js';
 import { DeployOutput } from '../log/output.js';
+import type { ContainerSummary } from '../runtime/runtime.js';
 import type { Scheduler } from '../runtime/scheduler.js';
 import type { AppRecord, ContainerRecord } from '../store/store.js';
 import { releaseFiles } from './release-files.js';
@@ -19,9 +20,21 @@ export class SwarmFollower {
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
+  /** Apps whose swarm did not answer last time: said once, so that one app's swarm never stops the round for the others. */
+  private readonly unanswered = new Set<string>();
+
   async follow(app: AppRecord, scheduler: Scheduler): Promise<void> {
     const live = app.live!;
-    const running = (await scheduler.appContainers(app.name)).filter((c) => c.release === live.release && c.state === 'running');
+    let found: ContainerSummary[];
+    try {
+      found = await scheduler.appContainers(app.name);
+    } catch (error) {
+      if (!this.unanswered.has(app.name)) this.deps.log(`${app.name}: the swarm does not answer (${describe(error)}); the edge keeps routing to the containers it had, and berth asks again every second`);
+      this.unanswered.add(app.name);
+      return;
+    }
+    if (this.unanswered.delete(app.name)) this.deps.log(`${app.name}: the swarm answers again`);
+    const running = found.filter((c) => c.release === live.release && c.state === 'running');
     const runningIds = new Set(running.map((c) => c.id));
     const staying = live.containers.filter((c) => runningIds.has(c.id));
     const known = new Set(live.containers.map((c) => c.id));

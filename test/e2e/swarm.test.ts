@@ -192,4 +192,26 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
     assert.ok(failures.length <= 6, `lost ${failures.length}: ${failures.join(', ')}`);
     assert.match(await body(berth.httpPort), /^Hello from v4/);
   });
+
+  test('berth logs reads every container, on every node', async () => {
+    const logs = await berthOk(berth, ['logs', APP, '-n', '5']);
+    const containers = new Set([...logs.matchAll(/^(\S+_web_\d+\.\d+)\|/gm)].map((m) => m[1]));
+    assert.equal(containers.size, 3, logs);
+    assert.match(logs, /v4 listening on 5000/);
+  });
+
+  test('ps:scale and a rollback of a swarm app under load lose nothing', async () => {
+    const stop = underLoad(berth.httpPort);
+    const scaled = await berthCli(berth, ['ps:scale', APP, 'web=4']);
+    const rolled = await berthCli(berth, ['rollback', APP]);
+    const results = await stop();
+    assert.equal(scaled.code, 0, scaled.stdout + scaled.stderr);
+    assert.equal(rolled.code, 0, rolled.stdout + rolled.stderr);
+    const failures = failuresOf(results);
+    await recordReliability({ area: 'Swarm', fault: 'ps:scale web=3 to web=4, then a rollback, of a swarm app under keep-alive GET and POST load', berthDid: 'each a release of its own: a new service beside the old one, every task checked, switched, the old service drained and removed', served: servedBy(results), lost: failures.length });
+    assert.deepEqual(failures, []);
+    const [nodesOfWeb] = [...(await services(lab, berth.instance)).values()];
+    assert.equal(nodesOfWeb.length, 4);
+    assert.match(await body(berth.httpPort), /^Hello from v2/);
+  });
 });
