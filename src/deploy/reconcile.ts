@@ -12,7 +12,7 @@ import type { AppLocks } from './lock.js';
 import { Rounds } from './rounds.js';
 import { Stage } from './stages.js';
 import { SwarmFollower } from './swarm-follow.js';
-import { byScheduler, everyAppContainer, schedulerOf } from '../runtime/schedulers.js';
+import { allSchedulers, byScheduler, everyAppContainer, schedulerOf } from '../runtime/schedulers.js';
 
 export interface ReconcilerDeps {
   options: ServeOptions;
@@ -207,9 +207,11 @@ export class Reconciler {
   /** Containers and networks of apps berth no longer knows: an apps:destroy that was cut short. */
   private async removeContainersOfUnknownApps(apps: string[]): Promise<void> {
     const { runtime, log } = this.deps;
-    const orphans = (await runtime.instanceContainers()).filter((c) => !apps.includes(c.app));
-    for (const container of orphans) await runtime.removeContainer(container.id);
-    if (orphans.length) log(`removed ${orphans.length} container(s) of apps that no longer exist`);
+    for (const scheduler of allSchedulers(this.deps)) {
+      // A swarm that does not answer (or a manager in no swarm) has nothing berth could remove now.
+      const removed = await scheduler.removeAppsNotIn(apps).catch((error: unknown) => (scheduler.name === 'local' ? Promise.reject(error) : []));
+      if (removed.length) log(scheduler.name === 'local' ? `removed ${removed.length} container(s) of apps that no longer exist` : `removed ${removed.length} swarm service(s) of apps that no longer exist: ${removed.join(', ')}`);
+    }
     for (const app of (await runtime.networkedApps()).filter((name) => !apps.includes(name))) await runtime.removeAppNetwork(app);
   }
 

@@ -23,6 +23,12 @@ export class LocalScheduler implements Scheduler {
     }
   }
 
+  async removeAppsNotIn(apps: string[]): Promise<string[]> {
+    const orphans = (await this.runtime.instanceContainers()).filter((c) => !apps.includes(c.app));
+    for (const container of orphans) await this.runtime.removeContainer(container.id);
+    return orphans.map((c) => c.name);
+  }
+
   appContainers(app: string): Promise<ContainerSummary[]> {
     return this.runtime.appContainers(app);
   }

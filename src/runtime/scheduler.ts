@@ -24,6 +24,8 @@ export interface Scheduler {
   startProcess(spec: ProcessSpec): Promise<void>;
   /** SIGTERM, then SIGKILL after stopTimeoutSeconds, and removal; each removed one is reported; missing ones are fine. */
   removeContainers(containers: ContainerRecord[], stopTimeoutSeconds: number, onRemoved: (what: string, ms: number) => void): Promise<void>;
+  /** Removes every container (swarm: service) of this berth whose app is not one of these: an apps:destroy cut short. Resolves with what went. */
+  removeAppsNotIn(apps: string[]): Promise<string[]>;
   /** The app's long-running containers, running or not, with where they are reached. */
   appContainers(app: string): Promise<ContainerSummary[]>;
   containerState(container: ContainerRecord): Promise<ContainerState>;

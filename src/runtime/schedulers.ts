@@ -52,6 +52,10 @@ export function byScheduler(deps: { runtime: Runtime; schedulers?: Schedulers },
   return [...groups];
 }
 
+export function allSchedulers(deps: { runtime: Runtime; schedulers?: Schedulers }): Scheduler[] {
+  return deps.schedulers ? deps.schedulers.all() : [new LocalScheduler(deps.runtime)];
+}
+
 /**
  * The app's long-running containers on every scheduler: its own, and one it moved from. Only its
  * own scheduler's failure to answer fails this; the other one's (a swarm unreachable) leaves those out.

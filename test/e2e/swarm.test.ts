@@ -167,6 +167,18 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
     assert.match(await body(berth.httpPort), /^Hello from v4/);
   });
 
+  test('at start berth removes the swarm services of an app it does not know (an apps:destroy cut short)', async () => {
+    const labels = { 'berth.instance': berth.instance, 'berth.app': 'ghost', 'berth.release': '1', 'berth.process': 'web' };
+    const [live] = await lab.engine(1).listServices({ filters: { label: [`berth.instance=${berth.instance}`] } });
+    const image = (live.Spec!.TaskTemplate as { ContainerSpec: { Image: string } }).ContainerSpec.Image;
+    await lab.engine(1).createService({ Name: `${berth.instance}_ghost_web_1`, Labels: labels, TaskTemplate: { ContainerSpec: { Image: image, Labels: labels } }, Mode: { Replicated: { Replicas: 1 } } } as never);
+    await berth.stopServer();
+    berth = await startBerth({ dataDir: berth.dataDir, instance: berth.instance, httpPort: berth.httpPort, httpsPort: berth.httpsPort, gitPort: berth.gitPort, args: ['--swarm-engine', lab.engines[0], '--registry-port', registryPort, '--scheduler', 'swarm'] });
+    assert.match(berth.output(), /removed 1 swarm service\(s\) of apps that no longer exist: .*_ghost_web_1/);
+    assert.deepEqual([...(await services(lab, berth.instance)).keys()].filter((name) => name.includes('ghost')), []);
+    assert.match(await body(berth.httpPort), /^Hello from v4/);
+  });
+
   test('a node that dies: berth stops routing to it, Swarm places replacements, berth checks them before routing; what was lost is measured', async () => {
     // Spread over all three nodes again.
     await berthOk(berth, ['ps:restart', APP]);

@@ -74,6 +74,12 @@ export class SwarmScheduler implements Scheduler {
     }
   }
 
+  async removeAppsNotIn(apps: string[]): Promise<string[]> {
+    const orphans = (await listServices(this.engines.manager, { [LABEL.instance]: this.options.instance })).filter((s) => !apps.includes(s.labels[LABEL.app] ?? ''));
+    for (const service of orphans) await removeService(this.engines.manager, service.name);
+    return orphans.map((s) => s.name);
+  }
+
   async appContainers(app: string): Promise<ContainerSummary[]> {
     const labels = { [LABEL.instance]: this.options.instance, [LABEL.app]: app };
     const [tasks, nodes] = await Promise.all([listTasks(this.engines.manager, labels), nodeAddresses(this.engines.manager)]);
