@@ -118,7 +118,7 @@ export function targetLines(variants: VariantResult[]): string[] {
 }
 
 export function renderReport(result: BenchResult): string {
-  const out = [`# berth bench, ${result.date.slice(0, 16).replace('T', ' ')} UTC`, '', `${result.host.cpus} cores, ${result.host.nginx}; command: \`npm run bench -- ${JSON.stringify(result.flags)}\``, ''];
+  const out = [`# berth bench, ${result.date.slice(0, 16).replace('T', ' ')} UTC`, '', `${result.host.cpus} cores, ${result.host.nginx}; command: \`npm run bench -- ${commandFlags(result.flags)}\``, ''];
   for (const { load, variants } of result.runs) {
     out.push(`## ${LOAD_NAMES[load.kind]}: wrk -t${load.threads} -c${load.connections}`, '', ...variantRows(variants), '');
     const berth = variants.find((v) => v.key === 'c') ?? variants.find((v) => v.key === 'c-tls');
@@ -155,4 +155,12 @@ export function renderAppsReport(result: AppsResult & { date: string; host: { cp
     `- switch with ${result.apps} other apps: ${switched.toFixed(2)}x alone (target at most 1.1x): ${switched <= 1.1 ? 'met' : 'MISSED'}`,
     '',
   ].join('\n');
+}
+
+/** The run's flags as they would be typed again, e.g. `--deploys 5 --variants c,c-swarm --scheduler swarm`. */
+function commandFlags(flags: unknown): string {
+  return Object.entries(flags as Record<string, unknown>)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `--${name} ${Array.isArray(value) ? value.join(',') : String(value)}`)
+    .join(' ');
 }
