@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import Docker from 'dockerode';
 import { request } from 'undici';
 import { pushedApp, type AppRepo } from '../support/app.js';
 import { startBerth, type BerthInstance } from '../support/berth.js';
@@ -13,6 +14,7 @@ import { startLoad, type LoadResult } from '../support/load.js';
 import { recordReliability } from '../support/reliability.js';
 import type { SwarmNode } from '../../src/model/nodes.js';
 
+const docker = new Docker();
 const APP = 'fleet';
 const HOST = `${APP}.localhost`;
 const NODES = 3;
@@ -39,10 +41,10 @@ async function services(lab: Lab, instance: string): Promise<Map<string, string[
   return placed;
 }
 
-function underLoad(port: number): () => Promise<[string, LoadResult][]> {
+function underLoad(port: number, host = HOST): () => Promise<[string, LoadResult][]> {
   const loads: [string, ReturnType<typeof startLoad>][] = [
-    ['GET keep-alive', startLoad({ port, host: HOST, connections: 4, method: 'GET', keepAlive: true })],
-    ['POST keep-alive', startLoad({ port, host: HOST, connections: 2, method: 'POST', keepAlive: true, bodyBytes: 4096 })],
+    ['GET keep-alive', startLoad({ port, host, connections: 4, method: 'GET', keepAlive: true })],
+    ['POST keep-alive', startLoad({ port, host, connections: 2, method: 'POST', keepAlive: true, bodyBytes: 4096 })],
   ];
   return () => Promise.all(loads.map(async ([name, load]) => [name, await load.stop()] as [string, LoadResult]));
 }
@@ -225,5 +227,32 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
     const [nodesOfWeb] = [...(await services(lab, berth.instance)).values()];
     assert.equal(nodesOfWeb.length, 4);
     assert.match(await body(berth.httpPort), /^Hello from v2/);
+  });
+
+  test('scheduler:set moves a live app from the local engine to the swarm and back under load, losing nothing', async () => {
+    const mover = 'mover';
+    await berthOk(berth, ['apps:create', mover]);
+    await berthOk(berth, ['scheduler:set', mover, 'local']);
+    const moverRepo = await pushedApp(berth.remote(mover), { 'version.txt': 'm1\n' });
+    try {
+      const localContainers = () => docker.listContainers({ filters: { label: [`berth.instance=${berth.instance}`, `berth.app=${mover}`] } });
+      assert.equal((await localContainers()).length, 1);
+      const stop = underLoad(berth.httpPort, `${mover}.localhost`);
+      const there = await berthCli(berth, ['scheduler:set', mover, 'swarm']);
+      const onSwarm = { services: [...(await services(lab, berth.instance)).keys()].filter((name) => name.includes(`_${mover}_`)), local: (await localContainers()).length };
+      const back = await berthCli(berth, ['scheduler:set', mover, 'local']);
+      const results = await stop();
+      assert.equal(there.code, 0, there.stdout + there.stderr);
+      assert.equal(back.code, 0, back.stdout + back.stderr);
+      assert.match(there.stdout + there.stderr, /Starting mover web \(release 2, on the swarm\)/);
+      assert.deepEqual(onSwarm, { services: [`${berth.instance}_${mover}_web_2`], local: 0 });
+      assert.deepEqual([...(await services(lab, berth.instance)).keys()].filter((name) => name.includes(`_${mover}_`)), []);
+      assert.equal((await localContainers()).length, 1);
+      const failures = failuresOf(results);
+      await recordReliability({ area: 'Swarm', fault: 'scheduler:set of a live app from the local engine to the swarm and back, under keep-alive GET and POST load', berthDid: 'each move a release: started where the app goes, checked, switched, and the containers where it ran drained and removed', served: servedBy(results), lost: failures.length });
+      assert.deepEqual(failures, []);
+    } finally {
+      await moverRepo.remove();
+    }
   });
 });
