@@ -7,6 +7,9 @@ import { releaseFiles } from './release-files.js';
 import { routeLiveRelease, type ReconcilerDeps } from './reconcile.js';
 import { checkServedRelease } from './run.js';
 
+/** A replacement that failed its checks is checked again this long after, not on every round. */
+const RECHECK_FAILED_MS = 30_000;
+
 /**
  * A swarm app's live release is its services' running tasks, which change without berth: a node
  * dies and Swarm places its tasks elsewhere. The edge stops routing to a task as soon as the
@@ -15,8 +18,8 @@ import { checkServedRelease } from './run.js';
  * A replacement that fails its checks is tried again on the next round, never routed.
  */
 export class SwarmFollower {
-  /** Replacements that failed their checks, by container id: reported once. */
-  private readonly failed = new Set<string>();
+  /** Replacements that failed their checks, by container id, and when: reported once, checked again after a while. */
+  private readonly failed = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -60,6 +63,7 @@ export class SwarmFollower {
   private async checked(app: AppRecord, arrived: ContainerRecord[]): Promise<ContainerRecord[]> {
     const passed: ContainerRecord[] = [];
     for (const container of arrived) {
+      if (Date.now() - (this.failed.get(container.id) ?? 0) < RECHECK_FAILED_MS) continue;
       const output = new DeployOutput({ write: (line) => this.deps.log(`${app.name}: ${line}`) }, false);
       const signal = timeLimit(this.deps.options.deployTimeoutSeconds, `checking ${container.name}`, '--deploy-timeout');
       const files = releaseFiles(this.deps.store, this.deps.runtime, app.name, app.live!);
@@ -70,7 +74,7 @@ export class SwarmFollower {
         passed.push(container);
       } catch (error) {
         if (!this.failed.has(container.id)) this.deps.log(`${app.name}: ${container.name}, placed by Swarm, failed its checks and is not routed: ${describe(error)}`);
-        this.failed.add(container.id);
+        this.failed.set(container.id, Date.now());
       }
     }
     return passed;

@@ -28,6 +28,8 @@ async function lab(number: string, ...args: string[]): Promise<string> {
 export async function startLab(count: number, fallback: string): Promise<Lab> {
   const number = process.env.BERTH_LAB || fallback;
   let engines: string[];
+  // A lab left up by a run that was killed holds that run's images and services: every test starts on fresh engines.
+  await lab(number, 'down');
   try {
     await lab(number, 'up', String(count));
     engines = (await lab(number, 'engines')).trim().split('\n');
