@@ -52,9 +52,3 @@ export function splitImageTag(image: string): { repository: string; tag: string 
   if (colon <= image.lastIndexOf('/')) return { repository: image, tag: 'latest' };
   return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
 }
-
-/** `HOST:PORT/REPO@sha256:...` as its repository and digest; undefined for a reference of another shape. */
-export function parsePulledReference(reference: string): { repository: string; digest: string } | undefined {
-  const match = /^[^/]+\/([^@]+)@(sha256:[0-9a-f]{64})$/.exec(reference);
-  return match ? { repository: match[1], digest: match[2] } : undefined;
-}

@@ -4,12 +4,11 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BerthError, InputError, UsageError } from '../../src/errors.js';
-import { parsePulledReference, parseRegistryAddress, registryHostPort, splitImageTag } from '../../src/model/registry.js';
+import { BerthError, UsageError } from '../../src/errors.js';
+import { parseRegistryAddress, registryHostPort, splitImageTag } from '../../src/model/registry.js';
 import { localAddressToward, Registry, renderRegistryConfig } from '../../src/runtime/swarm/registry.js';
 import { resolveServeOptions } from '../../src/server/options.js';
 
-const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 test('--registry-address takes HOST or HOST:PORT, an IPv6 address bare or in brackets with a port', () => {
   assert.deepEqual(parseRegistryAddress('10.0.0.5'), { host: '10.0.0.5', port: undefined });
@@ -29,12 +28,9 @@ test('the host nodes pull from gets the registry port unless the address has its
   assert.equal(registryHostPort({ host: 'fd00::5', port: undefined }, 5000), '[fd00::5]:5000');
 });
 
-test('image tags and pulled references split into repository, tag and digest', () => {
+test('image tags split into repository and tag', () => {
   assert.deepEqual(splitImageTag('berth/web:12'), { repository: 'berth/web', tag: '12' });
   assert.deepEqual(splitImageTag('127.0.0.1:5000/berth/web'), { repository: '127.0.0.1:5000/berth/web', tag: 'latest' });
-  assert.deepEqual(parsePulledReference(`10.0.0.5:5000/berth/web@${DIGEST}`), { repository: 'berth/web', digest: DIGEST });
-  assert.equal(parsePulledReference('10.0.0.5:5000/berth/web:12'), undefined);
-  assert.equal(parsePulledReference(`berth/web@sha256:short`), undefined);
 });
 
 test('the registry config keeps its storage in the data dir, listens on every interface and allows deletes', () => {
@@ -81,9 +77,4 @@ test('ensureRunning refuses a port something else listens on, naming the port an
     squatter.close();
     await fs.rm(dataDir, { recursive: true, force: true });
   }
-});
-
-test('removeImage refuses what is no reference of berth\'s registry', async () => {
-  const registry = new Registry({ dataDir: '/nonexistent', bin: 'docker-registry', port: 5123, address: undefined });
-  await assert.rejects(registry.removeImage('berth/web:3'), InputError);
 });

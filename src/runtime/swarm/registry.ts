@@ -6,13 +6,14 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { request } from 'undici';
-import { BerthError, describe, InputError } from '../../errors.js';
+import { BerthError, describe } from '../../errors.js';
 import { hasExited, commandLine } from '../../host/processes.js';
 import { LineSplitter } from '../../log/lines.js';
-import { checkRegistryAddress, parsePulledReference, registryHostPort, splitImageTag } from '../../model/registry.js';
+import { checkRegistryAddress, registryHostPort, splitImageTag } from '../../model/registry.js';
 import { writeFileAtomic } from '../../store/atomic.js';
+import { Serial } from '../../serial.js';
 import { sleep } from '../../time.js';
-import { parseEvent } from '../images.js';
+import { eventFailure, parseEvent } from '../images.js';
 
 export interface RegistryOptions {
   dataDir: string;
@@ -81,7 +82,7 @@ export async function localAddressToward(ip: string): Promise<string> {
  * nodes pull from it over the network by digest.
  */
 export class Registry {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly starts = new Serial();
 
   constructor(private readonly options: RegistryOptions) {}
 
@@ -103,7 +104,7 @@ export class Registry {
 
   /** Writes the config, then starts the registry when it is not running (or runs with another config) and waits until it answers. */
   async ensureRunning(): Promise<void> {
-    return this.serialized(async () => {
+    return this.starts.run(async () => {
       await fs.mkdir(path.join(this.dir, 'data'), { recursive: true, mode: 0o700 });
       const text = renderRegistryConfig(this.dir, this.options.port);
       const changed = text !== (await fs.readFile(this.configFile, 'utf8').catch(() => ''));
@@ -155,22 +156,6 @@ export class Registry {
     } finally {
       await docker.getImage(`${pushTag}:${tag}`).remove().catch(() => undefined);
     }
-  }
-
-  /**
-   * Deletes the manifest a pushReference names (its tags go with it). Its layers stay on disk
-   * until the registry's own offline garbage-collect; a manifest already gone is no error.
-   */
-  async removeImage(reference: string): Promise<void> {
-    const parsed = parsePulledReference(reference);
-    if (!parsed) throw new InputError(`"${reference}" is no image reference of berth's registry (HOST:PORT/REPO@sha256:...)`);
-    const url = `${this.localUrl}/v2/${parsed.repository}/manifests/${parsed.digest}`;
-    const response = await request(url, { method: 'DELETE', headersTimeout: ANSWER_TIMEOUT_MS * 5 }).catch((error: unknown) => {
-      throw new BerthError(`berth's registry did not answer the delete of ${reference}: ${describe(error)}`, `is it running? see ${this.logFile}`);
-    });
-    const body = await response.body.text();
-    if (response.statusCode === 202 || response.statusCode === 404) return;
-    throw new BerthError(`berth's registry refused to delete ${reference}: HTTP ${response.statusCode} ${body.trim()}`, `see ${this.logFile}`);
   }
 
   private async start(): Promise<void> {
@@ -258,11 +243,6 @@ export class Registry {
     if (!(await hasExited(pid))) process.kill(pid, 'SIGKILL');
   }
 
-  private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
 }
 
 /** Passes each layer's outcome on and resolves with the pushed manifest's digest, which the engine gives in the push's aux event. */
@@ -273,7 +253,8 @@ async function followPush(progress: NodeJS.ReadableStream, onLine: (line: string
     for await (const text of events) {
       const event = parseEvent(text);
       if (!event) continue;
-      if (event.error || event.errorDetail) failure = (event.errorDetail?.message ?? event.error ?? 'unknown error').trim();
+      const failed = eventFailure(event);
+      if (failed !== undefined) failure = failed;
       else if (event.aux?.Digest) digest = event.aux.Digest;
       else if (event.status && !QUIET_STATES.has(event.status)) await onLine(event.id ? `${event.id}: ${event.status}` : event.status);
     }
