@@ -7,6 +7,7 @@ import { createRepo } from '../git/repos.js';
 import type { AppRecord } from '../store/store.js';
 import type { AppOperator } from './operator.js';
 import { byScheduler, everyAppContainer } from '../runtime/schedulers.js';
+import { containerRecordOf } from '../runtime/scheduler.js';
 
 /** What was removed with an app. */
 export interface Destroyed {
@@ -108,7 +109,7 @@ export class AppsService {
     await certs.forget(name);
     await proxy.removeApp(name);
     const app = await this.get(name);
-    const long = (await everyAppContainer(this.operator.deps, app)).map((c) => ({ ...c, port: c.port ?? 0 }));
+    const long = (await everyAppContainer(this.operator.deps, app)).map((c) => containerRecordOf(c, appPort(app.config)));
     for (const [scheduler, group] of byScheduler(this.operator.deps, long)) await scheduler.removeContainers(group, 0, () => undefined);
     const oneOffs = await runtime.oneOffContainers(name);
     for (const container of oneOffs) await runtime.removeContainer(container.id);

@@ -4,7 +4,7 @@ import type { ReverseProxy, SwitchRequest } from '../proxy/reverse-proxy.js';
 import { appHostNames, appPort, WEB_PROCESS } from '../model/app.js';
 import { isLoopback } from '../runtime/listening.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Schedulers } from '../runtime/scheduler.js';
+import { containerRecordOf, type Schedulers } from '../runtime/scheduler.js';
 import type { Plugin } from '../plugins/types.js';
 import { sleep } from '../time.js';
 import type { AppRecord, ContainerRecord, LiveRelease, ReleaseRecord, ReleaseStatus, Store } from '../store/store.js';
@@ -94,13 +94,13 @@ export class Reconciler {
     const live = app.live;
     await this.removeOneOffs(name);
     // A task Swarm placed for the live release since berth last looked is the live release's, not a stray.
-    const stray = (await everyAppContainer(this.deps, app)).filter((c) => !live?.containers.some((l) => l.id === c.id) && (app.scheduler !== 'swarm' || c.release !== live?.release));
+    const stray = (await everyAppContainer(this.deps, app)).filter((c) => !live?.containers.some((l) => l.id === c.id) && c.release !== live?.release);
     if (!live) await proxy.removeApp(name);
     else if (!app.stopped) await this.followLive(app, true);
     if (stray.length === 0) return;
     // Whatever nginx sent to the stray containers (a switch cut short, a drain cut short) finishes first.
     const port = appPort(app.config);
-    const records = stray.map((c) => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? port, node: c.node, service: c.service }));
+    const records = stray.map((c) => containerRecordOf(c, port));
     await proxy.drain({ upstreams: records.filter((c) => c.process === WEB_PROCESS && c.ip).map((c) => ({ host: c.ip, port: c.port })) }, options.drainTimeoutSeconds * 1000);
     for (const [scheduler, containers] of byScheduler(this.deps, records)) await scheduler.removeContainers(containers, 0, () => undefined);
     log(`${name}: removed ${stray.length} container(s) of releases that are not live: ${stray.map((c) => c.name).join(', ')}`);
@@ -126,7 +126,7 @@ export class Reconciler {
     const running = (await schedulerOf(this.deps, app).appContainers(app.name)).filter((c) => c.release === routed && c.state === 'running');
     if (release?.status !== 'switching' || !release.image || !running.some((c) => c.process === WEB_PROCESS)) return app;
     const port = appPort(app.config);
-    const live: LiveRelease = { release: routed, commit: release.commit, image: release.image, containers: running.map(({ id, name, process, ip, node, service, ...c }) => ({ id, name, process, ip, port: c.port ?? port, node, service })) };
+    const live: LiveRelease = { release: routed, commit: release.commit, image: release.image, containers: running.map((c) => containerRecordOf(c, port)) };
     const adopted = await store.updateApp(app.name, (record) => {
       record.live = live;
       record.stopped = false;

@@ -3,7 +3,7 @@ import { describe } from '../errors.js';
 import { formatDuration, type Logger } from '../log/output.js';
 import type { ReverseProxy } from '../proxy/reverse-proxy.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { Schedulers } from '../runtime/scheduler.js';
+import { containerRecordOf, type Schedulers } from '../runtime/scheduler.js';
 import { byScheduler, everyAppContainer } from '../runtime/schedulers.js';
 import type { ContainerRecord, Store } from '../store/store.js';
 import { appPort } from '../model/app.js';
@@ -54,7 +54,7 @@ export class RetireStep {
     const keep = new Set([...run.containers, ...(previous?.containers ?? [])].map((c) => c.id));
     const port = appPort(run.app.config);
     // Never the new release's: on a swarm, a task Swarm placed since the start (a node died) is the new release's too.
-    const leftovers = (await everyAppContainer(this.deps, run.app)).filter((c) => !keep.has(c.id) && c.release !== run.release.id).map((c) => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? port, node: c.node, service: c.service }));
+    const leftovers = (await everyAppContainer(this.deps, run.app)).filter((c) => !keep.has(c.id) && c.release !== run.release.id).map((c) => containerRecordOf(c, port));
     if (leftovers.length === 0) return previous;
     return { release: previous?.release, containers: [...(previous?.containers ?? []), ...leftovers], leftBehind: leftovers.map((c) => c.name) };
   }

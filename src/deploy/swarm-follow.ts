@@ -1,7 +1,8 @@
 import { describe, timeLimit } from '../errors.js';
 import { DeployOutput } from '../log/output.js';
 import type { ContainerSummary } from '../runtime/runtime.js';
-import type { Scheduler } from '../runtime/scheduler.js';
+import { containerRecordOf, type Scheduler } from '../runtime/scheduler.js';
+import { appPort } from '../model/app.js';
 import type { AppRecord, ContainerRecord } from '../store/store.js';
 import { releaseFiles } from './release-files.js';
 import { routeLiveRelease, type ReconcilerDeps } from './reconcile.js';
@@ -41,7 +42,7 @@ export class SwarmFollower {
     const runningIds = new Set(running.map((c) => c.id));
     const staying = live.containers.filter((c) => runningIds.has(c.id));
     const known = new Set(live.containers.map((c) => c.id));
-    const arrived = running.filter((c) => !known.has(c.id)).map((c): ContainerRecord => ({ id: c.id, name: c.name, process: c.process, ip: c.ip, port: c.port ?? 0, node: c.node, service: c.service }));
+    const arrived = running.filter((c) => !known.has(c.id)).map((c) => containerRecordOf(c, appPort(app.config)));
     const lost = live.containers.filter((c) => !runningIds.has(c.id));
     if (lost.length) await this.drop(app, staying, lost);
     const checked = await this.checked(app, arrived);

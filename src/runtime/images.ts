@@ -61,8 +61,9 @@ async function followBuild(progress: NodeJS.ReadableStream, onLine: (line: strin
     for await (const text of events) {
       const event = parseEvent(text);
       if (!event) continue;
-      if (event.error || event.errorDetail) {
-        failure = (event.errorDetail?.message ?? event.error ?? 'unknown error').trim();
+      const failed = eventFailure(event);
+      if (failed !== undefined) {
+        failure = failed;
         continue;
       }
       const split = splitOutput(partial, event.stream ?? (event.status ? `${event.status}\n` : ''));
@@ -77,6 +78,12 @@ async function followBuild(progress: NodeJS.ReadableStream, onLine: (line: strin
   }
   if (partial.trim()) await onLine(partial.trimEnd());
   return failure;
+}
+
+/** What the engine says went wrong in a build, pull or push event; undefined when nothing did. */
+export function eventFailure(event: ProgressEvent): string | undefined {
+  if (!event.error && !event.errorDetail) return undefined;
+  return (event.errorDetail?.message ?? event.error ?? 'unknown error').trim();
 }
 
 /** An empty line, or a piece of one that was over MAX_EVENT_BYTES, is no event. */
@@ -130,8 +137,8 @@ export async function pullImage(docker: Docker, reference: string, signal: Abort
   const progress = await docker.pull(reference, { abortSignal: signal });
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(progress, (error: Error | null, events: ProgressEvent[]) => {
-      const failed = events?.find((event) => event.error || event.errorDetail);
-      if (error || failed) reject(error ?? new Error(failed!.errorDetail?.message ?? failed!.error));
+      const failed = events?.map(eventFailure).find((why) => why !== undefined);
+      if (error || failed !== undefined) reject(error ?? new Error(failed));
       else resolve();
     });
   });

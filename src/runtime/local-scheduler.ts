@@ -1,6 +1,6 @@
 import type { ContainerRecord } from '../store/store.js';
 import type { ListeningSocket } from './listening.js';
-import type { ContainerHealth, ContainerState, ContainerSummary, ExecResult, Runtime } from './runtime.js';
+import type { ContainerHealth, ContainerSummary, ExecResult, Runtime } from './runtime.js';
 import type { ProcessSpec, Scheduler } from './scheduler.js';
 
 /** Every container on berth's own engine, each on its app's network. */
@@ -31,10 +31,6 @@ export class LocalScheduler implements Scheduler {
 
   appContainers(app: string): Promise<ContainerSummary[]> {
     return this.runtime.appContainers(app);
-  }
-
-  containerState(container: ContainerRecord): Promise<ContainerState> {
-    return this.runtime.containerState(container.id);
   }
 
   containerHealth(container: ContainerRecord): Promise<ContainerHealth> {

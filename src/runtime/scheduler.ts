@@ -1,7 +1,7 @@
 import type { SchedulerName } from '../model/scheduler.js';
 import type { ContainerRecord } from '../store/store.js';
 import type { ListeningSocket } from './listening.js';
-import type { ContainerHealth, ContainerSpec, ContainerState, ContainerSummary, ExecResult } from './runtime.js';
+import type { ContainerHealth, ContainerSpec, ContainerSummary, ExecResult } from './runtime.js';
 
 /** One process type of a release: `count` containers of it. */
 export type ProcessSpec = Omit<ContainerSpec, 'index'> & {
@@ -28,13 +28,18 @@ export interface Scheduler {
   removeAppsNotIn(apps: string[]): Promise<string[]>;
   /** The app's long-running containers, running or not, with where they are reached. */
   appContainers(app: string): Promise<ContainerSummary[]>;
-  containerState(container: ContainerRecord): Promise<ContainerState>;
   containerHealth(container: ContainerRecord): Promise<ContainerHealth>;
   /** What listens inside the container; undefined when berth cannot see it (a container on another host). */
   listeningSockets(container: ContainerRecord): Promise<ListeningSocket[] | undefined>;
   execInContainer(container: ContainerRecord, command: string[], options: { timeoutMs: number; signal: AbortSignal }): Promise<ExecResult>;
   logTail(container: ContainerRecord, lines: number): Promise<string[]>;
   followLogs(container: ContainerRecord, lines: number, onLine: (line: string) => void | Promise<void>, signal: AbortSignal): Promise<void>;
+}
+
+/** A listed container as berth records it: reached at its own port (a swarm task's node port), else the app's. */
+export function containerRecordOf(container: ContainerSummary, appPort: number): ContainerRecord {
+  const { id, name, process, ip, node, service } = container;
+  return { id, name, process, ip, port: container.port ?? appPort, ...(service ? { node, service } : {}) };
 }
 
 /** The scheduler of each app, by what the app record says. */

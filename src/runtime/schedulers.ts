@@ -9,27 +9,31 @@ import type { Scheduler, Schedulers } from './scheduler.js';
 export class AppSchedulers implements Schedulers {
   private readonly local: LocalScheduler;
 
+  /** `swarmInUse`: whether berth has a swarm any app can have run on, so that a berth without one never asks it. */
   constructor(
     runtime: Runtime,
-    private readonly swarm: Scheduler | undefined,
+    private readonly swarm: Scheduler,
+    private readonly swarmInUse: () => boolean,
   ) {
     this.local = new LocalScheduler(runtime);
   }
 
   of(app: { name: string; scheduler?: SchedulerName }): Scheduler {
     if ((app.scheduler ?? 'local') === 'local') return this.local;
-    if (!this.swarm) throw new BerthError(`${app.name} runs on the swarm, but this berth has no swarm`, 'start berth with --swarm-engine URL (the engine that manages the swarm), or move the app back: berth scheduler:set ' + app.name + ' local');
-    return this.swarm;
+    return this.usableSwarm(`${app.name} runs on the swarm`, `, or move the app back: berth scheduler:set ${app.name} local`);
   }
 
   ofContainer(container: ContainerRecord): Scheduler {
-    if (!container.service) return this.local;
-    if (!this.swarm) throw new BerthError(`${container.name} is a swarm task, but this berth has no swarm`, 'start berth with --swarm-engine URL (the engine that manages the swarm)');
-    return this.swarm;
+    return container.service ? this.usableSwarm(`${container.name} is a swarm task`, '') : this.local;
   }
 
   all(): Scheduler[] {
-    return this.swarm ? [this.local, this.swarm] : [this.local];
+    return this.swarmInUse() ? [this.local, this.swarm] : [this.local];
+  }
+
+  private usableSwarm(what: string, orElse: string): Scheduler {
+    if (!this.swarmInUse()) throw new BerthError(`${what}, but this berth has no swarm`, `start berth with --swarm-engine URL (the engine that manages the swarm)${orElse}`);
+    return this.swarm;
   }
 }
 

@@ -35,7 +35,7 @@ export async function connectSwarm(options: ServeOptions, runtime: DockerRuntime
     startTimeoutSeconds: options.listenTimeoutSeconds + options.buildTimeoutSeconds,
     stopTimeoutSeconds: options.stopTimeoutSeconds,
   });
-  return { cluster, registry, schedulers: new AppSchedulers(runtime, scheduler) };
+  return { cluster, registry, schedulers: new AppSchedulers(runtime, scheduler, () => cluster.inUse()) };
 }
 
 /** The manager's address in the swarm, which the nodes reach it by. */

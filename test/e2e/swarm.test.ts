@@ -1,7 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import Docker from 'dockerode';
 import { request } from 'undici';
 import { pushedApp, type AppRepo } from '../support/app.js';
@@ -57,11 +55,6 @@ function servedBy(results: [string, LoadResult][]): number {
   return results.reduce((sum, [, r]) => sum + r.ok, 0);
 }
 
-async function killRegistry(dataDir: string): Promise<void> {
-  const pid = Number(await fs.readFile(path.join(dataDir, 'registry', 'registry.pid'), 'utf8').catch(() => ''));
-  if (pid) process.kill(pid, 'SIGKILL');
-}
-
 describe('swarm: one git push deploys across the nodes of a real swarm (npm run lab)', () => {
   let lab: Lab;
   let berth: BerthInstance;
@@ -75,7 +68,6 @@ describe('swarm: one git push deploys across the nodes of a real swarm (npm run 
     berth = await startBerth({ args: ['--swarm-engine', lab.engines[0], '--registry-port', registryPort, '--scheduler', 'swarm'] });
   });
   after(async () => {
-    if (berth) await killRegistry(berth.dataDir);
     await berth?.destroy();
     await repo?.remove();
     await lab?.down();

@@ -4,6 +4,7 @@
  * nodes goes through here.
  */
 import Docker from 'dockerode';
+import { Serial } from '../../serial.js';
 import { BerthError, ConflictError, describe, InputError, NotFoundError } from '../../errors.js';
 import type { NodeAvailability, NodeState, SwarmNode } from '../../model/nodes.js';
 import type { NodesFile, NodeRecord } from '../../store/nodes.js';
@@ -38,7 +39,8 @@ export interface DrainOptions {
 export class SwarmCluster {
   private readonly engines = new Map<string, Docker>();
   private managerNodeId: string | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One change to the swarm at a time: two nodes:add at once would both read nodes.json before either wrote it. */
+  private readonly changes = new Serial();
 
   private constructor(
     readonly manager: Docker,
@@ -67,6 +69,11 @@ export class SwarmCluster {
     return listed.sort((a, b) => Number(b.role === 'manager') - Number(a.role === 'manager') || a.name.localeCompare(b.name));
   }
 
+  /** Whether berth was given a swarm (--swarm-engine) or has joined a node to one: until then, no app can have run there. */
+  inUse(): boolean {
+    return this.deps.swarmEngine !== undefined || this.records.length > 0;
+  }
+
   /** dockerode for that node's own engine, when berth has it (nodes:add, or the manager). */
   engineOf(nodeId: string): Docker | undefined {
     if (nodeId === this.managerNodeId) return this.manager;
@@ -85,7 +92,7 @@ export class SwarmCluster {
    * none), or accepts it when it is in already. Every check comes first: a refusal changes nothing.
    */
   add(url: string, say: (line: string) => void = () => undefined): Promise<SwarmNode> {
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const engineUrl = normalEngineUrl(url);
       const engine = engineFromUrl(engineUrl, this.deps.dataDir);
       const engineInfo = await reach(engine, `the engine at ${engineUrl}`, 'check the URL, that the engine runs, and that berth may reach it (its socket, TLS files or SSH key)');
@@ -113,12 +120,12 @@ export class SwarmCluster {
 
   /** pause (no new tasks), then `beforeDrain`, then drain (its tasks move to other nodes); a failed hook puts the availability back. */
   drain(ref: string, options: DrainOptions = {}): Promise<SwarmNode> {
-    return this.exclusive(() => this.drainHeld(ref, options));
+    return this.changes.run(() => this.drainHeld(ref, options));
   }
 
   /** Sets how the node takes tasks (nodes:activate sets active). */
   setAvailability(ref: string, availability: NodeAvailability): Promise<SwarmNode> {
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const node = await this.find(ref);
       await this.updateAvailability(node.id, availability);
       return this.node(node.id);
@@ -127,7 +134,7 @@ export class SwarmCluster {
 
   /** Drains the node, makes its engine leave the swarm (when berth has it) and removes it from the manager. Never the manager. */
   remove(ref: string, options: DrainOptions = {}): Promise<SwarmNode> {
-    return this.exclusive(async () => {
+    return this.changes.run(async () => {
       const node = await this.find(ref);
       if (node.role === 'manager') throw new ConflictError(`${node.name} is a swarm manager: berth removes workers only`, 'the manager is the engine of berth serve --swarm-engine; demote it first (docker node demote) if it is not that one');
       const say = options.say ?? (() => undefined);
@@ -259,13 +266,6 @@ export class SwarmCluster {
   private async forget(id: string): Promise<void> {
     await this.deps.nodesFile.remove(id);
     this.records = await this.deps.nodesFile.list();
-  }
-
-  /** One change to the swarm at a time: two nodes:add at once would both read nodes.json before either wrote it. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 

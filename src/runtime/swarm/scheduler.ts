@@ -8,7 +8,7 @@ import { containerHealth } from '../containers.js';
 import { execInContainer } from '../exec.js';
 import type { ListeningSocket } from '../listening.js';
 import { readLogLines } from '../logs.js';
-import type { ContainerHealth, ContainerState, ContainerSummary, ExecResult } from '../runtime.js';
+import type { ContainerHealth, ContainerSummary, ExecResult } from '../runtime.js';
 import type { ProcessSpec, Scheduler } from '../scheduler.js';
 import { createService, listServices, listTasks, nodeAddresses, removeService, type TaskView } from './services.js';
 
@@ -40,13 +40,16 @@ export interface SwarmSchedulerOptions {
 export class SwarmScheduler implements Scheduler {
   readonly name = 'swarm';
 
+  /** The last image made pullable: a release's process types share it, so it is pushed once per deploy. */
+  private distributed: { tag: string; reference: Promise<string> } | undefined;
+
   constructor(
     private readonly engines: SwarmEngines,
     private readonly options: SwarmSchedulerOptions,
   ) {}
 
   async startProcess(spec: ProcessSpec): Promise<void> {
-    const image = await this.options.distribute(spec.image, spec.onLine);
+    const image = await this.pullable(spec.image, spec.onLine);
     const web = spec.processType === WEB_PROCESS;
     const { limits, env, command, app, release, processType } = spec;
     const name = await createService(this.engines.manager, { instance: this.options.instance, app, release, processType, image, command, env, limits, port: web ? spec.port : undefined, replicas: spec.count, stopTimeoutSeconds: this.options.stopTimeoutSeconds });
@@ -62,6 +65,18 @@ export class SwarmScheduler implements Scheduler {
       spec.onLine(`Container ${record.name} on ${nodes.get(task.node)?.name ?? task.node}${web ? ` at ${record.ip}:${record.port}` : ' (no proxy)'}`);
       spec.onStarted(record);
     }
+  }
+
+  private pullable(tag: string, onLine: (line: string) => void): Promise<string> {
+    if (this.distributed?.tag !== tag) {
+      const reference = this.options.distribute(tag, onLine);
+      this.distributed = { tag, reference };
+      // A push that failed is tried again by the next deploy.
+      reference.catch(() => {
+        if (this.distributed?.reference === reference) this.distributed = undefined;
+      });
+    }
+    return this.distributed.reference;
   }
 
   /** The services of these containers go whole (their tasks get the grace the service was made with, --stop-timeout). */
@@ -87,21 +102,6 @@ export class SwarmScheduler implements Scheduler {
       .filter((task) => task.containerId && task.desiredState === 'running')
       .map((task) => ({ ...this.record(task, nodes.get(task.node)?.address ?? '', task.labels[LABEL.process] ?? '', 0), app, release: Number(task.labels[LABEL.release]), state: task.state }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  /** The services of the app, by name: what a crash or a cut-short retirement may have left. */
-  async appServices(app: string): Promise<Array<{ name: string; release: number }>> {
-    const services = await listServices(this.engines.manager, { [LABEL.instance]: this.options.instance, [LABEL.app]: app });
-    return services.map((s) => ({ name: s.name, release: Number(s.labels[LABEL.release]) }));
-  }
-
-  async containerState(container: ContainerRecord): Promise<ContainerState> {
-    const task = await this.taskOf(container);
-    if (!task || task.desiredState !== 'running') return { kind: 'gone' };
-    if (task.state !== 'running') return { kind: 'restarting' };
-    const nodes = await nodeAddresses(this.engines.manager);
-    if (nodes.get(task.node)?.state === 'down') return { kind: 'gone' };
-    return { kind: 'running', ip: nodes.get(task.node)?.address ?? container.ip };
   }
 
   /** From the node's own engine when berth has it; otherwise from what the manager says of the task. */
